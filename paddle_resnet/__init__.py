@@ -1,0 +1,29 @@
+"""paddle_resnet: the ResNet family for PaddlePaddle, built from one table and verified against references.
+
+>>> from paddle_resnet import resnet50, count_params
+>>> count_params(resnet50()).total
+25610152
+"""
+
+try:
+    import paddle  # noqa: F401
+except ImportError as error:  # pragma: no cover - exercised in a Paddle-free environment only
+    raise ImportError(
+        "paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
+        "`pip install paddlepaddle` (CPU) or `pip install paddlepaddle-gpu` (CUDA; see "
+        "https://www.paddlepaddle.org.cn/install/quick), or `pip install paddle_resnet[cpu]`."
+    ) from error
+
+from .blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
+from .builders import *  # noqa: F401,F403  (one builder per architecture: resnet18, resnet50, ...)
+from .builders import BUILDERS, create_model
+from .config import ARCHITECTURES, ResNetConfig, list_models
+from .counting import ParamCount, count_params
+from .network import ResNet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ParamCount", "ResNet", "ResNetConfig",
+    "ZeroPadShortcut", "count_params", "create_model", "list_models", *BUILDERS,
+]

@@ -1,0 +1,157 @@
+"""Residual blocks: ``out = relu(F(x) + shortcut(x))``.
+
+A block learns a residual ``F(x)`` on top of its input instead of a whole new mapping; when a block has
+nothing useful to add, driving ``F(x)`` to zero is easier than learning an identity, which is what lets
+very deep stacks train. Sublayer names (``conv1``, ``bn1``, ``downsample.0`` ...) are those of
+``paddle.vision.models.resnet``, so its official state dicts load without renaming.
+"""
+
+from __future__ import annotations
+
+import paddle
+import paddle.nn.functional as F
+from paddle import nn
+
+from .config import SHORTCUTS, STRIDE_PLACEMENTS, _choice, _positive
+
+
+class ZeroPadShortcut(nn.Layer):
+    """Shortcut option A of the paper: identity with no parameters.
+
+    Subsamples ``x`` with ``stride`` (keeping every ``stride``-th pixel, exactly the positions a strided
+    1x1 conv would read) and appends ``out_channels - in_channels`` all-zero channels.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        if out_channels < in_channels:
+            raise ValueError(
+                f"option-A shortcut from {in_channels} to {out_channels} channels: zero padding can only add "
+                "channels; use shortcut='B' (projection) to reduce them"
+            )
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+
+    def forward(self, x):
+        if self.stride > 1:
+            x = x[:, :, :: self.stride, :: self.stride]
+        extra = self.out_channels - self.in_channels
+        # Paddle's pad takes (before, after) pairs from the first axis on; only the channel axis grows.
+        return F.pad(x, [0, 0, 0, extra, 0, 0, 0, 0]) if extra else x
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
+def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str):
+    """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out)."""
+    _choice("shortcut", shortcut, SHORTCUTS)
+    if stride == 1 and in_channels == out_channels:
+        return None
+    if shortcut == "A":
+        return ZeroPadShortcut(in_channels, out_channels, stride)
+    return nn.Sequential(
+        nn.Conv2D(in_channels, out_channels, 1, stride=stride, bias_attr=False),
+        nn.BatchNorm2D(out_channels),
+    )
+
+
+def _last_bn(channels: int, zero_init: bool):
+    # A zero gamma makes the residual branch output 0 at the start, so the block begins as an identity
+    # (Goyal et al. 2017); it helps large-batch training and is off by default, as in paddle.vision.
+    if zero_init:
+        return nn.BatchNorm2D(channels, weight_attr=paddle.ParamAttr(initializer=nn.initializer.Constant(0.0)))
+    return nn.BatchNorm2D(channels)
+
+
+def _check_channels_and_stride(in_channels, out_channels, stride):
+    _positive("in_channels", in_channels)
+    _positive("out_channels", out_channels)
+    _positive("stride", stride)
+
+
+class BasicBlock(nn.Layer):
+    """Two 3x3 convolutions: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``.
+
+    Used by ResNet-18/34 and the CIFAR networks. The first conv carries the stride.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output (and of both convolutions).
+        stride: 2 halves the resolution, 1 keeps it.
+        shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+
+    >>> import paddle
+    >>> list(BasicBlock(64, 128, 2)(paddle.zeros([1, 64, 56, 56])).shape)
+    [1, 128, 28, 28]
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "B",
+                 zero_init_residual: bool = False):
+        super().__init__()
+        _check_channels_and_stride(in_channels, out_channels, stride)
+        self.conv1 = nn.Conv2D(in_channels, out_channels, 3, stride=stride, padding=1, bias_attr=False)
+        self.bn1 = nn.BatchNorm2D(out_channels)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2D(out_channels, out_channels, 3, padding=1, bias_attr=False)
+        self.bn2 = _last_bn(out_channels, zero_init_residual)
+        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu2(out + identity)
+
+
+class BottleneckBlock(nn.Layer):
+    """1x1 reduce, 3x3, 1x1 expand: ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x))))))) + shortcut(x))``.
+
+    Used by ResNet-50/101/152, ResNeXt (``groups`` > 1) and Wide ResNet (a wider inner ``width``).
+    The cheap 1x1 convs shrink the channels so the costly 3x3 conv runs on a quarter of them.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output (the expanded width).
+        stride: 2 halves the resolution, 1 keeps it.
+        groups: groups of the 3x3 conv; must divide ``width``.
+        width: channels inside the block (of the 3x3 conv); ``out_channels // 4`` by default.
+        stride_on: ``"3x3"`` puts the stride on the 3x3 conv (paddle.vision, torchvision, "v1.5");
+            ``"1x1"`` on the first 1x1 conv, as in the 2015 paper (cheaper, slightly less accurate).
+        shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+
+    >>> import paddle
+    >>> list(BottleneckBlock(64, 128, 2)(paddle.zeros([1, 64, 56, 56])).shape)
+    [1, 128, 28, 28]
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1, groups: int = 1,
+                 width: int | None = None, stride_on: str = "3x3", shortcut: str = "B",
+                 zero_init_residual: bool = False):
+        super().__init__()
+        _check_channels_and_stride(in_channels, out_channels, stride)
+        _choice("stride_on", stride_on, STRIDE_PLACEMENTS)
+        width = out_channels // 4 if width is None else width
+        _positive("width", width)
+        _positive("groups", groups)
+        if width % groups:
+            raise ValueError(f"groups={groups} does not divide the bottleneck width {width}: "
+                             f"choose groups among the divisors of {width}")
+        stride_1x1, stride_3x3 = (stride, 1) if stride_on == "1x1" else (1, stride)
+        self.conv1 = nn.Conv2D(in_channels, width, 1, stride=stride_1x1, bias_attr=False)
+        self.bn1 = nn.BatchNorm2D(width)
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2D(width, width, 3, stride=stride_3x3, padding=1, groups=groups, bias_attr=False)
+        self.bn2 = nn.BatchNorm2D(width)
+        self.relu2 = nn.ReLU()
+        self.conv3 = nn.Conv2D(width, out_channels, 1, bias_attr=False)
+        self.bn3 = _last_bn(out_channels, zero_init_residual)
+        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut)
+        self.relu3 = nn.ReLU()
+
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu3(out + identity)

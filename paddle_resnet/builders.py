@@ -1,0 +1,75 @@
+"""Build models by name: ``create_model("resnet50")`` or the matching builder, ``resnet50()``.
+
+There is one builder per row of ``config.ARCHITECTURES``, made by ``_builder`` so that each exists as a
+real, importable, documented function without a hand-copied body.
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from .config import ARCHITECTURES, get_config
+from .network import ResNet
+
+
+def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
+    """Build the architecture ``name`` (see ``list_models()``), optionally with pretrained weights.
+
+    Args:
+        name: a table entry, e.g. ``"resnet50"`` or ``"resnext50_32x4d"``.
+        pretrained: ``True`` for the official weights, or a path or URL of a weights file.
+        **options: ``num_classes``, ``with_pool``, ``in_channels``, ``stride_on``, ``zero_init_residual``,
+            ``shortcut``, ``out_stages``.
+
+    >>> model = create_model("resnet18", num_classes=10)
+    >>> model.fc.weight.shape
+    [512, 10]
+    """
+    config = get_config(name, **options)
+    if not pretrained:
+        return ResNet(config)
+    from .weights import load_pretrained  # imported late: weights pulls in download and file-format code
+
+    model = ResNet(config)
+    load_pretrained(model, name, pretrained)
+    return model
+
+
+def _builder(name: str):
+    config = ARCHITECTURES[name]
+
+    def build(pretrained: Union[bool, str] = False, **options) -> ResNet:
+        return create_model(name, pretrained=pretrained, **options)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = (
+        f"{name}: {config.block} blocks {config.layers}, stage widths {config.widths}"
+        + (f", {config.groups} groups x {config.width_per_group} channels" if config.groups > 1 else "")
+        + f", {config.image_size}x{config.image_size} input by default.\n\n"
+        "Same as ``create_model(name, pretrained, **options)``; see there for the options."
+    )
+    return build
+
+
+resnet18 = _builder("resnet18")
+resnet34 = _builder("resnet34")
+resnet50 = _builder("resnet50")
+resnet101 = _builder("resnet101")
+resnet152 = _builder("resnet152")
+resnext50_32x4d = _builder("resnext50_32x4d")
+resnext50_64x4d = _builder("resnext50_64x4d")
+resnext101_32x4d = _builder("resnext101_32x4d")
+resnext101_32x8d = _builder("resnext101_32x8d")
+resnext101_64x4d = _builder("resnext101_64x4d")
+resnext152_32x4d = _builder("resnext152_32x4d")
+resnext152_64x4d = _builder("resnext152_64x4d")
+wide_resnet50_2 = _builder("wide_resnet50_2")
+wide_resnet101_2 = _builder("wide_resnet101_2")
+resnet20 = _builder("resnet20")
+resnet32 = _builder("resnet32")
+resnet44 = _builder("resnet44")
+resnet56 = _builder("resnet56")
+resnet110 = _builder("resnet110")
+resnet1202 = _builder("resnet1202")
+
+BUILDERS = {name: globals()[name] for name in ARCHITECTURES}

@@ -1,0 +1,36 @@
+"""Counting parameters the way ``paddle.summary`` does."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class ParamCount(NamedTuple):
+    """Parameter counts in ``paddle.summary``'s convention.
+
+    ``total`` includes BatchNorm running mean and variance, which Paddle stores as parameters that take no
+    gradient; ``trainable`` counts parameters that are trainable and not ``stop_gradient`` (so a frozen
+    layer moves to ``non_trainable``).
+    """
+
+    total: int
+    trainable: int
+    non_trainable: int
+
+
+def count_params(model) -> ParamCount:
+    """Count the parameters of a ``paddle.nn.Layer``, each shared parameter once.
+
+    >>> from paddle_resnet import resnet50
+    >>> count_params(resnet50())
+    ParamCount(total=25610152, trainable=25557032, non_trainable=53120)
+    """
+    total = trainable = 0
+    for param in model.parameters():
+        size = int(np.prod(param.shape))
+        total += size
+        if param.trainable and not param.stop_gradient:
+            trainable += size
+    return ParamCount(total, trainable, total - trainable)

@@ -1,0 +1,168 @@
+"""The ResNet network: a stem, stages of residual blocks, and a classifier head, built from a config row.
+
+    input -> stem (conv1, bn1, relu[, maxpool]) -> layer1 -> layer2 -> ... -> avgpool -> flatten -> fc
+
+Each stage (``layer1`` ...) is a ``Sequential`` of blocks; its first block changes the width and, except
+in the first stage, halves the resolution.
+"""
+
+from __future__ import annotations
+
+from typing import List, Union
+
+from paddle import nn
+
+from .blocks import BasicBlock, BottleneckBlock
+from .config import ARCHITECTURES, OPTIONS, ResNetConfig, get_config, supported_depths
+
+#: Downsampling factor of each stem: 7x7/2 conv then 3x3/2 max-pool, or a stride-1 3x3 conv.
+STEM_REDUCTION = {"imagenet": 4, "cifar": 1}
+
+
+def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConfig:
+    """Turn ``ResNet``'s first argument (a depth, a table name or a config) plus options into a config."""
+    if isinstance(arch, ResNetConfig):
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(unknown)}; accepted: {', '.join(OPTIONS)}")
+        return arch.replace(**options)
+    if isinstance(arch, bool) or not isinstance(arch, (int, str)):
+        raise TypeError(f"ResNet({arch!r}): expected a depth (int), an architecture name or a ResNetConfig")
+    if isinstance(arch, int):
+        if arch not in supported_depths():
+            raise ValueError(f"unsupported depth {arch}; supported depths: {supported_depths()}")
+        arch = f"resnet{arch}"
+    return get_config(arch, **options)
+
+
+class ResNet(nn.Layer):
+    """A ResNet built from one row of the configuration table (or a custom ``ResNetConfig``).
+
+    Args:
+        arch: a depth (``50``), a name from ``list_models()`` (``"resnext50_32x4d"``) or a ``ResNetConfig``.
+        num_classes: classifier outputs (0: no classifier); ``None`` keeps the architecture's default.
+        **options: any of ``config.OPTIONS``: ``with_pool``, ``in_channels``, ``stride_on``,
+            ``zero_init_residual``, ``shortcut``, ``out_stages``.
+
+    ``forward`` returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or,
+    with ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
+
+    >>> import paddle
+    >>> list(ResNet(18, num_classes=10)(paddle.zeros([2, 3, 64, 64])).shape)
+    [2, 10]
+    """
+
+    def __init__(self, arch: Union[int, str, ResNetConfig] = 50, num_classes: int | None = None, **options):
+        super().__init__()
+        if num_classes is not None:
+            options["num_classes"] = num_classes
+        self.config = config = resolve_config(arch, **options)
+
+        if config.stem == "imagenet":
+            self.conv1 = nn.Conv2D(config.in_channels, config.stem_width, 7, stride=2, padding=3, bias_attr=False)
+        else:
+            self.conv1 = nn.Conv2D(config.in_channels, config.stem_width, 3, stride=1, padding=1, bias_attr=False)
+        self.bn1 = nn.BatchNorm2D(config.stem_width)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1) if config.stem == "imagenet" else None
+
+        in_channels = config.stem_width
+        for index in range(self.num_stages):
+            stage = nn.Sequential(*[
+                self._make_block(index, in_channels if i == 0 else config.widths[index],
+                                 config.stage_strides[index] if i == 0 else 1)
+                for i in range(config.layers[index])
+            ])
+            self.add_sublayer(f"layer{index + 1}", stage)
+            in_channels = config.widths[index]
+
+        self.avgpool = nn.AdaptiveAvgPool2D(1) if config.with_pool else None
+        self.flatten = nn.Flatten() if config.with_pool else None
+        self.fc = nn.Linear(config.widths[-1], config.num_classes) if config.num_classes else None
+
+    def _make_block(self, stage: int, in_channels: int, stride: int) -> nn.Layer:
+        config = self.config
+        common = dict(stride=stride, shortcut=config.shortcut, zero_init_residual=config.zero_init_residual)
+        if config.block == "basic":
+            return BasicBlock(in_channels, config.widths[stage], **common)
+        return BottleneckBlock(in_channels, config.widths[stage], groups=config.groups,
+                               width=config.bottleneck_widths[stage], stride_on=config.stride_on, **common)
+
+    @property
+    def num_stages(self) -> int:
+        """Stages that are built: all of them, or up to the last of ``out_stages``."""
+        return max(self.config.out_stages) if self.config.out_stages else len(self.config.layers)
+
+    @property
+    def stages(self) -> List[nn.Sequential]:
+        """The built stages, in order (``layer1``, ``layer2``, ...)."""
+        return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
+
+    @property
+    def feature_info(self) -> List[dict]:
+        """For each built stage: its ``name``, output ``channels`` and ``reduction`` (input size / map size).
+
+        >>> [(f["name"], f["channels"], f["reduction"]) for f in ResNet(50).feature_info][:2]
+        [('layer1', 256, 4), ('layer2', 512, 8)]
+        """
+        info, reduction = [], STEM_REDUCTION[self.config.stem]
+        for i in range(self.num_stages):
+            reduction *= self.config.stage_strides[i]
+            info.append({"stage": i + 1, "name": f"layer{i + 1}", "channels": self.config.widths[i],
+                         "reduction": reduction})
+        return info
+
+    def _check_input(self, x):
+        shape = list(x.shape)
+        if len(shape) != 4 or shape[1] != self.config.in_channels:
+            raise ValueError(
+                f"expected an input of shape [batch, {self.config.in_channels}, height, width], got {shape}"
+            )
+
+    def forward_stem(self, x):
+        """The stem: conv1, bn1, relu and (ImageNet stem) max-pool."""
+        x = self.relu(self.bn1(self.conv1(x)))
+        return x if self.maxpool is None else self.maxpool(x)
+
+    def forward_stages(self, x) -> list:
+        """Feature maps after each built stage, as a list (the stem is applied first)."""
+        self._check_input(x)
+        x = self.forward_stem(x)
+        outputs = []
+        for stage in self.stages:
+            x = stage(x)
+            outputs.append(x)
+        return outputs
+
+    def forward_features(self, x):
+        """Features before the classifier: pooled ``[N, C]``, or the last feature map without ``with_pool``."""
+        x = self.forward_stages(x)[-1]
+        return x if self.avgpool is None else self.flatten(self.avgpool(x))
+
+    def forward(self, x):
+        if self.config.out_stages:
+            stages = self.forward_stages(x)
+            return [stages[i - 1] for i in self.config.out_stages]
+        x = self.forward_features(x)
+        return x if self.fc is None else self.fc(x)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the head with a fresh ``Linear`` for ``num_classes`` (0 removes it), e.g. to fine-tune.
+
+        >>> model = ResNet(18)
+        >>> model.reset_classifier(2)
+        >>> model.fc.weight.shape[1]
+        2
+        """
+        if self.config.out_stages:
+            raise ValueError(f"this model returns the feature maps of stages {self.config.out_stages} "
+                             "and has no classifier to reset; build it without out_stages")
+        self.config = self.config.replace(num_classes=num_classes, with_pool=True if num_classes else
+                                          self.config.with_pool)
+        if self.avgpool is None and num_classes:
+            self.avgpool, self.flatten = nn.AdaptiveAvgPool2D(1), nn.Flatten()
+        self.fc = nn.Linear(self.config.widths[-1], num_classes) if num_classes else None
+
+    def extra_repr(self):
+        names = [name for name, config in ARCHITECTURES.items() if config == self.config]
+        return f"arch={names[0]}" if names else ""
