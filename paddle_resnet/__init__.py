@@ -20,10 +20,11 @@ from .builders import BUILDERS, create_model
 from .config import ARCHITECTURES, ResNetConfig, list_models
 from .counting import ParamCount, count_params
 from .network import ResNet
+from .transfer import freeze, unfreeze
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ParamCount", "ResNet", "ResNetConfig",
-    "ZeroPadShortcut", "count_params", "create_model", "list_models", *BUILDERS,
+    "ZeroPadShortcut", "count_params", "create_model", "freeze", "list_models", "unfreeze", *BUILDERS,
 ]
