@@ -5,8 +5,12 @@
 25610152
 """
 
+import warnings
+
 try:
-    import paddle  # noqa: F401
+    with warnings.catch_warnings():  # Paddle warns about a C++ build cache on import; irrelevant here
+        warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+        import paddle  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised in a Paddle-free environment only
     raise ImportError(
         "paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
@@ -18,8 +22,10 @@ from .blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
 from .builders import *  # noqa: F401,F403  (one builder per architecture: resnet18, resnet50, ...)
 from .builders import BUILDERS, create_model
 from .config import ARCHITECTURES, ResNetConfig, list_models
-from .counting import ParamCount, count_params
+from .counting import ParamCount, count_macs, count_params
 from .network import ResNet
+from .summary import summarize
+from .verification import VerifyResult, fingerprint, verify_model
 from .transfer import freeze, unfreeze
 
 __version__ = "0.1.0"

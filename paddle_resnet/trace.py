@@ -354,3 +354,22 @@ def structural_calls(calls: List[LayerCall]) -> List[LayerCall]:
     """
     return [c for c in calls
             if c.name and c.type not in ("Sequential", "LayerList", "Flatten")]
+
+
+def stage_summary(calls: List[LayerCall]) -> Dict[str, dict]:
+    """Per ResNet stage (``stem``, ``layer1``..., ``head``): blocks, output shape, parameters, MACs.
+
+    Parameters count every parameter of the stage's layers (``paddle.summary``'s total convention).
+    """
+    stages: Dict[str, dict] = {}
+    for call in calls:
+        if not call.name:
+            continue
+        stage = stages.setdefault(call.stage, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
+        stage["params"] += call.params
+        stage["macs"] += call.macs
+        if call.type not in ("Sequential", "LayerList", "Flatten"):
+            stage["output_shape"] = call.output_shape
+        if call.name.count(".") == 1 and call.stage.startswith("layer"):
+            stage["blocks"] += 1
+    return stages

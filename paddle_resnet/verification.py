@@ -14,14 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from .atomic import atomic_write_text
 from .counting import count_params
-from .trace import LayerCall, TraceError, normalize_input_size, structural_calls, trace
+from .trace import TraceError, normalize_input_size, stage_summary, structural_calls, trace
 
 #: Metrics that do not depend on the input size (the others are skipped when verifying at another size).
 SIZE_INDEPENDENT = ("params", "layer_counts")
@@ -38,25 +39,6 @@ def digest_rows(rows) -> str:
         for kind, shape, params, settings in rows
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def stage_summary(calls: List[LayerCall]) -> Dict[str, dict]:
-    """Per ResNet stage (``stem``, ``layer1``..., ``head``): blocks, output shape, parameters, MACs.
-
-    Parameters count every parameter of the stage's layers (``paddle.summary``'s total convention).
-    """
-    stages: Dict[str, dict] = {}
-    for call in calls:
-        if not call.name:
-            continue
-        stage = stages.setdefault(call.stage, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
-        stage["params"] += call.params
-        stage["macs"] += call.macs
-        if call.type not in ("Sequential", "LayerList", "Flatten"):
-            stage["output_shape"] = call.output_shape
-        if call.name.count(".") == 1 and call.stage.startswith("layer"):
-            stage["blocks"] += 1
-    return stages
 
 
 def fingerprint(model, input_size, mode: str = "auto") -> dict:
@@ -136,15 +118,10 @@ def write_golden(data: dict, path: Optional[os.PathLike] = None) -> Path:
     """Write the golden file atomically (a temporary file in the same folder, then a rename)."""
     path = Path(path) if path is not None else Path(data.get("path") or default_golden_path())
     content = {key: value for key, value in data.items() if key != "path"}
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(content, file, indent=1, sort_keys=False)
-            file.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    # One line per shape or count list keeps the file readable and its diffs short.
+    text = re.sub(r"\[\s+([-\d,\s]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
+                  json.dumps(content, indent=1))
+    atomic_write_text(path, text + "\n")
     return path
 
 

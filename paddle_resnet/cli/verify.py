@@ -1,0 +1,134 @@
+"""``verify``: build every architecture and compare its structure with the golden values under tests/.
+
+    python scripts/verify.py                       # all architectures; exit 0 if all match, 1 if not
+    python scripts/verify.py --only resnet50,resnet20 --verbose --format markdown
+    python scripts/verify.py --update resnet50     # deliberately rewrite a golden entry (prints the changes)
+
+Exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, missing or corrupt
+golden file, an architecture the golden file does not have). Nothing ever changes the golden file unless
+--update names the entries to rewrite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+
+from tabulate import tabulate
+
+from ..atomic import atomic_write_text
+from ..config import list_models
+from ..verification import (GoldenFileError, default_golden_path, fingerprint, flatten_metrics, load_golden,
+                            verify_model, write_golden)
+
+FORMATS = ("text", "markdown", "json")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="verify", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", metavar="A,B", help="comma-separated architectures (default: all)")
+    parser.add_argument("--golden", metavar="FILE", help=f"golden file (default: {default_golden_path()})")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--verbose", action="store_true", help="list every metric, not only the mismatches")
+    parser.add_argument("--output", metavar="FILE", help="also write the report to FILE (atomically)")
+    parser.add_argument("--update", nargs="+", metavar="NAME",
+                        help="rewrite the golden entries of these architectures from the current models")
+    return parser
+
+
+def _build(name):
+    import paddle
+
+    from ..builders import create_model
+
+    with paddle.LazyGuard():  # structure only: shapes without allocating or initialising weights
+        return create_model(name)
+
+
+def _fail(message) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _update(names, golden, path) -> int:
+    unknown = [name for name in names if name not in list_models()]
+    if unknown:
+        return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+    stamp = datetime.date.today().isoformat()
+    for name in names:
+        entry = golden["architectures"].get(name)
+        size = entry["input_size"] if entry else list(_build(name).config.input_size)
+        values = fingerprint(_build(name), size)
+        old = flatten_metrics(entry["values"]) if entry else {}
+        new = flatten_metrics(values)
+        changes = [(m, old.get(m), new.get(m)) for m in sorted(set(old) | set(new)) if old.get(m) != new.get(m)]
+        source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
+                  "tests/test_golden.py checks it against the independent references")
+        sources = dict(entry["sources"]) if entry else {}
+        for key in values:
+            if not entry or flatten_metrics({key: values[key]}) != flatten_metrics({key: entry["values"].get(key)}):
+                sources[key] = source
+        golden["architectures"][name] = {"input_size": list(size), "values": values, "sources": sources}
+        print(f"{name}: {'new entry' if not entry else f'{len(changes)} change(s)'}")
+        if changes:
+            print(tabulate(changes, ["metric", "old", "new"], tablefmt="simple"))
+    write_golden(golden, path)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    path = args.golden or default_golden_path()
+    try:
+        golden = load_golden(path)
+    except GoldenFileError as error:
+        return _fail(error)
+    if args.update:
+        return _update(args.update, golden, path)
+
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list_models()
+    unknown = [name for name in names if name not in list_models()]
+    if unknown:
+        return _fail(f"unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+    missing = [name for name in names if name not in golden["architectures"]]
+    if missing:
+        return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
+                     f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
+
+    start = time.perf_counter()
+    rows, failed = [], []
+    for name in names:
+        result = verify_model(_build(name), name, golden=golden)
+        if not result.ok:
+            failed.append(name)
+        shown = [c for c in result.checks if args.verbose or not c[3]]
+        shown += [(m, e, a, False) for m, e, a in result.mismatches if m == "runs"]
+        if not result.ok or args.verbose:
+            rows += [(name, metric, _cell(e), _cell(a), "ok" if ok else "MISMATCH") for metric, e, a, ok in shown]
+        else:
+            rows.append((name, f"all {len(result.checks)} metrics", "", "", "ok"))
+    seconds = time.perf_counter() - start
+    verdict = (f"{len(names) - len(failed)} of {len(names)} architectures match the golden file {path}"
+               + (f"; MISMATCH in {', '.join(failed)}" if failed else "") + f" ({seconds:.2f} s)")
+    headers = ["architecture", "metric", "expected", "actual", "status"]
+    if args.format == "json":
+        report = json.dumps({"ok": not failed, "failed": failed, "seconds": round(seconds, 3), "golden": str(path),
+                             "rows": [dict(zip(headers, row)) for row in rows]}, indent=1)
+    else:
+        report = tabulate(rows, headers, tablefmt="github" if args.format == "markdown" else "simple")
+        report += f"\n\n{verdict}"
+    print(report)
+    if args.output:
+        atomic_write_text(args.output, report + "\n")
+    if failed and args.format != "json":
+        print(f"\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _cell(value):
+    return "" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else value

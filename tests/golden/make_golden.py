@@ -1,0 +1,125 @@
+"""Regenerate tests/golden/architectures.json from independent references (never from paddle_resnet's models).
+
+    python tests/golden/make_golden.py            # every architecture and block example
+    python tests/golden/make_golden.py --check    # compare only; exit 1 if the file differs
+
+Sources, in order of preference:
+- Architectures that ``paddle.vision.models`` has: the official model built side by side. Parameter counts are
+  parsed from ``paddle.summary``'s printout; MACs, shapes, layer counts and the digest come from tracing the
+  official model eagerly (its kernels really run) with paddle_resnet's tracer.
+- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/reference_resnet.py,
+  written from the papers without importing paddle_resnet.
+- The source reproduction's block examples: ``paddle.summary`` of the equivalent ``paddle.vision`` blocks.
+The tests then check every golden value against every reference that has it (see tests/test_golden.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE.parents[1])]
+
+import paddle  # noqa: E402
+from paddle import nn  # noqa: E402
+from paddle.vision.models import resnet as vision  # noqa: E402
+
+import reference_resnet  # noqa: E402
+from paddle_resnet.verification import digest_rows, fingerprint, load_golden, write_golden  # noqa: E402
+
+GOLDEN = HERE / "architectures.json"
+PADDLE = f"paddlepaddle {paddle.__version__}"
+ABOUT = ("Golden structural values of every architecture, each with its source. Regenerate with "
+         "tests/golden/make_golden.py; see docs/verification.md. params follow paddle.summary's convention: total "
+         "includes BatchNorm running mean/variance (non-trainable parameters in Paddle).")
+
+
+def summary_params(layer, input_size):
+    """(total, trainable, non_trainable) as ``paddle.summary`` prints them."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        paddle.summary(layer, input_size)
+    numbers = {key: int(value.replace(",", "")) for key, value in
+               re.findall(r"^(Total|Trainable|Non-trainable) params: ([\d,]+)$", out.getvalue(), re.M)}
+    return {"total": numbers["Total"], "trainable": numbers["Trainable"], "non_trainable": numbers["Non-trainable"]}
+
+
+def official_entry(name, size):
+    model = getattr(vision, name)()
+    values = fingerprint(model, size, mode="eager")
+    values["params"] = summary_params(model, tuple(size))
+    call = f"paddle.vision.models.{name}()"
+    traced = f"{call} built side by side and traced eagerly (kernels run), {PADDLE}"
+    sources = {
+        "params": f"paddle.summary({call}, {tuple(size)}) printout, {PADDLE}",
+        **{key: traced for key in ("macs", "output_shape", "stage_shapes", "layer_counts", "digest")},
+    }
+    return values, sources
+
+
+def closed_form_entry(name):
+    values = reference_resnet.closed_form(name)
+    values["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
+                                   for r in reference_resnet.describe(name).rows)
+    source = "closed form from the paper's definition: tests/reference_resnet.py (imports no paddle_resnet code)"
+    return values, {key: source for key in values}
+
+
+def block_entries():
+    """The source reproduction's examples, as paddle.vision's own block classes (same layers, same order)."""
+    def projection(c_in, c_out):
+        return nn.Sequential(nn.Conv2D(c_in, c_out, 1, stride=2, bias_attr=False), nn.BatchNorm2D(c_out))
+
+    blocks = {
+        "BasicBlock(64, 128, 2)": ("paddle.vision.models.resnet.BasicBlock(64, 128, 2, downsample=1x1 conv + BN)",
+                                   vision.BasicBlock(64, 128, 2, downsample=projection(64, 128))),
+        "BottleneckBlock(64, 128, 2)": (
+            "paddle.vision.models.resnet.BottleneckBlock(64, 32, 2, downsample=1x1 conv + BN)",
+            vision.BottleneckBlock(64, 32, 2, downsample=projection(64, 128))),
+    }
+    entries = {}
+    for key, (described, block) in blocks.items():
+        size = [1, 64, 224, 224]
+        entries[key] = {
+            "input_size": size,
+            "values": {"params": summary_params(block, tuple(size))},
+            "sources": {"params": f"paddle.summary({described}, {tuple(size)}) printout, {PADDLE}; the source "
+                                  "document's printout (Paddle 2.1) has the same total"},
+        }
+    return entries
+
+
+def build():
+    architectures = {}
+    for name in reference_resnet.ALL:
+        size = reference_resnet.input_size(name)
+        values, sources = official_entry(name, size) if name in vision.model_urls else closed_form_entry(name)
+        architectures[name] = {"input_size": size, "values": values, "sources": sources}
+        print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")
+    return {"format": 1, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="compare with the file instead of writing it")
+    args = parser.parse_args(argv)
+    data = build()
+    if args.check:
+        current = load_golden(GOLDEN)
+        current.pop("path")
+        same = json.loads(json.dumps(data)) == current
+        print("golden file is up to date" if same else "golden file differs from the references")
+        return 0 if same else 1
+    write_golden(data, GOLDEN)
+    print(f"wrote {GOLDEN}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
