@@ -33,4 +33,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ParamCount", "ResNet", "ResNetConfig",
     "ZeroPadShortcut", "count_params", "create_model", "freeze", "list_models", "unfreeze", *BUILDERS,
+    "VerifyResult", "count_macs", "fingerprint", "summarize", "verify_model",
 ]
