@@ -27,6 +27,7 @@ from .network import ResNet
 from .summary import summarize
 from .verification import VerifyResult, fingerprint, verify_model
 from .transfer import freeze, unfreeze
+from .weights import load_weights, save_weights
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,5 @@ __all__ = [
     "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ParamCount", "ResNet", "ResNetConfig",
     "ZeroPadShortcut", "count_params", "create_model", "freeze", "list_models", "unfreeze", *BUILDERS,
     "VerifyResult", "count_macs", "fingerprint", "summarize", "verify_model",
+    "load_weights", "save_weights",
 ]
