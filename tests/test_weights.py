@@ -1,0 +1,436 @@
+"""Pretrained weights, load_weights / save_weights, torchvision naming, and the safetensors reader/writer.
+
+No network: downloads are served from a temporary HTTP server on 127.0.0.1 into a temporary cache.
+"""
+
+import functools
+import hashlib
+import http.server
+import io
+import json
+import os
+import socket
+import struct
+import threading
+
+import numpy as np
+import paddle
+import pytest
+from paddle.utils import download
+
+from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
+from paddle_resnet import safetensors_io, weights
+from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+def _state(model):
+    return {key: value.numpy().copy() for key, value in model.state_dict().items()}
+
+
+def _assert_same_state(model, expected, keys=None):
+    actual = _state(model)
+    for key in keys or expected:
+        np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
+
+
+def _outputs(model, size=32):
+    model.eval()
+    return model(paddle.to_tensor(np.random.RandomState(0).randn(2, 3, size, size).astype("float32"))).numpy()
+
+
+def _torchvision_state(model):
+    """The state dict PyTorch's torchvision / timm ResNet would have for ``model``, built here in numpy:
+    BatchNorm statistics named running_mean / running_var plus a num_batches_tracked counter, and the
+    classifier weight stored [out, in]."""
+    state = {}
+    for key, value in _state(model).items():
+        if key.endswith("._mean"):
+            state[key[:-len("._mean")] + ".running_mean"] = value
+            state[key[:-len("._mean")] + ".num_batches_tracked"] = np.array(12345, dtype=np.int64)
+        elif key.endswith("._variance"):
+            state[key[:-len("._variance")] + ".running_var"] = value
+        elif key == "fc.weight":
+            state[key] = np.ascontiguousarray(value.T)
+        else:
+            state[key] = value
+    return state
+
+
+def _md5(path):
+    return hashlib.md5(open(path, "rb").read()).hexdigest()
+
+
+def _randomise(model, seed):
+    """Random values everywhere, BN statistics included, so that a skipped or misplaced tensor shows."""
+    rng = np.random.RandomState(seed)
+    for value in model.state_dict().values():
+        value.set_value((rng.rand(*value.shape) + 0.5).astype("float32"))
+    return model
+
+
+# ----------------------------------------------------------------------------------- the official table
+
+def test_official_table_equals_paddle_vision():
+    from paddle.vision.models import resnet as vision_resnet
+
+    assert weights.OFFICIAL_WEIGHTS == {name: tuple(entry) for name, entry in vision_resnet.model_urls.items()}
+
+
+def test_architectures_without_official_weights_name_those_with_them():
+    listed = "resnet18, resnet34, resnet50, .*wide_resnet101_2"
+    with pytest.raises(ValueError, match=f"no official pretrained weights for 'resnet20'.*{listed}"):
+        create_model("resnet20", pretrained=True)
+    with pytest.raises(ValueError, match=f"no official pretrained weights for 'resnext101_32x8d'.*{listed}"):
+        weights.official_weights_path("resnext101_32x8d")  # what the builder calls (building it takes a while)
+
+
+def test_official_weights_refuse_options_that_change_the_trained_architecture():
+    with pytest.raises(ValueError, match="stride_on='3x3'.*stride_on='1x1'"):
+        create_model("resnet50", pretrained=True, stride_on="1x1")
+    with pytest.raises(ValueError, match="in_channels=3.*in_channels=1"):
+        create_model("resnet18", pretrained=True, in_channels=1)
+
+
+def test_paddle_vision_state_dict_loads_unchanged_and_gives_the_same_outputs():
+    paddle.seed(1)
+    reference = _randomise(paddle.vision.models.resnet18(num_classes=10), seed=1)
+    model = resnet18(num_classes=10)
+    report = load_weights(model, reference.state_dict())
+    assert report.ok and report.naming == "paddle" and len(report.loaded) == len(reference.state_dict())
+    np.testing.assert_allclose(_outputs(model), _outputs(reference), rtol=1e-5, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- download through HTTP
+
+class _Server:
+    def __init__(self, root):
+        self.root, self.requests = root, []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                server.requests.append(self.path)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                     functools.partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """A file server on 127.0.0.1 and an empty Paddle weights cache, both under tmp_path."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
+    (tmp_path / "served").mkdir()
+    running = _Server(tmp_path / "served")
+    yield running
+    running.httpd.shutdown()
+    running.httpd.server_close()
+
+
+def _publish(server, monkeypatch, name="resnet20", md5=None):
+    """Serve random resnet20 weights as the official file of ``name``; return their state dict."""
+    paddle.seed(2)
+    published = _randomise(resnet20(), seed=2)
+    path = save_weights(published, server.root / f"{name}.pdparams")
+    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, name,
+                        (f"{server.url}/{name}.pdparams", md5 or _md5(path)))
+    return _state(published)
+
+
+def test_pretrained_downloads_once_then_uses_the_cache(server, monkeypatch):
+    expected = _publish(server, monkeypatch)
+    model = resnet20(pretrained=True)
+    _assert_same_state(model, expected)
+    cached = os.path.join(download.WEIGHTS_HOME, "resnet20.pdparams")
+    assert os.path.isfile(cached) and server.requests == ["/resnet20.pdparams"]
+
+    _assert_same_state(create_model("resnet20", pretrained=True), expected)
+    assert len(server.requests) == 1  # served from the cache
+
+
+def test_a_corrupt_cached_file_is_fetched_again(server, monkeypatch):
+    expected = _publish(server, monkeypatch)
+    resnet20(pretrained=True)
+    cached = os.path.join(download.WEIGHTS_HOME, "resnet20.pdparams")
+    with open(cached, "r+b") as file:  # flip some bytes in the middle, as a bad disk or partial copy would
+        file.seek(os.path.getsize(cached) // 2)
+        file.write(b"\x00garbage\x00")
+    _assert_same_state(resnet20(pretrained=True), expected)
+    assert len(server.requests) == 2
+    assert _md5(cached) == weights.OFFICIAL_WEIGHTS["resnet20"][1]
+
+
+def test_md5_mismatch_raises_naming_url_cache_path_and_checksums(server, monkeypatch):
+    _publish(server, monkeypatch, md5="0" * 32)
+    url = weights.OFFICIAL_WEIGHTS["resnet20"][0]
+    cached = os.path.join(download.WEIGHTS_HOME, "resnet20.pdparams")
+    with pytest.raises(WeightsDownloadError) as error:
+        resnet20(pretrained=True)
+    message = str(error.value)
+    assert url in message and cached in message and "0" * 32 in message
+    assert _md5(cached) in message
+    assert len(server.requests) >= 2  # Paddle fetched it again before giving up
+
+
+def test_unreachable_server_names_url_and_where_to_put_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "DOWNLOAD_RETRY_LIMIT", 1)  # Paddle sleeps 1 s between tries
+    with socket.socket() as probe:  # a port on which nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/resnet20.pdparams"
+    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, "resnet20", (url, "0" * 32))
+    with pytest.raises(WeightsDownloadError) as error:
+        resnet20(pretrained=True)
+    cached = os.path.join(str(tmp_path / "cache"), "resnet20.pdparams")
+    assert url in str(error.value) and f"place it at {cached} with md5 {'0' * 32}" in str(error.value)
+
+    # Following that advice works offline.
+    published = _randomise(resnet20(), seed=3)
+    save_weights(published, cached)
+    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, "resnet20", (url, _md5(cached)))
+    _assert_same_state(resnet20(pretrained=True), _state(published))
+
+
+def test_pretrained_url_of_any_file_is_cached_per_url(server, monkeypatch):
+    (server.root / "a").mkdir(), (server.root / "b").mkdir()
+    first, second = _randomise(resnet20(), 4), _randomise(resnet20(), 5)
+    save_weights(first, server.root / "a" / "model.safetensors")
+    save_weights(second, server.root / "b" / "model.safetensors")
+    _assert_same_state(resnet20(pretrained=f"{server.url}/a/model.safetensors"), _state(first))
+    _assert_same_state(resnet20(pretrained=f"{server.url}/b/model.safetensors"), _state(second))
+    _assert_same_state(resnet20(pretrained=f"{server.url}/a/model.safetensors"), _state(first))
+    assert server.requests == ["/a/model.safetensors", "/b/model.safetensors"]
+
+
+# ------------------------------------------------------------------------------ heads and out_stages
+
+def test_pretrained_with_another_num_classes_loads_the_backbone_and_warns_about_the_head(tmp_path):
+    source = _randomise(resnet18(), 6)
+    path = save_weights(source, tmp_path / "r18.pdparams")
+    paddle.seed(0)
+    fresh_head = resnet18(num_classes=3).fc.weight.numpy()
+    paddle.seed(0)
+    with pytest.warns(WeightsWarning, match=r"fc\.weight \(weights \[512, 1000\], model \[512, 3\]\).*fc\.bias"):
+        model = resnet18(pretrained=str(path), num_classes=3)
+    expected = _state(source)
+    _assert_same_state(model, expected, keys=[k for k in expected if not k.startswith("fc.")])
+    np.testing.assert_array_equal(model.fc.weight.numpy(), fresh_head)  # the head is untouched
+
+
+def test_load_weights_non_strict_returns_the_report(tmp_path):
+    source = _randomise(resnet18(), 6)
+    model = resnet18(num_classes=3)
+    with pytest.warns(WeightsWarning):
+        report = load_weights(model, source.state_dict(), strict=False)
+    assert report.mismatched == {"fc.weight": ((512, 1000), (512, 3)), "fc.bias": ((1000,), (3,))}
+    assert report.missing == [] and report.unexpected == [] and not report.ok
+    assert len(report.loaded) == len(source.state_dict()) - 2
+
+
+def test_pretrained_feature_backbone_ignores_head_and_unbuilt_stages(tmp_path):
+    source = _randomise(resnet18(), 7)
+    path = save_weights(source, tmp_path / "r18.safetensors")
+    with pytest.warns(WeightsWarning, match=r"ignored \(52\): layer3\.\* \(25 keys\), layer4\.\* \(25 keys\), "
+                                            r"fc\.\* \(2 keys\)"):
+        backbone = create_model("resnet18", pretrained=str(path), out_stages=(1, 2))
+    _assert_same_state(backbone, _state(source), keys=list(backbone.state_dict()))
+
+
+def test_pretrained_refuses_weights_that_do_not_fit_the_backbone(tmp_path):
+    path = save_weights(resnet18(), tmp_path / "r18.pdparams")
+    with pytest.raises(IncompatibleWeightsError, match=r"offending keys: layer1\.2\.conv1\.weight"):
+        create_model("resnet34", pretrained=str(path))  # resnet34 has more blocks: missing keys
+
+
+# ------------------------------------------------------------------------------------ strict loading
+
+def test_strict_failure_lists_the_keys_and_leaves_the_model_unchanged():
+    model = _randomise(resnet18(num_classes=10), 8)
+    before = _state(model)
+    bad = _state(_randomise(resnet18(num_classes=10), 9))
+    del bad["layer2.1.bn2._variance"]
+    bad["layer9.weight"] = np.zeros(3, "float32")
+    bad["layer3.0.conv1.weight"] = bad["layer3.0.conv1.weight"][:, :, :1, :1]
+    with pytest.raises(IncompatibleWeightsError) as error:
+        load_weights(model, bad)
+    message = str(error.value)
+    for key in ("layer2.1.bn2._variance", "layer9.weight", "layer3.0.conv1.weight (weights [256, 128, 1, 1]"):
+        assert key in message
+    assert error.value.report.missing == ["layer2.1.bn2._variance"]
+    assert error.value.report.unexpected == ["layer9.weight"]
+    _assert_same_state(model, before)
+
+
+def test_prefixed_keys_get_a_hint():
+    state = {"module." + key: value for key, value in _state(resnet20()).items()}
+    with pytest.raises(IncompatibleWeightsError, match="every key of the weights starts with 'module'"):
+        load_weights(resnet20(), state)
+
+
+# ---------------------------------------------------------------------------------- torchvision naming
+
+def test_torchvision_helper_produces_real_torchvision_key_names():
+    keys = set(_torchvision_state(create_model("resnet50")))
+    for key in ("conv1.weight", "bn1.running_mean", "bn1.num_batches_tracked", "layer1.0.downsample.0.weight",
+                "layer1.0.downsample.1.running_var", "layer4.2.bn3.running_var", "fc.weight", "fc.bias"):
+        assert key in keys
+    assert not any(key.endswith(("._mean", "._variance")) for key in keys)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_torchvision_safetensors_convert_to_identical_outputs(tmp_path, name):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    paddle.seed(10)
+    source = _randomise(create_model(name, num_classes=10), 10)  # a non-square head shows a bad transpose
+    path = str(tmp_path / "torch.safetensors")
+    safetensors_numpy.save_file(_torchvision_state(source), path)  # written by the reference library
+
+    model = create_model(name, num_classes=10)
+    report = load_weights(model, path)
+    assert report.naming == "torchvision" and report.ok
+    _assert_same_state(model, _state(source))
+    np.testing.assert_allclose(_outputs(model), _outputs(source), rtol=1e-5, atol=1e-5)
+
+
+def test_torchvision_weights_with_another_head_load_the_backbone_only():
+    source = _randomise(resnet18(), 11)
+    model = resnet18(num_classes=2)
+    with pytest.raises(IncompatibleWeightsError, match=r"fc\.weight \(weights \[512, 1000\], model \[512, 2\]\)"):
+        load_weights(model, _torchvision_state(source))
+    with pytest.warns(WeightsWarning):
+        report = load_weights(model, _torchvision_state(source), strict=False)
+    assert sorted(report.mismatched) == ["fc.bias", "fc.weight"] and report.naming == "torchvision"
+    _assert_same_state(model, _state(source), keys=[k for k in _state(source) if not k.startswith("fc.")])
+
+
+# ------------------------------------------------------------------------------------------ saving
+
+@pytest.mark.parametrize("suffix", [".pdparams", ".safetensors"])
+def test_save_then_load_round_trips(tmp_path, suffix):
+    source = _randomise(resnet20(), 12)
+    path = save_weights(source, tmp_path / f"w{suffix}")
+    model = resnet20()
+    assert load_weights(model, path).ok
+    _assert_same_state(model, _state(source))
+    assert os.listdir(tmp_path) == [f"w{suffix}"]  # no temporary file left behind
+
+
+def test_saved_safetensors_read_by_the_reference_library(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    source = _randomise(resnet20(), 13)
+    path = save_weights(source, tmp_path / "w.safetensors")
+    loaded = safetensors_numpy.load_file(str(path))
+    expected = _state(source)
+    assert sorted(loaded) == sorted(expected)
+    for key in expected:
+        np.testing.assert_array_equal(loaded[key], expected[key])
+
+
+def test_save_rejects_unknown_suffix_and_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"'\.pt'; use one of \.pdparams, \.safetensors"):
+        save_weights(resnet20(), tmp_path / "w.pt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_weights(resnet20(), tmp_path / "nowhere" / "w.safetensors")
+
+
+def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = save_weights(_randomise(resnet20(), 14), tmp_path / "w.safetensors")
+    good = open(path, "rb").read()
+
+    def crash(tensors, file, metadata=None):
+        file.write(b"half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors_io, "dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_weights(resnet20(), path)
+    assert open(path, "rb").read() == good
+    assert os.listdir(tmp_path) == ["w.safetensors"]
+
+
+# --------------------------------------------------------------------------------- reading bad input
+
+def test_unreadable_inputs_get_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown weights format '\.bin'; accepted: \.pdparams, \.safetensors"):
+        load_weights(resnet20(), str(tmp_path / "w.bin"))
+    with pytest.raises(FileNotFoundError, match="w.pdparams does not exist"):
+        load_weights(resnet20(), str(tmp_path / "w.pdparams"))
+    path = save_weights(resnet20(), tmp_path / "w.pdparams")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cannot be read as a .pdparams file"):
+        load_weights(resnet20(), path)
+    path = save_weights(resnet20(), tmp_path / "w.safetensors")
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:-4])
+    with pytest.raises(safetensors_io.SafetensorsError, match="truncated"):
+        load_weights(resnet20(), path)
+
+
+# --------------------------------------------------------------------------- the safetensors format
+
+def _raw_file(header, data):
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + data
+
+
+def test_safetensors_round_trip_against_the_reference_in_both_directions(tmp_path):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    tensors = {"f32": np.arange(6, dtype=np.float32).reshape(2, 3), "f64": np.array([1.5, -2.0]),
+               "f16": np.ones((2, 2), np.float16), "i64": np.array([[7]], np.int64),
+               "u8": np.arange(5, dtype=np.uint8), "flag": np.array([True, False]),
+               "empty": np.zeros((0, 3), np.float32), "big_endian": np.arange(3, dtype=">i4")}
+    ours = tmp_path / "ours.safetensors"
+    with open(ours, "wb") as file:
+        safetensors_io.dump(tensors, file, metadata={"format": "np"})
+    theirs = safetensors_numpy.load_file(str(ours))
+    reference = tmp_path / "reference.safetensors"
+    safetensors_numpy.save_file(tensors, str(reference), metadata={"made_by": "reference"})
+    read, metadata = safetensors_io.load(str(reference))
+    assert metadata == {"made_by": "reference"}
+    assert safetensors_io.load(str(ours))[1] == {"format": "np"}
+    for key, value in tensors.items():
+        for other in (theirs[key], read[key]):
+            assert other.shape == value.shape and other.dtype == value.dtype.newbyteorder("=")
+            np.testing.assert_array_equal(other, value)
+
+
+def test_safetensors_reads_bfloat16_as_float32(tmp_path):
+    values = np.array([1.0, -2.5, 3.140625], np.float32)  # exactly representable in bfloat16
+    upper_halves = (values.view(np.uint32) >> 16).astype("<u2")
+    path = tmp_path / "bf16.safetensors"
+    path.write_bytes(_raw_file({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}},
+                               upper_halves.tobytes()))
+    read = safetensors_io.load(str(path))[0]["x"]
+    assert read.dtype == np.float32
+    np.testing.assert_array_equal(read, values)
+
+
+@pytest.mark.parametrize("header, data, message", [
+    ({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, "truncated"),
+    ({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, b"\0" * 8, "needs 12 bytes"),
+    ({"x": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}, b"\0", "dtype 'F8_E4M3'; supported"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8, "gap"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8, "4 bytes after the last"),
+    ({"x": {"dtype": "F32"}}, b"", "malformed entry"),
+])
+def test_safetensors_rejects_inconsistent_files(tmp_path, header, data, message):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(_raw_file(header, data))
+    with pytest.raises(safetensors_io.SafetensorsError, match=message):
+        safetensors_io.load(str(path))
+
+
+def test_safetensors_rejects_a_file_that_is_not_safetensors(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"\x80\x04 this is a pickle, not safetensors")
+    with pytest.raises(safetensors_io.SafetensorsError, match="does not fit"):
+        safetensors_io.load(str(path))
+    with pytest.raises(safetensors_io.SafetensorsError, match="cannot store"):
+        safetensors_io.dump({"c": np.array([1j])}, io.BytesIO())
