@@ -1,0 +1,82 @@
+"""``python -m paddle_resnet train DATA --model NAME [options]``: train or fine-tune on an image folder.
+
+Every option maps to one ``TrainConfig`` field (see there, and ``docs/training.md``). ``--resume OUT``
+continues a run with its saved settings; only the options in ``RESUMABLE_CHANGES`` may be given anew.
+Data-parallel: ``python -m paddle.distributed.launch --nproc_per_node N scripts/train.py DATA ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..config import list_models
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ..training.config import DEFAULT_VAL_SPLIT, OPTIMIZERS, SCHEDULES, TrainConfig
+
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m paddle_resnet train", argument_default=argparse.SUPPRESS,
+        description="Train or fine-tune a ResNet on an image folder laid out as DATA/<class>/<image>. "
+                    "Checkpoints go to OUT/last and OUT/best (by validation accuracy) after every epoch, "
+                    "metrics to OUT/metrics.csv and OUT/metrics.png.",
+        epilog="Several GPUs or machines: python -m paddle.distributed.launch --nproc_per_node N "
+               "scripts/train.py DATA ... (see docs/training.md).")
+    parser.add_argument("data", nargs="?", help="training image folder (not needed with --resume)")
+    parser.add_argument("--model", choices=list_models(), metavar="NAME",
+                        help=f"architecture, one of list_models() (default {defaults.model})")
+    parser.add_argument("--out", metavar="DIR", help=f"output directory (default {defaults.out})")
+    parser.add_argument("--val-dir", metavar="DIR", help="validation image folder with the same class folders")
+    parser.add_argument("--val-split", type=float, metavar="F",
+                        help=f"without --val-dir: hold out this fraction of each class (default {DEFAULT_VAL_SPLIT}; "
+                             "0 validates nothing)")
+    parser.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
+    parser.add_argument("--batch-size", type=int, help=f"images per step per process (default {defaults.batch_size})")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default 0.1 for sgd, 0.001 for adamw, "
+                                                 "times global batch / 256)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {defaults.optimizer} (momentum 0.9)")
+    parser.add_argument("--weight-decay", type=float, help="default 1e-4 for sgd, 0.05 for adamw")
+    parser.add_argument("--schedule", choices=SCHEDULES,
+                        help=f"cosine decay, or x0.1 at 50%% and 75%% of training (default {defaults.schedule})")
+    parser.add_argument("--warmup-epochs", type=int, help=f"linear warm-up (default {defaults.warmup_epochs})")
+    parser.add_argument("--input-size", type=int, metavar="PIXELS",
+                        help="square input resolution (default: the architecture's, 224 or 32)")
+    parser.add_argument("--pretrained", nargs="?", const=True, metavar="PATH",
+                        help="start from the official weights, or from a weights file PATH")
+    parser.add_argument("--freeze", metavar="STAGE",
+                        help="freeze the stem and stages up to STAGE (stem, layer1, layer2, ...): fine-tuning")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; ignored on CPU)")
+    parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
+    parser.add_argument("--num-workers", type=int, help=f"data loader processes (default {defaults.num_workers})")
+    parser.add_argument("--skip-bad-images", action="store_true",
+                        help="leave out unreadable or non-image files (listed) instead of stopping")
+    parser.add_argument("--export", action="store_true", help="export the best model to OUT/export at the end")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR (its --out) or from a checkpoint")
+    return parser
+
+
+def main(argv=None) -> int:
+    from ..training import BadDataError, TrainConfig, find_checkpoint, load_trainer, resume_config, train
+
+    given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
+    given = {key: value for key, value in given.items() if value is not None}
+    config = TrainConfig()
+    try:
+        if "resume" in given:
+            checkpoint = find_checkpoint(given["resume"])
+            config = resume_config(load_trainer(checkpoint)["config"], str(checkpoint), **given)
+        elif "data" not in given:
+            print("error: give the training image folder DATA (or --resume DIR)", file=sys.stderr)
+            return 2
+        else:
+            config = TrainConfig(**given)
+        train(config)
+    except (BadDataError, ValueError, FileExistsError, FileNotFoundError, ImportError, NotImplementedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; every finished epoch is saved: continue with --resume {config.out}", file=sys.stderr)
+        return 130
+    return 0

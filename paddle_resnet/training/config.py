@@ -1,0 +1,152 @@
+"""The settings of a training run, their defaults, and which of them a resumed run may change."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from ..config import get_config, list_models
+
+OPTIMIZERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "step")
+
+#: Settings a resumed run may give anew: where things are and how fast they run, but nothing that changes the
+#: numbers of the training itself (resuming with a different learning rate would not continue the same run).
+RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "skip_bad_images", "amp", "export", "resume")
+
+#: Base learning rate per 256 images in a (global) batch, the linear scaling rule of Goyal et al. (2017).
+BASE_LR = {"sgd": 0.1, "adamw": 1e-3}
+DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
+DEFAULT_VAL_SPLIT = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (the command line's options, one field each).
+
+    Attributes:
+        data: the training image folder, ``data/<class>/<image>``.
+        model: architecture name from ``list_models()``.
+        out: output directory: checkpoints ``last/`` and ``best/``, ``metrics.csv``, ``metrics.png``, ``export/``.
+        val_dir: a separate validation image folder with the same class folders; without it,
+            ``val_split`` of each class is held out (seeded), 0.1 by default; ``val_split=0`` trains on all.
+        epochs: passes over the training images.
+        batch_size: images per step in each process (the global batch is this times the process count).
+        lr: peak learning rate; by default 0.1 (SGD) or 0.001 (AdamW) times global batch / 256.
+        optimizer: ``"sgd"`` (momentum 0.9) or ``"adamw"``.
+        weight_decay: by default 1e-4 for SGD, 0.05 for AdamW.
+        schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
+        warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
+        input_size: square training and evaluation resolution; by default the architecture's (224 or 32).
+        pretrained: ``True`` for the official weights, or a weights file path (see ``create_model``).
+        freeze: freeze the stem and stages up to this one (``"stem"``, ``"layer1"`` ...; see ``freeze``).
+        amp: mixed precision on GPU; ignored with a notice on CPU.
+        seed: seeds weight initialisation, the validation split, data order and augmentation.
+        num_workers: data-loading worker processes per training process (0: load in the training process).
+        skip_bad_images: leave out unreadable and non-image files (counted and listed) instead of stopping.
+        export: at the end, export the best model for deployment to ``out/export/``.
+        resume: a checkpoint (or a run's ``out`` directory) to continue from.
+    """
+
+    data: Optional[str] = None
+    model: str = "resnet50"
+    out: str = "runs/train"
+    val_dir: Optional[str] = None
+    val_split: Optional[float] = None
+    epochs: int = 10
+    batch_size: int = 32
+    lr: Optional[float] = None
+    optimizer: str = "sgd"
+    weight_decay: Optional[float] = None
+    schedule: str = "cosine"
+    warmup_epochs: int = 1
+    input_size: Optional[int] = None
+    pretrained: Union[bool, str] = False
+    freeze: Optional[str] = None
+    amp: bool = False
+    seed: int = 0
+    num_workers: int = 2
+    skip_bad_images: bool = False
+    export: bool = False
+    resume: Optional[str] = None
+
+    def __post_init__(self):
+        if self.model not in list_models():
+            raise ValueError(f"model={self.model!r}: unknown architecture; choose from {', '.join(list_models())}")
+        for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("num_workers", 0),
+                              ("input_size", 8), ("seed", 0)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
+                raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(f"warmup_epochs={self.warmup_epochs} must be less than epochs={self.epochs} "
+                             "(the warm-up would never reach the full learning rate)")
+        if self.lr is not None and not (_is_number(self.lr) and self.lr > 0):
+            raise ValueError(f"lr={self.lr!r}: expected a positive number")
+        if self.weight_decay is not None and not (_is_number(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay={self.weight_decay!r}: expected a number >= 0")
+        if self.val_split is not None:
+            if self.val_dir is not None:
+                raise ValueError("give val_dir or val_split, not both")
+            if not 0 <= self.val_split < 1:
+                raise ValueError(f"val_split={self.val_split!r}: expected a fraction in [0, 1)")
+        if not isinstance(self.pretrained, (bool, str)):
+            raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def resolved(self, world_size: int = 1) -> "TrainConfig":
+        """This config with every default that depends on something filled in and paths made absolute."""
+        if self.data is None:
+            raise ValueError("no training data: give the image folder (data=...), or resume=... a run")
+        global_batch = self.batch_size * world_size
+        return self.replace(
+            data=os.path.abspath(self.data),
+            val_dir=None if self.val_dir is None else os.path.abspath(self.val_dir),
+            out=os.path.abspath(self.out),
+            val_split=(DEFAULT_VAL_SPLIT if self.val_dir is None else None) if self.val_split is None
+            else self.val_split,
+            lr=self.lr if self.lr is not None else BASE_LR[self.optimizer] * global_batch / 256,
+            weight_decay=DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay,
+            input_size=self.input_size or get_config(self.model).image_size,
+        )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def resume_config(saved: dict, checkpoint_dir: str, **changes) -> TrainConfig:
+    """The config to continue a run: the checkpoint's settings (``saved``) with ``changes`` applied.
+
+    ``changes`` may only touch ``RESUMABLE_CHANGES`` (others must equal the saved value). ``out`` defaults to
+    the directory holding the checkpoint, so a moved run directory keeps writing to itself.
+    """
+    check_resumable(saved, changes)
+    known = {field.name for field in dataclasses.fields(TrainConfig)}
+    values = {key: value for key, value in saved.items() if key in known}
+    run_dir = os.path.dirname(os.path.abspath(checkpoint_dir))
+    values.update(out=run_dir, resume=checkpoint_dir)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def check_resumable(saved: dict, config: dict) -> None:
+    """Raise ``ValueError`` naming every setting in ``config`` that differs from the checkpoint's ``saved``
+    settings but may not change on resume."""
+    differences = [f"{key}={config[key]!r} (checkpoint: {saved.get(key)!r})" for key in config
+                   if key not in RESUMABLE_CHANGES and config[key] != saved.get(key)]
+    if differences:
+        raise ValueError(
+            "a resumed run keeps its settings, but these differ from the checkpoint's: " + ", ".join(differences)
+            + ". Continue with the checkpoint's settings, or start a new run from its weights with "
+            "--pretrained <checkpoint>/model.pdparams.")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,276 @@
+"""Image folders as training data: find and check the images, split them, and feed them in a fixed order.
+
+An image folder holds one sub-folder per class, ``root/<class>/<image>`` (nested folders inside a class are
+fine); class indices follow the sorted folder names. Files and folders whose names start with ``.`` are
+ignored (``.DS_Store``, ``.ipynb_checkpoints``); every other file must be a readable image.
+
+Reproducibility is built in rather than bolted on: the order of the samples in an epoch and the random
+augmentation of each sample are functions of ``(seed, epoch, index)`` alone. They do not depend on how many
+random numbers were drawn before, on the number of loader workers, or on the number of processes, which is
+what lets an interrupted run resume and end with exactly the weights of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import paddle
+from paddle.vision import transforms as T
+from PIL import Image
+
+#: File name endings read as images (any case).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+#: ImageNet channel statistics (RGB, 0-255 scale): what every pretrained ResNet expects its input normalised by.
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+#: How many bad files an error lists by name before it summarises the rest.
+MAX_LISTED = 10
+
+
+class BadDataError(ValueError):
+    """The image folder cannot be trained on as it is; the message names the paths and what is wrong."""
+
+
+@dataclass
+class ImageFolder:
+    """The checked contents of an image folder.
+
+    Attributes:
+        root: the folder.
+        classes: class names, in class-index order.
+        samples: ``(path, class index)`` for every usable image, sorted by path.
+        skipped: ``(path, reason)`` for every file left out with ``skip_bad_images``.
+    """
+
+    root: str
+    classes: List[str]
+    samples: List[Tuple[str, int]]
+    skipped: List[Tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class FolderListing:
+    """What ``list_image_folder`` found: ``classes`` (all class names, in index order), ``folders`` (the class
+    names that have a folder here), ``candidates`` (``(path, class index)`` of files with an image ending) and
+    ``not_images`` (``(path, reason)`` of all other files)."""
+
+    classes: List[str]
+    folders: List[str]
+    candidates: List[Tuple[str, int]]
+    not_images: List[Tuple[str, str]]
+
+
+def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> FolderListing:
+    """Walk ``root`` without opening any file.
+
+    With ``classes`` given (a validation folder labelled like the training one), the folder's classes must be
+    among them and keep their indices; a class may lack a folder.
+    """
+    if not os.path.isdir(root):
+        raise BadDataError(f"{root}: not a directory; expected an image folder laid out as root/<class>/<image>")
+    folders = sorted(e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
+    if not folders:
+        loose = [e.name for e in os.scandir(root) if e.is_file() and _is_image_name(e.name)]
+        hint = f" (it holds {len(loose)} image files directly: move them into per-class folders)" if loose else ""
+        raise BadDataError(f"{root}: no class folders{hint}; expected one sub-folder per class, root/<class>/<image>")
+    if classes is None:
+        classes = folders
+    unknown = sorted(set(folders) - set(classes))
+    if unknown:
+        raise BadDataError(f"{root}: class folder(s) {', '.join(unknown)} are not among the training classes "
+                           f"({', '.join(classes)})")
+    candidates, not_images = [], []
+    for name in folders:
+        for directory, subdirs, files in os.walk(os.path.join(root, name), followlinks=True):
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+            for file in sorted(f for f in files if not f.startswith(".")):
+                path = os.path.join(directory, file)
+                if _is_image_name(file):
+                    candidates.append((path, list(classes).index(name)))
+                else:
+                    not_images.append((path, f"not an image file (accepted endings: {', '.join(IMAGE_EXTENSIONS)})"))
+    return FolderListing(list(classes), folders, candidates, not_images)
+
+
+def check_image(path: str) -> Optional[str]:
+    """Decode the image at ``path`` completely; ``None`` if that works, else why it does not.
+
+    A full decode, not just ``PIL.Image.verify()``: ``verify`` reads headers and checksums but passes a
+    truncated JPEG, which would then fail halfway through an epoch. JPEGs decode at reduced scale (``draft``),
+    which still reads every byte, so the check costs about a millisecond per image.
+    """
+    try:
+        with Image.open(path) as image:
+            image.draft("RGB", (64, 64))
+            image.load()
+    except Exception as error:  # noqa: BLE001  whatever PIL raises, the file cannot be trained on
+        return f"cannot read image ({type(error).__name__}: {error})"
+    return None
+
+
+def find_unreadable(paths: Sequence[str], threads: int = 8) -> Dict[str, str]:
+    """``{path: reason}`` for each of ``paths`` that ``check_image`` rejects (decoding runs in threads:
+    PIL releases the GIL while it decodes)."""
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        reasons = pool.map(check_image, paths)
+    return {path: reason for path, reason in zip(paths, reasons) if reason}
+
+
+def resolve_image_folder(root: str, listing: FolderListing, unreadable: Dict[str, str],
+                         skip_bad_images: bool) -> ImageFolder:
+    """Combine a ``list_image_folder`` listing with the ``find_unreadable`` result into an ``ImageFolder``.
+
+    Raises ``BadDataError`` naming every bad file (unless ``skip_bad_images``, which leaves them out and
+    records them in ``skipped``) and every class folder left without images (always: a class the model never
+    sees cannot be learned, and dropping it would shift the class indices).
+    """
+    bad = sorted(listing.not_images + list(unreadable.items()))
+    if bad and not skip_bad_images:
+        raise BadDataError(f"{root}: {len(bad)} file(s) that are not readable images:\n{_listing(bad)}\n"
+                           "Remove or fix them, or pass --skip-bad-images to train without them.")
+    samples = [(path, label) for path, label in listing.candidates if path not in unreadable]
+    counts = np.bincount([label for _, label in samples], minlength=len(listing.classes))
+    empty = [name for name in listing.folders if counts[listing.classes.index(name)] == 0]
+    if empty and len(empty) == len(listing.folders):
+        raise BadDataError(f"{root}: no readable images in any of its {len(empty)} class folders "
+                           f"(accepted endings: {', '.join(IMAGE_EXTENSIONS)})")
+    if empty:
+        raise BadDataError(f"{root}: class folder(s) without readable images: {', '.join(empty)}; every class "
+                           "needs images (or remove its folder)")
+    return ImageFolder(root, listing.classes, samples, skipped=bad)
+
+
+def _listing(items: Sequence[Tuple[str, str]]) -> str:
+    lines = [f"  {path}: {reason}" for path, reason in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(f"  ... and {len(items) - MAX_LISTED} more")
+    return "\n".join(lines)
+
+
+def _is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int):
+    """Split off ``fraction`` of each class (at least one image, but never a class's last one) for validation.
+
+    Returns ``(train, val)``. The split depends only on the file list and ``seed``.
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"val_split={fraction!r}: expected a fraction in [0, 1)")
+    by_class: Dict[int, List[Tuple[str, int]]] = {}
+    for sample in samples:
+        by_class.setdefault(sample[1], []).append(sample)
+    train, val = [], []
+    for label, items in sorted(by_class.items()):
+        order = np.random.default_rng([seed, label]).permutation(len(items))
+        n_val = min(len(items) - 1, max(1, round(len(items) * fraction))) if fraction > 0 else 0
+        val += [items[i] for i in order[:n_val]]
+        train += [items[i] for i in order[n_val:]]
+    return sorted(train), sorted(val)
+
+
+def train_transform(size: int) -> Callable:
+    """Standard ImageNet augmentation: random resized crop, horizontal flip, normalisation; CHW float32."""
+    return T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.Transpose(),
+                      T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+
+
+def eval_transform(size: int) -> Callable:
+    """Resize the short side to ``size / 0.875`` (256 for 224) and take the center ``size`` square."""
+    return T.Compose([T.Resize(round(size / 0.875)), T.CenterCrop(size), T.Transpose(),
+                      T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The random seed for augmenting sample ``index`` in ``epoch``: a hash of the three numbers."""
+    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1)[0])
+
+
+@contextmanager
+def seeded_global_rngs(seed: int):
+    """Run a block with Python's and NumPy's global generators seeded, then put their old state back.
+
+    ``paddle.vision.transforms`` draw from these global generators; seeding them per sample makes the
+    augmentation independent of loader workers and of everything else that draws random numbers.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+class ImageDataset(paddle.io.Dataset):
+    """Loads ``samples`` and applies ``transform``; indexed by ``(index, epoch)`` keys from ``EpochBatchSampler``.
+
+    Returns ``(image, label)``: a float32 CHW array and an int64 class index.
+    """
+
+    def __init__(self, samples: Sequence[Tuple[str, int]], transform: Callable, seed: int):
+        super().__init__()
+        self.samples, self.transform, self.seed = list(samples), transform, seed
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key):
+        index, epoch = key
+        path, label = self.samples[index]
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except Exception as error:  # noqa: BLE001
+            raise BadDataError(f"{path}: cannot read image ({type(error).__name__}: {error}); it was readable "
+                               "when training started. The last checkpoint is intact: fix or remove the file "
+                               "and continue with --resume.") from error
+        with seeded_global_rngs(sample_seed(self.seed, epoch, index)):
+            array = self.transform(image)
+        return array.astype("float32"), np.int64(label)
+
+
+class EpochBatchSampler:
+    """Batches of ``(index, epoch)`` keys for one process of ``world_size``; call ``set_epoch`` each epoch.
+
+    With ``shuffle``, the epoch's order is a permutation drawn from ``(seed, epoch)``, padded (by repeating its
+    start) to a multiple of ``world_size`` so every process runs the same number of steps; process ``rank``
+    takes every ``world_size``-th sample from position ``rank``. Without ``shuffle`` (evaluation), processes
+    take disjoint strided shards with no padding, so every sample counts exactly once.
+    ``paddle.io.DataLoader`` takes any such iterable of index lists as its ``batch_sampler``.
+    """
+
+    def __init__(self, size: int, batch_size: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
+                 world_size: int = 1):
+        self.size, self.batch_size, self.seed, self.shuffle = size, batch_size, seed, shuffle
+        self.rank, self.world_size, self.epoch = rank, world_size, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def indices(self) -> List[int]:
+        """This process's sample indices for the current epoch, in order."""
+        if not self.shuffle:
+            return list(range(self.rank, self.size, self.world_size))
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size).tolist()
+        padded = -(-self.size // self.world_size) * self.world_size
+        order = (order * (padded // max(1, self.size) + 1))[:padded]
+        return order[self.rank::self.world_size]
+
+    def __iter__(self):
+        indices = self.indices()
+        for start in range(0, len(indices), self.batch_size):
+            yield [(index, self.epoch) for index in indices[start:start + self.batch_size]]
+
+    def __len__(self) -> int:
+        return -(-len(self.indices()) // self.batch_size)

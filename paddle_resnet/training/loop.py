@@ -1,0 +1,304 @@
+"""The training loop: build everything from a ``TrainConfig``, run the epochs, checkpoint, report.
+
+A plain loop rather than ``paddle.Model`` (hapi): checkpointing the optimizer and schedule, exact resume and
+data-parallel sharding all need hooks into the loop that are clearer written out than configured.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+from ..builders import create_model
+from . import checkpoint as ckpt
+from .config import TrainConfig, check_resumable
+from .data import (BadDataError, EpochBatchSampler, ImageDataset, ImageFolder, eval_transform, find_unreadable,
+                   list_image_folder, resolve_image_folder, split_samples, train_transform)
+from .distributed import all_gather_objects, all_sum, broadcast_state, init_distributed
+from .report import Progress, plot_metrics, write_metrics_csv
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` did: the resolved ``config``, ``classes``, per-epoch ``history`` (the rows of
+    ``metrics.csv``), the ``best`` epoch and validation accuracy, the ``skipped`` files and the ``export`` path."""
+
+    config: TrainConfig
+    classes: List[str]
+    history: List[dict]
+    best: dict
+    skipped: List[Tuple[str, str]] = field(default_factory=list)
+    export: Optional[str] = None
+
+
+def train(config: TrainConfig, stream=None) -> TrainResult:
+    """Train ``config.model`` on the image folder ``config.data`` as ``config`` says; see ``docs/training.md``.
+
+    Run under ``python -m paddle.distributed.launch`` it trains data-parallel: each process takes a shard of
+    every epoch and gradients are averaged; only rank 0 prints and writes files. ``stream`` receives the
+    progress output (default: standard output).
+    """
+    rank, world_size = init_distributed()
+    say = _printer(stream or sys.stdout, rank)
+    # Paddle names parameters and optimizer buffers from process-wide counters, and optimizer checkpoints
+    # are keyed by those names; fresh counters make a model built here match one saved by any other process.
+    with paddle.utils.unique_name.guard():
+        return _train(config, rank, world_size, say)
+
+
+def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
+    resume_dir = ckpt.find_checkpoint(config.resume) if config.resume else None
+    saved = ckpt.load_trainer(resume_dir) if resume_dir else None
+    config = (config if config.data or not saved else config.replace(data=saved["config"]["data"]))
+    config = config.resolved(world_size)
+    if saved:
+        check_resumable(saved["config"], config.to_dict())
+    out = Path(config.out)
+    if rank == 0 and not saved and (out / "last").exists():
+        raise FileExistsError(f"{out} already holds a training run; continue it with --resume {out}, or choose "
+                              "another --out")
+    export = _exporter() if config.export else None  # fails now, not after hours of training
+
+    train_set, val_set = load_data(config, rank, world_size, say)
+    classes = train_set.classes
+    if saved and saved["classes"] != classes:
+        raise BadDataError(f"{config.data}: classes {classes} differ from the checkpoint's {saved['classes']}")
+
+    _seed_everything(config.seed)
+    model = build_model(config, len(classes))
+    train_sampler = EpochBatchSampler(len(train_set.samples), config.batch_size, config.seed, shuffle=True,
+                                      rank=rank, world_size=world_size)
+    scheduler = build_schedule(config, steps_per_epoch=len(train_sampler))
+    optimizer = build_optimizer(config, model, scheduler)
+    use_amp = config.amp and paddle.device.get_device().startswith("gpu")
+    if config.amp and not use_amp:
+        say(f"--amp ignored: mixed precision needs a GPU and this run is on {paddle.device.get_device()}")
+    scaler = paddle.amp.GradScaler(enable=use_amp)
+
+    start_epoch, history, best = 0, [], {"epoch": None, "val_acc": None}
+    if saved:
+        model.set_state_dict(paddle.load(str(resume_dir / ckpt.MODEL_FILE)))
+        optimizer.set_state_dict(paddle.load(str(resume_dir / ckpt.OPTIMIZER_FILE)))
+        state = ckpt.load_state(resume_dir)
+        scheduler.set_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        ckpt.set_rng_states(state["rng"])
+        start_epoch, history, best = saved["epoch"], saved["history"], saved["best"]
+        if saved.get("world_size") != world_size:
+            say(f"note: resuming with {world_size} process(es); the checkpoint was written by "
+                f"{saved.get('world_size')}, so the data order from here on differs from the original run's")
+        say(f"resumed from {resume_dir} after epoch {start_epoch}")
+
+    parallel_model = paddle.DataParallel(model) if world_size > 1 else model
+    train_loader = paddle.io.DataLoader(ImageDataset(train_set.samples, train_transform(config.input_size),
+                                                     config.seed),
+                                        batch_sampler=train_sampler, num_workers=config.num_workers)
+    val_sampler = val_loader = None
+    if val_set.samples:
+        val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False, rank=rank,
+                                        world_size=world_size)
+        val_loader = paddle.io.DataLoader(ImageDataset(val_set.samples, eval_transform(config.input_size),
+                                                       config.seed),
+                                          batch_sampler=val_sampler, num_workers=config.num_workers)
+    say(_describe(config, train_set, val_set, world_size))
+
+    trainer = {"config": config.to_dict(), "classes": classes, "world_size": world_size,
+               "train_images": len(train_set.samples), "val_images": len(val_set.samples),
+               "skipped": len(train_set.skipped) + len(val_set.skipped)}
+    for epoch in range(start_epoch, config.epochs):
+        train_sampler.set_epoch(epoch)
+        progress = Progress(epoch + 1, config.epochs, len(train_sampler), stream=say.stream) if rank == 0 else None
+        record = train_one_epoch(parallel_model, train_loader, optimizer, scheduler, scaler, world_size, progress)
+        broadcast_state(model, world_size)
+        suffix = ""
+        if val_loader is not None:
+            record["val_loss"], record["val_acc"] = evaluate(model, val_loader, world_size)
+            suffix = f" | val loss {record['val_loss']:.4f} acc {100 * record['val_acc']:.1f}%"
+        if progress:
+            progress.close(suffix)
+        history.append({"epoch": epoch + 1, **record})
+        improved = val_loader is not None and (best["val_acc"] is None or record["val_acc"] > best["val_acc"])
+        if improved:
+            best = {"epoch": epoch + 1, "val_acc": record["val_acc"]}
+        if rank == 0:
+            trainer.update(epoch=epoch + 1, history=history, best=best)
+            # best before last: a crash between the two is repaired by resuming from the previous last,
+            # which repeats this epoch exactly and rewrites the same best.
+            if improved:
+                ckpt.save_checkpoint(out / "best", model, trainer)
+            ckpt.save_checkpoint(out / "last", model, trainer, optimizer,
+                                 {"scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()})
+            write_metrics_csv(out / "metrics.csv", history)
+
+    result = TrainResult(config, classes, history, best, train_set.skipped + val_set.skipped)
+    if rank == 0:
+        notice = plot_metrics(out / "metrics.png", history)
+        say(notice or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
+        if best["epoch"] is not None:
+            say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
+        say(f"last checkpoint: {out / 'last'}")
+        if export is not None:
+            result.export = export_best(export, model, out, config)
+            say(f"exported for deployment: {result.export}")
+    return result
+
+
+def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print):
+    """The training and validation ``ImageFolder``s of a resolved config, checked before any training.
+
+    Each process decodes its share of the images and the processes exchange what they found, so the check
+    takes no longer with more processes.
+    """
+    listings = [(config.data, list_image_folder(config.data))]
+    if config.val_dir:
+        listings.append((config.val_dir, list_image_folder(config.val_dir, classes=listings[0][1].classes)))
+    paths = [path for _, listing in listings for path, _ in listing.candidates]
+    unreadable = {}
+    for part in all_gather_objects(find_unreadable(paths[rank::world_size]), world_size):
+        unreadable.update(part)
+    folders = [resolve_image_folder(root, listing, unreadable, config.skip_bad_images) for root, listing in listings]
+    train_set = folders[0]
+    if len(train_set.classes) < 2:
+        raise BadDataError(f"{config.data}: found only the class folder {train_set.classes[0]!r}; a classifier "
+                           "needs at least two classes")
+    if config.val_dir:
+        val_set = folders[1]
+    else:
+        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed)
+        val_set = ImageFolder(config.data, train_set.classes, val_samples)
+        train_set = ImageFolder(config.data, train_set.classes, train_samples, train_set.skipped)
+    skipped = train_set.skipped + val_set.skipped
+    if skipped:
+        say(f"skipping {len(skipped)} unreadable file(s) (--skip-bad-images):\n"
+            + "\n".join(f"  {path}: {reason}" for path, reason in skipped))
+    return train_set, val_set
+
+
+def build_model(config: TrainConfig, num_classes: int):
+    """The architecture with ``num_classes`` outputs, pretrained and partly frozen as ``config`` says."""
+    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes)
+    if config.freeze:
+        from ..transfer import freeze
+
+        freeze(model, up_to=config.freeze)
+    return model
+
+
+def build_schedule(config: TrainConfig, steps_per_epoch: int):
+    """The per-step learning-rate schedule: linear warm-up, then cosine decay or two x0.1 steps."""
+    warmup = config.warmup_epochs * steps_per_epoch
+    decay_steps = config.epochs * steps_per_epoch - warmup
+    if config.schedule == "cosine":
+        schedule = paddle.optimizer.lr.CosineAnnealingDecay(config.lr, T_max=decay_steps)
+    else:  # the ResNet paper's CIFAR recipe: divide by 10 at 50% and 75% of training
+        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=[decay_steps // 2, decay_steps * 3 // 4])
+    if warmup == 0:
+        return schedule
+    return paddle.optimizer.lr.LinearWarmup(schedule, warmup_steps=warmup, start_lr=0.0, end_lr=config.lr)
+
+
+def build_optimizer(config: TrainConfig, model, schedule):
+    """SGD with momentum 0.9 or AdamW over the trainable (not frozen) parameters."""
+    parameters = [p for p in model.parameters() if not p.stop_gradient]
+    if config.optimizer == "sgd":
+        return paddle.optimizer.Momentum(learning_rate=schedule, momentum=0.9, parameters=parameters,
+                                         weight_decay=config.weight_decay)
+    return paddle.optimizer.AdamW(learning_rate=schedule, parameters=parameters, weight_decay=config.weight_decay)
+
+
+def train_one_epoch(model, loader, optimizer, scheduler, scaler, world_size: int, progress=None) -> dict:
+    """One pass over ``loader``, one optimizer and schedule step per batch.
+
+    Returns the epoch's ``lr`` (of its last step), ``train_loss``, ``train_acc`` (over all processes),
+    ``images_per_sec`` and ``seconds``.
+    """
+    model.train()
+    loss_sum = correct = count = 0.0
+    lr, start = optimizer.get_lr(), time.perf_counter()
+    for batch, (images, labels) in enumerate(loader, start=1):
+        with paddle.amp.auto_cast(enable=scaler.is_enable()):
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)  # optimizer.step() when AMP is off
+        scaler.update()
+        optimizer.clear_grad()
+        lr = optimizer.get_lr()
+        scheduler.step()
+        size = labels.shape[0]
+        loss_sum += float(loss) * size
+        correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
+        count += size
+        if progress:
+            progress.update(batch, loss_sum / count, correct / count, images=count * world_size)
+    seconds = time.perf_counter() - start
+    loss_sum, correct, count = all_sum([loss_sum, correct, count], world_size)
+    return {"lr": lr, "train_loss": loss_sum / count, "train_acc": correct / count,
+            "images_per_sec": count / seconds, "seconds": seconds}
+
+
+@paddle.no_grad()
+def evaluate(model, loader, world_size: int = 1) -> Tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` over ``loader`` (summed over all processes' shards)."""
+    model.eval()
+    loss_sum = correct = count = 0.0
+    for images, labels in loader:
+        logits = model(images)
+        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+        correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
+        count += labels.shape[0]
+    loss_sum, correct, count = all_sum([loss_sum, correct, count], world_size)
+    return loss_sum / count, correct / count
+
+
+def export_best(export, model, out: Path, config: TrainConfig) -> str:
+    """Export the best checkpoint's weights (the last ones without validation) to ``out/export/model``."""
+    source = out / ("best" if (out / "best").is_dir() else "last")
+    model.set_state_dict(paddle.load(str(source / ckpt.MODEL_FILE)))
+    model.eval()
+    path = str(out / "export" / "model")
+    export(model, path, input_size=(3, config.input_size, config.input_size), format="paddle")
+    return path
+
+
+def _exporter():
+    try:
+        from ..export import export
+    except ImportError as error:
+        raise ImportError("--export needs paddle_resnet.export, which this version of paddle_resnet does not "
+                           f"have ({error}); train without --export") from error
+    return export
+
+
+def _seed_everything(seed: int) -> None:
+    """Seed weight initialisation (Paddle) and any other user of the global generators."""
+    paddle.seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, world_size: int) -> str:
+    schedule = f"{config.schedule} schedule, {config.warmup_epochs} warm-up epoch(s)"
+    return (f"training {config.model} ({config.input_size}x{config.input_size}) on {len(train_set.samples)} images "
+            f"of {len(train_set.classes)} classes, validating on {len(val_set.samples)}; "
+            f"{world_size} process(es) x batch {config.batch_size}; {config.epochs} epochs; {config.optimizer} "
+            f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}"
+            + (f"; frozen up to {config.freeze}" if config.freeze else "") + f"; output in {config.out}")
+
+
+def _printer(stream, rank: int):
+    """``say(message)``: print on rank 0 only (other processes' output would repeat it)."""
+    def say(message: str) -> None:
+        if rank == 0:
+            print(message, file=stream, flush=True)
+
+    say.stream = stream
+    return say
