@@ -1,7 +1,7 @@
 """Regenerate tests/golden/architectures.json from independent references (never from paddle_resnet's models).
 
-    python tests/golden/make_golden.py            # every architecture and block example
-    python tests/golden/make_golden.py --check    # compare only; exit 1 if the file differs
+    python tests/make_golden.py            # every architecture and block example
+    python tests/make_golden.py --check    # compare only; exit 1 if the file differs
 
 Sources, in order of preference:
 - Architectures that ``paddle.vision.models`` has: the official model built side by side. Parameter counts are
@@ -16,38 +16,26 @@ The tests then check every golden value against every reference that has it (see
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import paddle  # noqa: E402
 from paddle import nn  # noqa: E402
 from paddle.vision.models import resnet as vision  # noqa: E402
 
 import reference_resnet  # noqa: E402
+from official import summary_params  # noqa: E402
 from paddle_resnet.verification import digest_rows, fingerprint, load_golden, write_golden  # noqa: E402
 
-GOLDEN = HERE / "architectures.json"
+GOLDEN = HERE / "golden" / "architectures.json"
 PADDLE = f"paddlepaddle {paddle.__version__}"
 ABOUT = ("Golden structural values of every architecture, each with its source. Regenerate with "
-         "tests/golden/make_golden.py; see docs/verification.md. params follow paddle.summary's convention: total "
+         "tests/make_golden.py; see docs/verification.md. params follow paddle.summary's convention: total "
          "includes BatchNorm running mean/variance (non-trainable parameters in Paddle).")
-
-
-def summary_params(layer, input_size):
-    """(total, trainable, non_trainable) as ``paddle.summary`` prints them."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        paddle.summary(layer, input_size)
-    numbers = {key: int(value.replace(",", "")) for key, value in
-               re.findall(r"^(Total|Trainable|Non-trainable) params: ([\d,]+)$", out.getvalue(), re.M)}
-    return {"total": numbers["Total"], "trainable": numbers["Trainable"], "non_trainable": numbers["Non-trainable"]}
 
 
 def official_entry(name, size):
@@ -110,12 +98,15 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="compare with the file instead of writing it")
     args = parser.parse_args(argv)
     data = build()
-    if args.check:
+    if args.check:  # values only: the sources name the Paddle version they were recorded with
         current = load_golden(GOLDEN)
-        current.pop("path")
-        same = json.loads(json.dumps(data)) == current
-        print("golden file is up to date" if same else "golden file differs from the references")
-        return 0 if same else 1
+        differences = [(section, name, key) for section in ("architectures", "blocks")
+                       for name, entry in data[section].items() for key, value in entry["values"].items()
+                       if json.loads(json.dumps(value)) != current[section].get(name, {}).get("values", {}).get(key)]
+        for difference in differences:
+            print("differs:", *difference)
+        print("golden values match the references" if not differences else f"{len(differences)} difference(s)")
+        return 1 if differences else 0
     write_golden(data, GOLDEN)
     print(f"wrote {GOLDEN}")
     return 0

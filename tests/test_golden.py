@@ -1,0 +1,115 @@
+"""Every golden value against every independent reference that has it, and our models against the golden file.
+
+References (none of them is our own model): paddle.vision's official models built side by side (paddle.summary
+parameter counts; MACs, stage shapes, layer counts and digest from an eager trace where the kernels run),
+torchvision's published num_params and _ops, the paper's CIFAR table, and the closed-form description in
+reference_resnet.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import paddle
+import pytest
+from paddle.vision.models import resnet as vision
+
+import reference_resnet
+from conftest import constant_init
+from official import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
+from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
+from paddle_resnet.verification import default_golden_path, digest_rows, fingerprint, load_golden
+
+GOLDEN_FILE = Path(__file__).parent / "golden" / "architectures.json"
+GOLDEN = load_golden(GOLDEN_FILE)
+ENTRIES = GOLDEN["architectures"]
+OFFICIAL = sorted(vision.model_urls)
+
+
+def small_input(name):
+    """Parameter counts do not depend on the input size, so paddle.summary runs on a small one (fast)."""
+    return (1, 3, 32, 32) if name in reference_resnet.CIFAR else (1, 3, 64, 64)
+
+
+def test_the_package_reads_this_golden_file():
+    assert default_golden_path().resolve() == GOLDEN_FILE.resolve()
+
+
+def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
+    assert sorted(ENTRIES) == list_models()
+    for name, entry in ENTRIES.items():
+        assert set(entry["sources"]) == set(entry["values"]), name
+        assert all(isinstance(s, str) and len(s) > 20 for s in entry["sources"].values()), name
+        official = "paddle.vision" in entry["sources"]["params"]
+        assert official == (name in OFFICIAL), f"{name}: params should come from paddle.vision iff it has {name}"
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_our_model_matches_golden(name):
+    with paddle.LazyGuard():
+        model = create_model(name)
+    result = verify_model(model, name, golden=GOLDEN)
+    assert result.ok, result.mismatches
+    assert len(result.checks) >= 17 and not result.skipped
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_golden_matches_the_closed_form_description(name):
+    expected = reference_resnet.closed_form(name)
+    expected["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
+                                     for r in reference_resnet.describe(name).rows)
+    assert ENTRIES[name]["values"] == expected
+    assert ENTRIES[name]["input_size"] == reference_resnet.input_size(name)
+
+
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_golden_matches_paddle_vision_built_side_by_side(name):
+    with constant_init():
+        official = getattr(vision, name)()
+    values = ENTRIES[name]["values"]
+    assert summary_params(official, small_input(name)) == values["params"]
+    traced = fingerprint(official, ENTRIES[name]["input_size"], mode="eager")
+    assert traced == values
+
+
+@pytest.mark.parametrize("name", sorted(TORCHVISION_PUBLISHED))
+def test_golden_matches_torchvision_published_metadata(name):
+    num_params, gmacs = TORCHVISION_PUBLISHED[name]
+    values = ENTRIES[name]["values"]
+    assert values["params"]["trainable"] == num_params
+    assert round(values["macs"] / 1e9, 3) == gmacs
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_CIFAR_PARAMS_M))
+def test_golden_matches_the_papers_cifar_table(name):
+    trainable = ENTRIES[name]["values"]["params"]["trainable"]
+    millions = PAPER_CIFAR_PARAMS_M[name]
+    assert round(trainable / 1e6, 2 if millions < 1 else 1) == millions
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_count_params_agrees_with_paddle_summary(name):
+    with constant_init():
+        model = create_model(name)
+    assert summary_params(model, small_input(name)) == count_params(model)._asdict()
+
+
+@pytest.mark.parametrize("key, block", [("BasicBlock(64, 128, 2)", lambda: BasicBlock(64, 128, 2)),
+                                        ("BottleneckBlock(64, 128, 2)", lambda: BottleneckBlock(64, 128, 2))])
+def test_source_block_examples(key, block):
+    expected = GOLDEN["blocks"][key]["values"]["params"]
+    model = block()
+    assert count_params(model)._asdict() == expected
+    assert summary_params(model, (1, 64, 32, 32)) == expected
+
+
+def test_source_documents_resnet50_printout_is_the_old_convention():
+    """The source's 25,503,912 trainable is Paddle 2.1's summary, which counted BatchNorm weight and bias as
+    non-trainable too (fixed in Paddle PR #42798): total minus every BatchNorm parameter."""
+    with constant_init():
+        model = create_model("resnet50")
+    batch_norm = sum(int(p.numel()) for layer in model.sublayers() if isinstance(layer, paddle.nn.BatchNorm2D)
+                     for p in layer.parameters())
+    total = ENTRIES["resnet50"]["values"]["params"]["total"]
+    assert total == 25_610_152
+    assert (total - batch_norm, batch_norm) == (25_503_912, 106_240)
