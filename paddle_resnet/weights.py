@@ -96,7 +96,7 @@ class IncompatibleWeightsError(ValueError):
         self.report = report
 
 
-class WeightsDownloadError(RuntimeError):
+class WeightsDownloadError(OSError):
     """A weights file could not be downloaded (offline, unreachable, or a corrupt download)."""
 
 
@@ -183,7 +183,7 @@ def load_weights(model: nn.Layer, source: Source, strict: bool = True) -> LoadRe
             f"fit):\n{report.describe()}{_prefix_hint(report)}", report)
     _apply(model, state, report)
     if not report.ok:
-        warnings.warn(report.describe(), WeightsWarning, stacklevel=2)
+        warnings.warn(report.describe() + _prefix_hint(report), WeightsWarning, stacklevel=2)
     return report
 
 

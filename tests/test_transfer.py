@@ -1,6 +1,9 @@
 """freeze / unfreeze, and the transfer-learning API that network.py provides (forward_features,
 reset_classifier, out_stages with feature_info)."""
 
+import contextlib
+import io
+
 import numpy as np
 import paddle
 import pytest
@@ -91,6 +94,16 @@ def test_count_params_moves_frozen_parameters_to_non_trainable():
     assert count_params(model) == full
     assert all(bn._use_global_stats is None for bn in model.sublayers()
                if isinstance(bn, paddle.nn.BatchNorm2D))
+
+
+def test_count_params_after_freeze_agrees_with_paddle_summary():
+    model = resnet18(num_classes=2)
+    freeze(model, up_to="layer3")
+    with contextlib.redirect_stdout(io.StringIO()):  # paddle.summary prints its table
+        summary = paddle.summary(model, (1, 3, 32, 32))
+    counted = count_params(model)
+    assert (counted.total, counted.trainable) == (summary["total_params"], summary["trainable_params"])
+    assert counted.trainable < count_params(resnet18(num_classes=2)).trainable
 
 
 def test_freeze_rejects_unknown_parts_naming_the_accepted_ones():
