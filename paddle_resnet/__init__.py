@@ -7,6 +7,13 @@
 
 import warnings
 
+# Pillow before Paddle: Paddle 2.6's native library carries its own zlib, and a Pillow (11 or later) loaded
+# after it binds to that copy, then fails to read any PNG ("codec configuration error") and crashes writing one.
+try:
+    import PIL.Image  # noqa: F401
+except ImportError:  # pragma: no cover - Pillow is a dependency of Paddle
+    pass
+
 try:
     with warnings.catch_warnings():  # Paddle warns about a C++ build cache on import; irrelevant here
         warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
