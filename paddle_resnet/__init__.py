@@ -7,8 +7,8 @@
 
 import warnings
 
-# Pillow before Paddle: Paddle 2.6's native library carries its own zlib, and a Pillow (11 or later) loaded
-# after it binds to that copy, then fails to read any PNG ("codec configuration error") and crashes writing one.
+# Pillow before Paddle: Paddle 2.6's native library carries its own zlib, and a Pillow loaded after it (10 and
+# 13 checked) binds to that copy, then fails to read any PNG ("codec configuration error") and crashes writing one.
 try:
     import PIL.Image  # noqa: F401
 except ImportError:  # pragma: no cover - Pillow is a dependency of Paddle
