@@ -29,7 +29,12 @@ MODES = ("auto", "symbolic", "eager")
 
 
 class TraceError(RuntimeError):
-    """The model cannot run on the given input (a shape mismatch inside, or a wrong input size)."""
+    """The model cannot run on the given input (a shape mismatch inside, or a wrong input size).
+
+    ``where`` is the name of the innermost layer the problem happened in, once known.
+    """
+
+    where = None
 
 
 class UnsupportedLayer(TraceError):
@@ -282,9 +287,8 @@ def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
 def _run(model, size, symbolic: bool) -> List[LayerCall]:
     calls: List[LayerCall] = []
     layers = list(model.named_sublayers(include_self=True))
-    for name, layer in layers:
-        if "forward" in layer.__dict__:
-            raise UnsupportedLayer(f"layer {name or type(model).__name__!r} has an instance-level forward")
+    # A layer may carry its own instance-level forward (patched code); keep it to put it back afterwards.
+    own_forwards = [layer.__dict__.get("forward") for _, layer in layers]
 
     def wrap(name, layer):
         original = layer.forward
@@ -294,6 +298,16 @@ def _run(model, size, symbolic: bool) -> List[LayerCall]:
         settings_of = next((f for cls, f in _SETTINGS_OF.items() if isinstance(layer, cls)), None)
 
         def forward(*inputs, **kwargs):
+            try:
+                return run(*inputs, **kwargs)
+            except TraceError as error:
+                if error.where is not None:
+                    raise
+                located = type(error)(f"{name or type(layer).__name__}: {error}")
+                located.where = name
+                raise located from None
+
+        def run(*inputs, **kwargs):
             shapes = [_shape_of(x) for x in inputs]
             if rule is not None:
                 out_shape, macs, settings = _apply(rule, layer, name, shapes)
@@ -324,14 +338,15 @@ def _run(model, size, symbolic: bool) -> List[LayerCall]:
     except TraceError:
         raise
     except (ValueError, TypeError, AttributeError, RuntimeError) as error:
-        where = calls[-1].name if calls else "the model's first layer"
+        where = f"after layer {calls[-1].name!r}" if calls else "before any layer ran"
         if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
-            raise UnsupportedLayer(f"symbolic trace stopped after {where!r}: {error}") from error
-        raise TraceError(f"the model does not run on input {size} (last layer that ran: {where!r}): "
-                         f"{error}") from error
+            raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
+        raise TraceError(f"the model does not run on input {size} ({where}): {error}") from error
     finally:
-        for (_, layer), training in zip(layers, modes):
+        for (_, layer), training, own in zip(layers, modes, own_forwards):
             del layer.forward
+            if own is not None:
+                layer.forward = own
             layer.training = training
     return calls
 
@@ -339,10 +354,7 @@ def _run(model, size, symbolic: bool) -> List[LayerCall]:
 def _apply(rule, layer, name, shapes):
     if len(shapes) != 1:
         raise UnsupportedLayer(f"{name}: expected one input, got {len(shapes)}")
-    try:
-        return rule(layer, shapes[0])
-    except TraceError as error:
-        raise type(error)(f"{name or type(layer).__name__}: {error}") from None
+    return rule(layer, shapes[0])
 
 
 def structural_calls(calls: List[LayerCall]) -> List[LayerCall]:
