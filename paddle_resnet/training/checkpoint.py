@@ -50,6 +50,7 @@ def save_checkpoint(directory, model, trainer: dict, optimizer=None, state: Opti
                 pickle.dump({**state, "rng": rng_states()}, file)
         (temporary / TRAINER_FILE).write_text(json.dumps(trainer, indent=1) + "\n")
         _sync(temporary)
+        os.chmod(temporary, 0o777 & ~_umask())  # mkdtemp makes it private (0700); give it a normal directory's mode
         publish(temporary, directory)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -105,19 +106,6 @@ def recover(directory: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_atomic(path, write) -> None:
-    """Create ``path`` by calling ``write(temporary_path)`` and renaming the result into place."""
-    path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
-    os.close(descriptor)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
 def rng_states() -> dict:
     """The state of Python's, NumPy's and Paddle's global random generators."""
     return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
@@ -136,3 +124,9 @@ def _sync(directory: Path) -> None:
     for file in directory.iterdir():
         with open(file, "rb") as handle:
             os.fsync(handle.fileno())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

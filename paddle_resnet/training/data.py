@@ -12,6 +12,7 @@ what lets an interrupted run resume and end with exactly the weights of an unint
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +115,26 @@ def check_image(path: str) -> Optional[str]:
     except Exception as error:  # noqa: BLE001  whatever PIL raises, the file cannot be trained on
         return f"cannot read image ({type(error).__name__}: {error})"
     return None
+
+
+#: A valid 1x1 PNG, to tell a broken Pillow from broken files.
+_PNG_1x1 = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00"
+            b"\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def check_pillow() -> None:
+    """Raise ``RuntimeError`` if Pillow cannot decode a valid PNG in this process.
+
+    That happens with Paddle 2.6 when Paddle was imported before Pillow (its bundled zlib shadows Pillow's);
+    without this check every PNG of the data set would be reported as a bad file.
+    """
+    try:
+        with Image.open(io.BytesIO(_PNG_1x1)) as image:
+            image.load()
+    except OSError as error:
+        raise RuntimeError(
+            f"Pillow cannot decode PNG images in this process ({error}): with Paddle 2.6, Pillow must be imported "
+            "before Paddle. Import paddle_resnet (or PIL.Image) before paddle.") from error
 
 
 def find_unreadable(paths: Sequence[str], threads: int = 8) -> Dict[str, str]:

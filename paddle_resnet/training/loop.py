@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -20,7 +21,7 @@ import paddle.nn.functional as F
 from ..builders import create_model
 from . import checkpoint as ckpt
 from .config import TrainConfig, check_resumable
-from .data import (BadDataError, EpochBatchSampler, ImageDataset, ImageFolder, eval_transform, find_unreadable,
+from .data import (BadDataError, EpochBatchSampler, check_pillow, ImageDataset, ImageFolder, eval_transform, find_unreadable,
                    list_image_folder, resolve_image_folder, split_samples, train_transform)
 from .distributed import all_gather_objects, all_sum, broadcast_state, init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
@@ -86,9 +87,13 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
     start_epoch, history, best = 0, [], {"epoch": None, "val_acc": None}
     if saved:
         model.set_state_dict(paddle.load(str(resume_dir / ckpt.MODEL_FILE)))
-        optimizer.set_state_dict(paddle.load(str(resume_dir / ckpt.OPTIMIZER_FILE)))
         state = ckpt.load_state(resume_dir)
-        scheduler.set_state_dict(state["scheduler"])
+        with warnings.catch_warnings():
+            # LinearWarmup's set_state_dict passes its nested state to the base class, which warns about the
+            # "unused" nested entry that LinearWarmup then loads itself.
+            warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
+            optimizer.set_state_dict(paddle.load(str(resume_dir / ckpt.OPTIMIZER_FILE)))
+            scheduler.set_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
         ckpt.set_rng_states(state["rng"])
         start_epoch, history, best = saved["epoch"], saved["history"], saved["best"]
@@ -157,6 +162,7 @@ def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print
     Each process decodes its share of the images and the processes exchange what they found, so the check
     takes no longer with more processes.
     """
+    check_pillow()
     listings = [(config.data, list_image_folder(config.data))]
     if config.val_dir:
         listings.append((config.val_dir, list_image_folder(config.val_dir, classes=listings[0][1].classes)))

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import List, Optional
 
-from .checkpoint import write_atomic
+from ..atomic import atomic_path
 
 #: Columns of ``metrics.csv``, one row per epoch; accuracies are fractions, ``val_*`` empty without validation.
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_sec", "seconds")
@@ -46,14 +46,11 @@ class Progress:
 
 def write_metrics_csv(path, history: List[dict]) -> None:
     """Write ``history`` (one dict per epoch with ``METRIC_COLUMNS`` keys) to ``path`` atomically."""
-    def write(temporary):
-        with open(temporary, "w", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=METRIC_COLUMNS)
-            writer.writeheader()
-            for row in history:
-                writer.writerow({key: "" if row.get(key) is None else row[key] for key in METRIC_COLUMNS})
-
-    write_atomic(path, write)
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
+        for row in history:
+            writer.writerow({key: "" if row.get(key) is None else row[key] for key in METRIC_COLUMNS})
 
 
 def plot_metrics(path, history: List[dict]) -> Optional[str]:
@@ -81,6 +78,7 @@ def plot_metrics(path, history: List[dict]) -> Optional[str]:
         axes.grid(alpha=0.3)
         axes.legend()
     figure.tight_layout()
-    write_atomic(path, lambda temporary: figure.savefig(temporary, format="png", dpi=100))
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)
     return None
