@@ -1,0 +1,106 @@
+"""The summary: paddle.summary's rows and footer, reproduced without running the convolutions."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+
+import paddle
+import pytest
+
+from paddle_resnet import BasicBlock, create_model, summarize
+
+from conftest import constant_init
+
+ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)\s*$")
+
+# The BasicBlock(64, 128, 2) printout of the source reproduction (../shared/seeds/001_*), Paddle 2.1. Its
+# trainable/non-trainable split is the old convention (see docs/architecture.md); everything else is current.
+SOURCE_BASIC_BLOCK = """\
+---------------------------------------------------------------------------
+ Layer (type)       Input Shape          Output Shape         Param #    
+===========================================================================
+   Conv2D-1     [[1, 64, 224, 224]]   [1, 128, 112, 112]      73,728     
+ BatchNorm2D-1  [[1, 128, 112, 112]]  [1, 128, 112, 112]        512      
+    ReLU-1      [[1, 128, 112, 112]]  [1, 128, 112, 112]         0       
+   Conv2D-2     [[1, 128, 112, 112]]  [1, 128, 112, 112]      147,456    
+ BatchNorm2D-2  [[1, 128, 112, 112]]  [1, 128, 112, 112]        512      
+   Conv2D-3     [[1, 64, 224, 224]]   [1, 128, 112, 112]       8,192     
+ BatchNorm2D-3  [[1, 128, 112, 112]]  [1, 128, 112, 112]        512      
+    ReLU-2      [[1, 128, 112, 112]]  [1, 128, 112, 112]         0       
+===========================================================================
+Total params: 230,912
+Trainable params: 229,376
+Non-trainable params: 1,536
+---------------------------------------------------------------------------
+Input size (MB): 12.25
+Forward/backward pass size (MB): 98.00
+Params size (MB): 0.88
+Estimated Total Size (MB): 111.13
+---------------------------------------------------------------------------
+"""
+
+
+def paddle_summary_text(model, size):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        paddle.summary(model, size)
+    return out.getvalue()
+
+
+def rows_and_footer(text):
+    rows = [m.groups()[1:] for m in map(ROW.match, text.splitlines()) if m]
+    footer = [line for line in text.splitlines() if re.match(r"^(Total|Trainable|Non-trainable|Input size|"
+                                                             r"Forward/backward|Params size|Estimated)", line)]
+    return rows, footer
+
+
+def test_reproduces_the_source_documents_block_printout():
+    text = summarize(BasicBlock(64, 128, 2), (1, 64, 224, 224)).render()
+    ours, source = text.splitlines(), SOURCE_BASIC_BLOCK.splitlines()
+    changed = {i for i, line in enumerate(source) if line.startswith(("Trainable", "Non-trainable"))}
+    assert [l for i, l in enumerate(ours) if i not in changed] == [l for i, l in enumerate(source) if i not in changed]
+    assert "Trainable params: 230,144" in text and "Non-trainable params: 768" in text
+
+
+@pytest.mark.parametrize("name, size", [("resnet50", (1, 3, 224, 224)), ("resnet20", (1, 3, 32, 32)),
+                                        ("resnext50_32x4d", (1, 3, 96, 96))])
+def test_rows_and_footer_equal_paddle_summary(name, size):
+    """paddle.summary runs the model; ours derives the same table from the layer settings alone.
+
+    Row labels are left out of the comparison: paddle.summary numbers layers by a process-wide creation
+    counter, which depends on what else the process built before.
+    """
+    with constant_init():
+        model = create_model(name)
+    assert rows_and_footer(summarize(model, size).render()) == rows_and_footer(paddle_summary_text(model, size))
+
+
+def test_folding_keeps_the_totals():
+    summary = summarize(create_model("resnet50"), (1, 3, 224, 224))
+    layers, blocks, stages = (summary.layer_rows(d) for d in ("layers", "blocks", "stages"))
+    assert len(layers) > len(blocks) > len(stages) == 6
+    for rows in (layers, blocks, stages):
+        assert sum(r["params"] for r in rows) == summary.params.total == 25_610_152
+        assert sum(r["macs"] for r in rows) == summary.macs == 4_089_184_256
+    assert [r["layer"] for r in stages] == ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    assert sum(1 for r in blocks if r["layer"].startswith("BottleneckBlock")) == 16
+    assert stages[3]["output_shape"] == [1, 1024, 14, 14]
+
+
+def test_stage_table_and_formats():
+    summary = summarize(create_model("resnet50"), (1, 3, 224, 224))
+    stages = {row["stage"]: row for row in summary.stage_rows()}
+    assert stages["layer3"]["blocks"] == 6 and stages["layer3"]["macs"] == 1_464_336_384
+    assert abs(sum(row["share"] for row in stages.values()) - 1) < 1e-12
+    data = json.loads(summary.render("json", "blocks"))
+    assert data["params"]["total"] == 25_610_152 and data["macs"] == 4_089_184_256
+    assert data["memory_mb"]["total_mb"] == 384.84  # the source document's ResNet-50 printout
+    markdown = summary.render("markdown")
+    assert markdown.startswith("| Layer (type)") and "| layer4  |" in markdown
+    with pytest.raises(ValueError, match="expected one of text, markdown, json"):
+        summary.render("html")
+    with pytest.raises(ValueError, match="expected one of layers, blocks, stages"):
+        summary.render("text", "modules")
