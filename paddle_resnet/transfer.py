@@ -72,6 +72,15 @@ def freeze(model: nn.Layer, up_to: str = "layer3") -> List[str]:
     if up_to not in parts:
         raise ValueError(f"freeze(up_to={up_to!r}): this model's freezable parts are {', '.join(names)}")
     boundary = names.index(up_to)
+    frozen = [layer for name in names[:boundary + 1] for layer in parts[name]]
+    if any(isinstance(sub, nn.SyncBatchNorm) for layer in frozen for sub in layer.sublayers(include_self=True)):
+        raise ValueError(
+            f"freeze(up_to={up_to!r}): the part to freeze contains SyncBatchNorm layers, which always normalise "
+            "with batch statistics in training (Paddle ignores use_global_stats there), so their ImageNet "
+            "statistics cannot be kept. Keep BatchNorm2D in the frozen part and convert only the trainable "
+            "stages, e.g. model.layer4 = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model.layer4): frozen "
+            "BatchNorm layers use fixed statistics and need no synchronisation."
+        )
     for index, name in enumerate(names):
         _set_frozen(parts[name], frozen=index <= boundary)
     return names[:boundary + 1]

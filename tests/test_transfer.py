@@ -115,6 +115,13 @@ def test_freeze_rejects_unknown_parts_naming_the_accepted_ones():
         freeze(create_model("resnet20"), up_to="layer4")
 
 
+def test_freeze_refuses_sync_batchnorm_which_cannot_keep_running_statistics():
+    model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(resnet18())
+    with pytest.raises(ValueError, match="SyncBatchNorm"):
+        freeze(model, up_to="layer1")
+    assert count_params(model).trainable == count_params(resnet18()).trainable  # nothing was frozen
+
+
 def test_freeze_on_a_feature_backbone():
     model = create_model("resnet18", out_stages=(2, 3))
     assert freeze(model, up_to="layer2") == ["stem", "layer1", "layer2"]
