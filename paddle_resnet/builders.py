@@ -10,6 +10,7 @@ from typing import Union
 
 from .config import ARCHITECTURES, get_config
 from .network import ResNet
+from .weights import load_pretrained
 
 
 def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
@@ -25,13 +26,9 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
     >>> model.fc.weight.shape
     [512, 10]
     """
-    config = get_config(name, **options)
-    if not pretrained:
-        return ResNet(config)
-    from .weights import load_pretrained  # imported late: weights pulls in download and file-format code
-
-    model = ResNet(config)
-    load_pretrained(model, name, pretrained)
+    model = ResNet(get_config(name, **options))
+    if pretrained:
+        load_pretrained(model, name, pretrained)
     return model
 
 
