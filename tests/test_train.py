@@ -250,3 +250,16 @@ def test_interrupted_checkpoint_replacement_is_recovered(tiny_data, tmp_path):
     assert not (tmp_path / "out" / "last.old").exists()
     with pytest.raises(FileNotFoundError, match="no checkpoint in"):
         find_checkpoint(tmp_path)
+
+
+def test_export_writes_the_best_model_for_deployment(tiny_data, tmp_path):
+    pytest.importorskip("paddle_resnet.export", reason="the deployment module (export) is not in this version")
+    result, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=2, export=True)
+    assert Path(result.export).is_file() and "exported for deployment" in output
+    model = create_model("resnet20", num_classes=3)
+    model.set_state_dict(paddle.load(str(tmp_path / "out" / "best" / "model.pdparams")))
+    model.eval()
+    exported = paddle.jit.load(str(tmp_path / "out" / "export" / "model"))
+    x = paddle.randn([2, 3, 16, 16])
+    # Same graph and weights: only kernel choice differs between the eager and the loaded program.
+    np.testing.assert_allclose(exported(x).numpy(), model(x).numpy(), rtol=1e-4, atol=1e-5)

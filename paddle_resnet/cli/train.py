@@ -58,15 +58,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from ..training import BadDataError, TrainConfig, find_checkpoint, load_trainer, resume_config, train
+    from ..training import BadDataError, TrainConfig, resume_config, train
 
     given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
     given = {key: value for key, value in given.items() if value is not None}
     config = TrainConfig()
     try:
         if "resume" in given:
-            checkpoint = find_checkpoint(given["resume"])
-            config = resume_config(load_trainer(checkpoint)["config"], str(checkpoint), **given)
+            config = resume_config(given.pop("resume"), **given)
         elif "data" not in given:
             print("error: give the training image folder DATA (or --resume DIR)", file=sys.stderr)
             return 2

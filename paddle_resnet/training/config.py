@@ -121,17 +121,21 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def resume_config(saved: dict, checkpoint_dir: str, **changes) -> TrainConfig:
-    """The config to continue a run: the checkpoint's settings (``saved``) with ``changes`` applied.
+def resume_config(path, **changes) -> TrainConfig:
+    """The config that continues the run in ``path`` (its ``out`` directory, or a checkpoint directory): the
+    checkpoint's settings with ``changes`` applied.
 
     ``changes`` may only touch ``RESUMABLE_CHANGES`` (others must equal the saved value). ``out`` defaults to
     the directory holding the checkpoint, so a moved run directory keeps writing to itself.
     """
+    from .checkpoint import find_checkpoint, load_trainer
+
+    checkpoint = find_checkpoint(path)
+    saved = load_trainer(checkpoint)["config"]
     check_resumable(saved, changes)
     known = {field.name for field in dataclasses.fields(TrainConfig)}
     values = {key: value for key, value in saved.items() if key in known}
-    run_dir = os.path.dirname(os.path.abspath(checkpoint_dir))
-    values.update(out=run_dir, resume=checkpoint_dir)
+    values.update(out=str(checkpoint.parent), resume=str(checkpoint))
     values.update(changes)
     return TrainConfig(**values)
 

@@ -58,23 +58,25 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
 def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
     resume_dir = ckpt.find_checkpoint(config.resume) if config.resume else None
     saved = ckpt.load_trainer(resume_dir) if resume_dir else None
-    config = (config if config.data or not saved else config.replace(data=saved["config"]["data"]))
+    if saved and config.data is None:
+        config = config.replace(data=saved["config"]["data"])
     config = config.resolved(world_size)
     if saved:
         check_resumable(saved["config"], config.to_dict())
     out = Path(config.out)
-    if rank == 0 and not saved and (out / "last").exists():
+    # Every process must stop, not only rank 0, or the others would wait for it forever.
+    if not saved and any(all_gather_objects(rank == 0 and (out / "last").exists(), world_size)):
         raise FileExistsError(f"{out} already holds a training run; continue it with --resume {out}, or choose "
                               "another --out")
     export = _exporter() if config.export else None  # fails now, not after hours of training
 
     train_set, val_set = load_data(config, rank, world_size, say)
-    classes = train_set.classes
-    if saved and saved["classes"] != classes:
-        raise BadDataError(f"{config.data}: classes {classes} differ from the checkpoint's {saved['classes']}")
+    if saved and saved["classes"] != train_set.classes:
+        raise BadDataError(f"{config.data}: classes {train_set.classes} differ from the checkpoint's "
+                           f"{saved['classes']}")
 
     _seed_everything(config.seed)
-    model = build_model(config, len(classes))
+    model = build_model(config, len(train_set.classes))
     train_sampler = EpochBatchSampler(len(train_set.samples), config.batch_size, config.seed, shuffle=True,
                                       rank=rank, world_size=world_size)
     scheduler = build_schedule(config, steps_per_epoch=len(train_sampler))
@@ -83,44 +85,32 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
     if config.amp and not use_amp:
         say(f"--amp ignored: mixed precision needs a GPU and this run is on {paddle.device.get_device()}")
     scaler = paddle.amp.GradScaler(enable=use_amp)
-
-    start_epoch, history, best = 0, [], {"epoch": None, "val_acc": None}
+    trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": world_size,
+               "train_images": len(train_set.samples), "val_images": len(val_set.samples),
+               "skipped": len(train_set.skipped) + len(val_set.skipped),
+               "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
     if saved:
-        model.set_state_dict(paddle.load(str(resume_dir / ckpt.MODEL_FILE)))
-        state = ckpt.load_state(resume_dir)
-        with warnings.catch_warnings():
-            # LinearWarmup's set_state_dict passes its nested state to the base class, which warns about the
-            # "unused" nested entry that LinearWarmup then loads itself.
-            warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
-            optimizer.set_state_dict(paddle.load(str(resume_dir / ckpt.OPTIMIZER_FILE)))
-            scheduler.set_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        ckpt.set_rng_states(state["rng"])
-        start_epoch, history, best = saved["epoch"], saved["history"], saved["best"]
-        if saved.get("world_size") != world_size:
-            say(f"note: resuming with {world_size} process(es); the checkpoint was written by "
-                f"{saved.get('world_size')}, so the data order from here on differs from the original run's")
-        say(f"resumed from {resume_dir} after epoch {start_epoch}")
+        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler)
+        trainer.update(epoch=saved["epoch"], history=saved["history"], best=saved["best"])
+        say(f"resumed from {resume_dir} after epoch {saved['epoch']}")
+        for key, what in (("world_size", "process count"), ("train_images", "number of training images")):
+            if saved[key] != trainer[key]:
+                say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
+                    "here on the run differs from an uninterrupted one")
 
     parallel_model = paddle.DataParallel(model) if world_size > 1 else model
-    train_loader = paddle.io.DataLoader(ImageDataset(train_set.samples, train_transform(config.input_size),
-                                                     config.seed),
-                                        batch_sampler=train_sampler, num_workers=config.num_workers)
-    val_sampler = val_loader = None
+    train_loader = _loader(train_set, train_transform(config.input_size), train_sampler, config)
+    val_loader = None
     if val_set.samples:
         val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False, rank=rank,
                                         world_size=world_size)
-        val_loader = paddle.io.DataLoader(ImageDataset(val_set.samples, eval_transform(config.input_size),
-                                                       config.seed),
-                                          batch_sampler=val_sampler, num_workers=config.num_workers)
+        val_loader = _loader(val_set, eval_transform(config.input_size), val_sampler, config)
     say(_describe(config, train_set, val_set, world_size))
 
-    trainer = {"config": config.to_dict(), "classes": classes, "world_size": world_size,
-               "train_images": len(train_set.samples), "val_images": len(val_set.samples),
-               "skipped": len(train_set.skipped) + len(val_set.skipped)}
-    for epoch in range(start_epoch, config.epochs):
+    history, best = trainer["history"], trainer["best"]
+    for epoch in range(trainer["epoch"] + 1, config.epochs + 1):
         train_sampler.set_epoch(epoch)
-        progress = Progress(epoch + 1, config.epochs, len(train_sampler), stream=say.stream) if rank == 0 else None
+        progress = Progress(epoch, config.epochs, len(train_sampler), stream=say.stream) if rank == 0 else None
         record = train_one_epoch(parallel_model, train_loader, optimizer, scheduler, scaler, world_size, progress)
         broadcast_state(model, world_size)
         suffix = ""
@@ -129,24 +119,23 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
             suffix = f" | val loss {record['val_loss']:.4f} acc {100 * record['val_acc']:.1f}%"
         if progress:
             progress.close(suffix)
-        history.append({"epoch": epoch + 1, **record})
+        history.append({"epoch": epoch, **record})
         improved = val_loader is not None and (best["val_acc"] is None or record["val_acc"] > best["val_acc"])
         if improved:
-            best = {"epoch": epoch + 1, "val_acc": record["val_acc"]}
+            best = {"epoch": epoch, "val_acc": record["val_acc"]}
+        trainer.update(epoch=epoch, best=best)
         if rank == 0:
-            trainer.update(epoch=epoch + 1, history=history, best=best)
             # best before last: a crash between the two is repaired by resuming from the previous last,
-            # which repeats this epoch exactly and rewrites the same best.
+            # which repeats this epoch exactly and writes the same best again.
             if improved:
                 ckpt.save_checkpoint(out / "best", model, trainer)
             ckpt.save_checkpoint(out / "last", model, trainer, optimizer,
                                  {"scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()})
             write_metrics_csv(out / "metrics.csv", history)
 
-    result = TrainResult(config, classes, history, best, train_set.skipped + val_set.skipped)
+    result = TrainResult(config, train_set.classes, history, best, train_set.skipped + val_set.skipped)
     if rank == 0:
-        notice = plot_metrics(out / "metrics.png", history)
-        say(notice or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
+        say(plot_metrics(out / "metrics.png", history) or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
         if best["epoch"] is not None:
             say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
         say(f"last checkpoint: {out / 'last'}")
@@ -154,6 +143,25 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
             result.export = export_best(export, model, out, config)
             say(f"exported for deployment: {result.export}")
     return result
+
+
+def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
+    """Load a resumable checkpoint into freshly built training objects, random generator states included."""
+    model.set_state_dict(paddle.load(str(directory / ckpt.MODEL_FILE)))
+    state = ckpt.load_state(directory)
+    with warnings.catch_warnings():
+        # LinearWarmup's set_state_dict hands its whole state to the base class, which warns about the nested
+        # entry that LinearWarmup then loads itself.
+        warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
+        optimizer.set_state_dict(paddle.load(str(directory / ckpt.OPTIMIZER_FILE)))
+        scheduler.set_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    ckpt.set_rng_states(state["rng"])
+
+
+def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig):
+    dataset = ImageDataset(folder.samples, transform, config.seed)
+    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers)
 
 
 def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print):
@@ -266,13 +274,13 @@ def evaluate(model, loader, world_size: int = 1) -> Tuple[float, float]:
 
 
 def export_best(export, model, out: Path, config: TrainConfig) -> str:
-    """Export the best checkpoint's weights (the last ones without validation) to ``out/export/model``."""
+    """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
+    to ``out/export/model.*``; returns the model file's path."""
     source = out / ("best" if (out / "best").is_dir() else "last")
     model.set_state_dict(paddle.load(str(source / ckpt.MODEL_FILE)))
-    model.eval()
-    path = str(out / "export" / "model")
-    export(model, path, input_size=(3, config.input_size, config.input_size), format="paddle")
-    return path
+    files = export(model, str(out / "export" / "model"), input_size=(3, config.input_size, config.input_size),
+                   format="paddle")
+    return files[-1]
 
 
 def _exporter():

@@ -63,6 +63,7 @@ def plot_metrics(path, history: List[dict]) -> Optional[str]:
 
         matplotlib.use("Agg")  # no display needed; must precede pyplot's import
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return (f"{path} not written: matplotlib is not installed (pip install matplotlib, or "
                 "pip install paddle_resnet[plot]); the numbers are in metrics.csv")
@@ -74,6 +75,7 @@ def plot_metrics(path, history: List[dict]) -> Optional[str]:
             if any(value is not None for value in values):
                 axes.plot(epochs, [float("nan") if v is None else v for v in values], marker="o", label=split)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_ylabel(label)
         axes.grid(alpha=0.3)
         axes.legend()
