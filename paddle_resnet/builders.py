@@ -23,7 +23,7 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
             ``shortcut``, ``out_stages``.
 
     >>> model = create_model("resnet18", num_classes=10)
-    >>> model.fc.weight.shape
+    >>> list(model.fc.weight.shape)
     [512, 10]
     """
     model = ResNet(get_config(name, **options))

@@ -163,8 +163,9 @@ def verify_model(model, name: str, input_size=None, golden: Optional[dict] = Non
     >>> from paddle_resnet import resnet50
     >>> verify_model(resnet50(), "resnet50").ok
     True
-    >>> verify_model(resnet50(num_classes=10), "resnet50").mismatches[0][0]
-    'params.total'
+    >>> result = verify_model(resnet50(num_classes=10), "resnet50")
+    >>> result.ok, [metric for metric, _, _ in result.mismatches if metric.startswith("params")]
+    (False, ['params.total', 'params.trainable'])
     """
     entry = golden_entry(name, golden)
     recorded = normalize_input_size(entry["input_size"])
