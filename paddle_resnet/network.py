@@ -157,9 +157,9 @@ class ResNet(nn.Layer):
         if self.config.out_stages:
             raise ValueError(f"this model returns the feature maps of stages {self.config.out_stages} "
                              "and has no classifier to reset; build it without out_stages")
-        self.config = self.config.replace(num_classes=num_classes, with_pool=True if num_classes else
-                                          self.config.with_pool)
-        if self.avgpool is None and num_classes:
+        with_pool = self.config.with_pool or num_classes > 0  # a classifier needs pooled features
+        self.config = self.config.replace(num_classes=num_classes, with_pool=with_pool)
+        if with_pool and self.avgpool is None:
             self.avgpool, self.flatten = nn.AdaptiveAvgPool2D(1), nn.Flatten()
         self.fc = nn.Linear(self.config.widths[-1], num_classes) if num_classes else None
 
