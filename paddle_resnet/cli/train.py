@@ -72,7 +72,7 @@ def main(argv=None) -> int:
         else:
             config = TrainConfig(**given)
         train(config)
-    except (BadDataError, ValueError, FileExistsError, FileNotFoundError, ImportError, NotImplementedError) as error:
+    except (BadDataError, ValueError, OSError, ImportError, NotImplementedError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

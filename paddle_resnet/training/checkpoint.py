@@ -76,8 +76,8 @@ def find_checkpoint(path) -> Path:
         recover(candidate)
         if (candidate / TRAINER_FILE).is_file():
             if not (candidate / OPTIMIZER_FILE).is_file():
-                raise FileNotFoundError(f"{candidate} holds model weights only (a best-model checkpoint), not "
-                                        f"the optimizer state needed to resume; resume from {candidate.parent / 'last'}")
+                raise FileNotFoundError(f"{candidate} holds model weights only (a best-model checkpoint), not the "
+                                        f"optimizer state needed to resume; resume from {candidate.parent / 'last'}")
             return candidate
     raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "
                             f"with --out {path}) or {path / TRAINER_FILE}")

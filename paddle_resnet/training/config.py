@@ -99,6 +99,7 @@ class TrainConfig:
             raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
 
     def replace(self, **changes) -> "TrainConfig":
+        """A copy with ``changes`` applied (and checked)."""
         return dataclasses.replace(self, **changes)
 
     def resolved(self, world_size: int = 1) -> "TrainConfig":
@@ -106,18 +107,19 @@ class TrainConfig:
         if self.data is None:
             raise ValueError("no training data: give the image folder (data=...), or resume=... a run")
         global_batch = self.batch_size * world_size
+        val_split = DEFAULT_VAL_SPLIT if self.val_split is None and self.val_dir is None else self.val_split
         return self.replace(
             data=os.path.abspath(self.data),
             val_dir=None if self.val_dir is None else os.path.abspath(self.val_dir),
             out=os.path.abspath(self.out),
-            val_split=(DEFAULT_VAL_SPLIT if self.val_dir is None else None) if self.val_split is None
-            else self.val_split,
+            val_split=val_split,
             lr=self.lr if self.lr is not None else BASE_LR[self.optimizer] * global_batch / 256,
             weight_decay=DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay,
             input_size=self.input_size or get_config(self.model).image_size,
         )
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-able dict (what ``trainer.json`` stores)."""
         return dataclasses.asdict(self)
 
 

@@ -21,8 +21,8 @@ import paddle.nn.functional as F
 from ..builders import create_model
 from . import checkpoint as ckpt
 from .config import TrainConfig, check_resumable
-from .data import (BadDataError, EpochBatchSampler, check_pillow, ImageDataset, ImageFolder, eval_transform, find_unreadable,
-                   list_image_folder, resolve_image_folder, split_samples, train_transform)
+from .data import (BadDataError, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow, eval_transform,
+                   find_unreadable, list_image_folder, resolve_image_folder, split_samples, train_transform)
 from .distributed import all_gather_objects, all_sum, broadcast_state, init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 
@@ -76,7 +76,8 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
                            f"{saved['classes']}")
 
     _seed_everything(config.seed)
-    model = build_model(config, len(train_set.classes))
+    # A resumed run gets its weights from the checkpoint; loading the pretrained ones first would be wasted.
+    model = build_model(config.replace(pretrained=False) if saved else config, len(train_set.classes))
     train_sampler = EpochBatchSampler(len(train_set.samples), config.batch_size, config.seed, shuffle=True,
                                       rank=rank, world_size=world_size)
     scheduler = build_schedule(config, steps_per_epoch=len(train_sampler))
@@ -288,7 +289,7 @@ def _exporter():
         from ..export import export
     except ImportError as error:
         raise ImportError("--export needs paddle_resnet.export, which this version of paddle_resnet does not "
-                           f"have ({error}); train without --export") from error
+                          f"have ({error}); train without --export") from error
     return export
 
 
