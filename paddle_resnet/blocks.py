@@ -9,7 +9,6 @@ very deep stacks train. Sublayer names (``conv1``, ``bn1``, ``downsample.0`` ...
 from __future__ import annotations
 
 import paddle
-import paddle.nn.functional as F
 from paddle import nn
 
 from .config import SHORTCUTS, STRIDE_PLACEMENTS, _choice, _positive
@@ -35,8 +34,12 @@ class ZeroPadShortcut(nn.Layer):
         if self.stride > 1:
             x = x[:, :, :: self.stride, :: self.stride]
         extra = self.out_channels - self.in_channels
-        # Paddle's pad takes (before, after) pairs from the first axis on; only the channel axis grows.
-        return F.pad(x, [0, 0, 0, extra, 0, 0, 0, 0]) if extra else x
+        if not extra:
+            return x
+        # Concatenated zeros rather than F.pad on the channel axis: Paddle Inference's oneDNN `pad` kernel
+        # (2.6 to 3.3) corrupts memory on channel padding, so an exported model would crash on CPU.
+        n, _, h, w = x.shape
+        return paddle.concat([x, paddle.zeros([n, extra, h, w], dtype=x.dtype)], axis=1)
 
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
