@@ -35,6 +35,8 @@ from .summary import summarize
 from .verification import VerifyResult, fingerprint, verify_model
 from .transfer import freeze, unfreeze
 from .weights import load_weights, save_weights
+from .export import export
+from .inference import Predictor
 
 __version__ = "0.1.0"
 
@@ -43,4 +45,5 @@ __all__ = [
     "ZeroPadShortcut", "count_params", "create_model", "freeze", "list_models", "unfreeze", *BUILDERS,
     "VerifyResult", "count_macs", "fingerprint", "summarize", "verify_model",
     "load_weights", "save_weights",
+    "Predictor", "export",
 ]
