@@ -181,3 +181,20 @@ def test_predictor_rejects_bad_arguments(tmp_path, resnet18_export):
         Predictor(str(tmp_path / "a"))
     with pytest.raises(ValueError, match=r"onednn=False applies to Paddle Inference only"):
         Predictor(str(tmp_path / "a.onnx"), onednn=False)
+
+
+def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys):
+    from paddle_resnet.cli import main
+
+    trained = create_model("resnet20")
+    paddle.save(trained.state_dict(), str(tmp_path / "w.pdparams"))
+    assert main(["export", "resnet20", "--weights", str(tmp_path / "w.pdparams"), "--out", str(tmp_path / "out")]) == 0
+    report = capsys.readouterr().out
+    assert "check: paddle on a random batch of 2 vs the eager model" in report and "(ok," in report
+    images = _images(2, (3, 32, 32))
+    assert_same_answer(Predictor(str(tmp_path / "out" / "resnet20"), device="cpu")(images), _eager(trained, images))
+
+    paddle.save(create_model("resnet20", num_classes=7).state_dict(), str(tmp_path / "w7.pdparams"))
+    assert main(["export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"), "--out", str(tmp_path / "x")]) == 2
+    assert "fc.weight (weights [64, 7], model [64, 10])" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
