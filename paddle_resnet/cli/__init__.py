@@ -14,6 +14,7 @@ COMMANDS = {
     "summary": ("summary", "print a model's layers, shapes, parameters and MACs, paddle.summary style"),
     "verify": ("verify", "check every architecture against the golden values under tests/"),
     "train": ("train", "train or fine-tune a model on an image folder, resumable, one or many processes"),
+    "export": ("export", "save a model for Paddle Inference or ONNX and check it against the eager model"),
 }
 
 
