@@ -1,20 +1,32 @@
-"""Write files so that a crash never leaves a truncated file where a good one was."""
+"""Write files and directories so that a crash never leaves a truncated one where a good one was.
+
+Everything is first written under a temporary name in the destination folder, flushed to disk, and then
+renamed into place: a rename within one file system is atomic, so readers see the old version or the new
+one, never a mixture.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator, Union
 
+PathLike = Union[str, os.PathLike]
+
+# The process umask, read once: temporary files are created private (0600/0700) and are given the mode a
+# normally created file or directory would have before they are published.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
-def atomic_path(path: Union[str, os.PathLike]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; when the block succeeds, rename it onto ``path``.
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; when the block succeeds, flush it and rename it onto ``path``.
 
-    The rename is atomic on POSIX within one file system, so readers see the old file or the new one, never a
-    partial one. On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched.
 
     >>> import tempfile, pathlib
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.txt"
@@ -28,7 +40,8 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
+        _fsync(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -36,14 +49,49 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[Path]:
         raise
 
 
-def atomic_write_text(path: Union[str, os.PathLike], text: str) -> Path:
+def atomic_write_text(path: PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (see ``atomic_path``)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+@contextlib.contextmanager
+def atomic_dir(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary directory next to ``path``; when the block succeeds, it replaces ``path`` whole.
+
+    ``os.replace`` cannot put a directory over a non-empty one, so the old directory is first renamed aside to
+    ``<name>.old`` and deleted at the end; ``recover`` repairs a crash between the two renames.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        yield tmp
+        for file in tmp.iterdir():
+            _fsync(file)
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        recover(path)
+        old = path.with_name(path.name + ".old")
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def recover(path: PathLike) -> None:
+    """Finish or undo an ``atomic_dir`` replacement of ``path`` that a crash interrupted."""
+    path = Path(path)
+    old = path.with_name(path.name + ".old")
+    if old.exists() and not path.exists():
+        os.replace(old, path)
+    elif old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync(file: Path) -> None:
+    # On disk before the rename makes it visible: otherwise a power failure could publish an empty file.
+    with open(file, "rb") as handle:
+        os.fsync(handle.fileno())

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import uuid
 import warnings
 from typing import Callable, Dict, List, Mapping, Tuple, Union
 from urllib.parse import urlparse
@@ -32,6 +31,7 @@ import paddle
 from paddle import nn
 
 from . import safetensors_io
+from .atomic import atomic_path
 from .config import ARCHITECTURES
 
 # fmt: off
@@ -201,19 +201,12 @@ def save_weights(model: nn.Layer, path: Union[str, "os.PathLike[str]"]) -> str:
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_weights({path!r}): the folder {directory} does not exist")
     state = model.state_dict()
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_path(path) as temporary:
         if suffix == ".pdparams":
-            paddle.save(state, temporary)  # paddle.save wants a path or BytesIO, not an open file
+            paddle.save(state, str(temporary))  # paddle.save wants a path or BytesIO, not an open file
         else:
-            with open(temporary, "xb") as file:
+            with open(temporary, "wb") as file:
                 safetensors_io.dump({key: value.numpy() for key, value in state.items()}, file)
-        with open(temporary, "rb+") as file:
-            os.fsync(file.fileno())  # on disk before the rename makes it visible under the real name
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
     return path
 
 

@@ -244,7 +244,7 @@ def test_sampler_order_depends_only_on_seed_and_epoch_and_shards_cover_every_sam
 
 def test_interrupted_checkpoint_replacement_is_recovered(tiny_data, tmp_path):
     _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=1)
-    # A crash between publish()'s two renames leaves the previous checkpoint under last.old.
+    # A crash between atomic_dir's two renames leaves the previous checkpoint under last.old.
     os.replace(tmp_path / "out" / "last", tmp_path / "out" / "last.old")
     assert find_checkpoint(tmp_path / "out") == tmp_path / "out" / "last"
     assert not (tmp_path / "out" / "last.old").exists()
