@@ -38,22 +38,3 @@ def test_importing_without_paddle_says_what_to_install():
     assert result.returncode != 0
     assert "pip install paddlepaddle" in result.stderr and "paddlepaddle-gpu" in result.stderr
 
-
-def test_atomic_writes_leave_the_old_file_when_interrupted(tmp_path):
-    from paddle_resnet.atomic import atomic_dir, atomic_path, atomic_write_text
-
-    target = atomic_write_text(tmp_path / "report.txt", "old")
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash")
-    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["report.txt"]
-
-    folder = tmp_path / "ckpt"
-    with atomic_dir(folder) as tmp:
-        (tmp / "a").write_text("1")
-    with pytest.raises(RuntimeError):
-        with atomic_dir(folder) as tmp:
-            (tmp / "a").write_text("2")
-            raise RuntimeError("crash")
-    assert (folder / "a").read_text() == "1" and sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "report.txt"]
