@@ -198,3 +198,28 @@ def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys):
     assert main(["export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"), "--out", str(tmp_path / "x")]) == 2
     assert "fc.weight (weights [64, 7], model [64, 10])" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
+    """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output."""
+    import json
+
+    from paddle_resnet.cli import main
+
+    out = tmp_path / "bench.json"
+    assert main(["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
+                 "--min-time", "0.01", "--skip-tools", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = {row["path"]: row for row in report["rows"]}
+    expected = {"ours eager", "paddle.vision eager", "ours train step (SGD)", "paddle.vision train step (SGD)",
+                "Paddle Inference, oneDNN", "Paddle Inference, plain CPU kernels", "ONNX Runtime"}
+    assert expected <= set(rows)
+    for path in expected - {"ONNX Runtime"} | ({"ONNX Runtime"} if _has_onnx() else set()):
+        assert rows[path]["runs"] >= 2 and rows[path]["images_per_s"] > 0 and rows[path]["p90_ms"] >= rows[path]["p50_ms"]
+    assert rows["paddle.vision eager"]["max_rel_diff"] == 0.0, "same weights, same operators: the same output"
+    for path in ("Paddle Inference, oneDNN", "Paddle Inference, plain CPU kernels"):
+        assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE
+    machine = report["machine"]
+    assert machine["peak_gflops"] > 0 and machine["paddle"] == paddle.__version__ and len(report["load_before"]) == 3
+    assert report["ratios"]["2"]["ours / paddle.vision, eager forward"] > 0
+    assert "| Paddle Inference, oneDNN" in capsys.readouterr().out
