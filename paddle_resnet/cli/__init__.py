@@ -15,16 +15,18 @@ COMMANDS = {
     "verify": ("verify", "check every architecture against the golden values under tests/"),
     "train": ("train", "train or fine-tune a model on an image folder, resumable, one or many processes"),
     "export": ("export", "save a model for Paddle Inference or ONNX and check it against the eager model"),
+    "benchmark": ("benchmark", "time eager, training, Paddle Inference and ONNX Runtime side by side"),
 }
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m paddle_resnet <command> [options]\n\ncommands:")
+        stream = sys.stdout if argv else sys.stderr  # asked for help: stdout; a missing command is an error
+        print("usage: python -m paddle_resnet <command> [options]\n\ncommands:", file=stream)
         for name, (_, description) in COMMANDS.items():
-            print(f"  {name:<10} {description}")
-        print("\n`python -m paddle_resnet <command> --help` for a command's options.")
+            print(f"  {name:<10} {description}", file=stream)
+        print("\n`python -m paddle_resnet <command> --help` for a command's options.", file=stream)
         return 0 if argv else 2
     command, *rest = argv
     if command not in COMMANDS:
