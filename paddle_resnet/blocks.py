@@ -11,7 +11,7 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from .config import SHORTCUTS, STRIDE_PLACEMENTS, _choice, _positive
+from .config import SHORTCUTS, STRIDE_PLACEMENTS, check_choice, check_positive
 
 
 class ZeroPadShortcut(nn.Layer):
@@ -47,7 +47,7 @@ class ZeroPadShortcut(nn.Layer):
 
 def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str):
     """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out)."""
-    _choice("shortcut", shortcut, SHORTCUTS)
+    check_choice("shortcut", shortcut, SHORTCUTS)
     if stride == 1 and in_channels == out_channels:
         return None
     if shortcut == "A":
@@ -67,9 +67,9 @@ def _last_bn(channels: int, zero_init: bool):
 
 
 def _check_channels_and_stride(in_channels, out_channels, stride):
-    _positive("in_channels", in_channels)
-    _positive("out_channels", out_channels)
-    _positive("stride", stride)
+    check_positive("in_channels", in_channels)
+    check_positive("out_channels", out_channels)
+    check_positive("stride", stride)
 
 
 class BasicBlock(nn.Layer):
@@ -133,10 +133,10 @@ class BottleneckBlock(nn.Layer):
                  zero_init_residual: bool = False):
         super().__init__()
         _check_channels_and_stride(in_channels, out_channels, stride)
-        _choice("stride_on", stride_on, STRIDE_PLACEMENTS)
+        check_choice("stride_on", stride_on, STRIDE_PLACEMENTS)
         width = out_channels // 4 if width is None else width
-        _positive("width", width)
-        _positive("groups", groups)
+        check_positive("width", width)
+        check_positive("groups", groups)
         if width % groups:
             raise ValueError(f"groups={groups} does not divide the bottleneck width {width}: "
                              f"choose groups among the divisors of {width}")

@@ -74,10 +74,10 @@ class ResNetConfig:
         self._validate()
 
     def _validate(self):
-        _choice("block", self.block, BLOCK_TYPES)
-        _choice("stem", self.stem, STEMS)
-        _choice("shortcut", self.shortcut, SHORTCUTS)
-        _choice("stride_on", self.stride_on, STRIDE_PLACEMENTS)
+        check_choice("block", self.block, BLOCK_TYPES)
+        check_choice("stem", self.stem, STEMS)
+        check_choice("shortcut", self.shortcut, SHORTCUTS)
+        check_choice("stride_on", self.stride_on, STRIDE_PLACEMENTS)
         if not self.layers or not all(_is_int(n) and n >= 1 for n in self.layers):
             raise ValueError(f"layers={self.layers!r}: expected one positive block count per stage")
         if len(self.widths) != len(self.layers):
@@ -86,9 +86,9 @@ class ResNetConfig:
                 f"{len(self.layers)} stages: give one width per stage"
             )
         for name in ("stem_width", "in_channels", "groups", "width_per_group", "image_size"):
-            _positive(name, getattr(self, name))
+            check_positive(name, getattr(self, name))
         for width in self.widths:
-            _positive("widths entry", width)
+            check_positive("widths entry", width)
         if not _is_int(self.num_classes) or self.num_classes < 0:
             raise ValueError(f"num_classes={self.num_classes!r}: expected 0 (no classifier) or a positive int")
         for name in ("with_pool", "zero_init_residual"):
@@ -101,7 +101,8 @@ class ResNetConfig:
             )
         if self.out_stages:
             stages = tuple(range(1, len(self.layers) + 1))
-            if list(self.out_stages) != sorted(set(self.out_stages)) or not set(self.out_stages) <= set(stages):
+            if (not all(_is_int(s) for s in self.out_stages) or list(self.out_stages) != sorted(set(self.out_stages))
+                    or not set(self.out_stages) <= set(stages)):
                 raise ValueError(f"out_stages={self.out_stages!r}: expected increasing stage numbers among {stages}")
             if self.num_classes or self.with_pool:
                 raise ValueError(
@@ -124,22 +125,12 @@ class ResNetConfig:
             for width in self.widths:
                 if width % 4:
                     raise ValueError(f"widths entry {width}: a bottleneck stage width must be a multiple of 4")
-            self.bottleneck_widths  # raises if a stage's inner width is not a whole number of channels
+            _bottleneck_widths(self.widths, self.groups, self.width_per_group)  # raises for fractional widths
 
     @property
     def bottleneck_widths(self) -> Tuple[int, ...]:
         """Inner (3x3 conv) width of each bottleneck stage: ``widths/4 * width_per_group/64 * groups``."""
-        inner = []
-        for width in self.widths:
-            per_group, remainder = divmod(width // 4 * self.width_per_group, 64)
-            if remainder or per_group == 0:
-                raise ValueError(
-                    f"width_per_group={self.width_per_group} gives a stage of width {width} a fractional "
-                    f"{width // 4 * self.width_per_group / 64:g} channels per group: choose width_per_group so "
-                    f"that width/4 * width_per_group is a multiple of 64"
-                )
-            inner.append(per_group * self.groups)
-        return tuple(inner)
+        return _bottleneck_widths(self.widths, self.groups, self.width_per_group)
 
     @property
     def stage_strides(self) -> Tuple[int, ...]:
@@ -162,16 +153,32 @@ class ResNetConfig:
         return dataclasses.replace(self, **changes)
 
 
+def _bottleneck_widths(widths, groups, width_per_group) -> Tuple[int, ...]:
+    inner = []
+    for width in widths:
+        per_group, remainder = divmod(width // 4 * width_per_group, 64)
+        if remainder or per_group == 0:
+            raise ValueError(
+                f"width_per_group={width_per_group} gives a stage of width {width} a fractional "
+                f"{width // 4 * width_per_group / 64:g} channels per group: choose width_per_group so "
+                f"that width/4 * width_per_group is a multiple of 64"
+            )
+        inner.append(per_group * groups)
+    return tuple(inner)
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _positive(name, value):
+def check_positive(name, value):
+    """Raise ``ValueError`` naming ``value`` unless it is a positive int."""
     if not _is_int(value) or value < 1:
         raise ValueError(f"{name}={value!r}: expected a positive int")
 
 
-def _choice(name, value, accepted):
+def check_choice(name, value, accepted):
+    """Raise ``ValueError`` naming ``value`` and the ``accepted`` ones unless it is one of them."""
     if value not in accepted:
         raise ValueError(f"{name}={value!r}: expected one of {', '.join(repr(a) for a in accepted)}")
 
@@ -242,11 +249,16 @@ def get_config(name: str, **options) -> ResNetConfig:
         close = difflib.get_close_matches(str(name), list_models(), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}")
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown option(s) {', '.join(unknown)} for {name}; accepted: {', '.join(OPTIONS)}")
+    check_options(options, f" for {name}")
     if options.get("out_stages"):
         # A feature backbone has no head: default the head options off rather than make every caller say so.
         options.setdefault("num_classes", 0)
         options.setdefault("with_pool", False)
     return ARCHITECTURES[name].replace(**options)
+
+
+def check_options(options, where: str = "") -> None:
+    """Raise ``ValueError`` for any builder option that is not one of ``OPTIONS``."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)}{where}; accepted: {', '.join(OPTIONS)}")

@@ -13,7 +13,7 @@ from typing import List, Union
 from paddle import nn
 
 from .blocks import BasicBlock, BottleneckBlock
-from .config import ARCHITECTURES, OPTIONS, ResNetConfig, get_config, supported_depths
+from .config import ARCHITECTURES, ResNetConfig, check_options, get_config, supported_depths
 
 #: Downsampling factor of each stem: 7x7/2 conv then 3x3/2 max-pool, or a stride-1 3x3 conv.
 STEM_REDUCTION = {"imagenet": 4, "cifar": 1}
@@ -22,9 +22,7 @@ STEM_REDUCTION = {"imagenet": 4, "cifar": 1}
 def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConfig:
     """Turn ``ResNet``'s first argument (a depth, a table name or a config) plus options into a config."""
     if isinstance(arch, ResNetConfig):
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"unknown option(s) {', '.join(unknown)}; accepted: {', '.join(OPTIONS)}")
+        check_options(options)
         return arch.replace(**options)
     if isinstance(arch, bool) or not isinstance(arch, (int, str)):
         raise TypeError(f"ResNet({arch!r}): expected a depth (int), an architecture name or a ResNetConfig")

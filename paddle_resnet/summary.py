@@ -15,6 +15,7 @@ from typing import Dict, List
 import numpy as np
 from tabulate import tabulate
 
+from .config import check_choice
 from .counting import ParamCount, count_params
 from .trace import LayerCall, normalize_input_size, stage_summary, trace
 
@@ -43,7 +44,7 @@ class Summary:
         ``k`` numbers the layers of a type in the order they first run, which is the numbering
         ``paddle.summary`` prints for a model built in a fresh process.
         """
-        _choice("depth", depth, DEPTHS)
+        check_choice("depth", depth, DEPTHS)
         numbers: Dict[str, int] = {}
         labels: Dict[str, str] = {}
         rows = []
@@ -94,7 +95,7 @@ class Summary:
 
     def render(self, fmt: str = "text", depth: str = "layers") -> str:
         """The summary as ``text`` (paddle.summary's layout), ``markdown`` or ``json``."""
-        _choice("format", fmt, FORMATS)
+        check_choice("format", fmt, FORMATS)
         rows, footer = self.layer_rows(depth), self.footer()
         if fmt == "json":
             return json.dumps({"input_size": self.input_size, "layers": [
@@ -141,11 +142,6 @@ def summarize(model, input_size) -> Summary:
 def _block_of(name: str) -> str:
     parts = name.split(".")
     return ".".join(parts[:2]) if parts[0].startswith("layer") and len(parts) > 1 else ""
-
-
-def _choice(what, value, accepted):
-    if value not in accepted:
-        raise ValueError(f"{what}={value!r}: expected one of {', '.join(accepted)}")
 
 
 def _footer_lines(footer) -> List[str]:

@@ -34,12 +34,13 @@ def test_symbolic_trace_equals_the_eager_run(name, options, size):
 def test_symbolic_trace_runs_no_kernels_and_needs_no_weights():
     with paddle.LazyGuard():
         model = create_model("wide_resnet101_2")
-    assert count_macs(model, (1, 3, 224, 224)) == 22_753_050_624  # torchvision publishes 22.753
+    assert round(count_macs(model, (1, 3, 224, 224)) / 1e9, 3) == 22.753  # torchvision's published _ops
 
 
 def test_macs_are_per_image():
     model = create_model("resnet18")
-    assert count_macs(model, (8, 3, 224, 224)) == count_macs(model, (1, 3, 224, 224)) == 1_814_073_344
+    per_image = count_macs(model, (1, 3, 224, 224))
+    assert count_macs(model, (8, 3, 224, 224)) == per_image and round(per_image / 1e9, 3) == 1.814
 
 
 def test_trace_leaves_the_model_as_it_was():

@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     block.add_argument("--block", choices=("basic", "bottleneck"))
     block.add_argument("--in", dest="in_channels_block", type=int, metavar="C", help="block input channels")
     block.add_argument("--out", type=int, metavar="C", help="block output channels")
-    block.add_argument("--stride", type=int, default=1)
-    block.add_argument("--groups", type=int, default=1, help="bottleneck 3x3 groups")
+    block.add_argument("--stride", type=int, help="block stride (default 1)")
+    block.add_argument("--groups", type=int, help="bottleneck 3x3 groups (default 1)")
     parser.add_argument("--depth", choices=DEPTHS, default="layers",
                         help="rows: every layer (default), residual blocks folded, or one row per stage")
     parser.add_argument("--format", choices=FORMATS, default="text")
@@ -62,19 +62,29 @@ def build_parser() -> argparse.ArgumentParser:
 def _build(args, parser):
     from .. import BasicBlock, BottleneckBlock, create_model
 
+    def refuse(flags, mode):
+        given = [flag for flag, value in flags if value is not None]
+        if given:
+            parser.error(f"{', '.join(given)} do(es) not apply to {mode}")
+
     if args.block:
         if args.model or args.in_channels_block is None or args.out is None:
             parser.error("--block needs --in and --out, and no model name")
+        refuse([("--num-classes", args.num_classes), ("--in-channels", args.in_channels),
+                ("--out-stages", args.out_stages)], "a single block (use --in for its input channels)")
         options = {"shortcut": args.shortcut or "B"}
         if args.block == "bottleneck":
-            options.update(groups=args.groups, stride_on=args.stride_on or "3x3")
-        elif args.groups != 1 or args.stride_on:
-            parser.error("--groups and --stride-on apply to --block bottleneck only")
+            options.update(groups=args.groups or 1, stride_on=args.stride_on or "3x3")
+        else:
+            refuse([("--groups", args.groups), ("--stride-on", args.stride_on)], "--block basic")
         cls = BasicBlock if args.block == "basic" else BottleneckBlock
         height, width = args.input_size or (224, 224)
-        return cls(args.in_channels_block, args.out, args.stride, **options), args.in_channels_block, height, width
+        block = cls(args.in_channels_block, args.out, args.stride or 1, **options)
+        return block, args.in_channels_block, height, width
     if not args.model:
         parser.error("give an architecture name (or --block)")
+    refuse([("--in", args.in_channels_block), ("--out", args.out), ("--stride", args.stride),
+            ("--groups", args.groups)], "a model, only to --block")
     options = {key: value for key, value in (
         ("num_classes", args.num_classes), ("in_channels", args.in_channels), ("stride_on", args.stride_on),
         ("shortcut", args.shortcut), ("out_stages", args.out_stages)) if value is not None}

@@ -21,10 +21,9 @@ from tabulate import tabulate
 
 from ..atomic import atomic_write_text
 from ..config import list_models
+from ..summary import FORMATS
 from ..verification import (GoldenFileError, default_golden_path, fingerprint, flatten_metrics, load_golden,
                             verify_model, write_golden)
-
-FORMATS = ("text", "markdown", "json")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,8 +60,9 @@ def _update(names, golden, path) -> int:
     stamp = datetime.date.today().isoformat()
     for name in names:
         entry = golden["architectures"].get(name)
-        size = entry["input_size"] if entry else list(_build(name).config.input_size)
-        values = fingerprint(_build(name), size)
+        model = _build(name)
+        size = entry["input_size"] if entry else list(model.config.input_size)
+        values = fingerprint(model, size)
         old = flatten_metrics(entry["values"]) if entry else {}
         new = flatten_metrics(values)
         changes = [(m, old.get(m), new.get(m)) for m in sorted(set(old) | set(new)) if old.get(m) != new.get(m)]
@@ -82,7 +82,12 @@ def _update(names, golden, path) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.update and (args.only or args.format != "text" or args.output or args.verbose):
+        parser.error("--update takes the architectures to rewrite and no --only, --format, --output or --verbose")
+    if args.only is not None and not args.only.strip(" ,"):
+        parser.error("--only needs at least one architecture name")
     path = args.golden or default_golden_path()
     try:
         golden = load_golden(path)
@@ -126,7 +131,7 @@ def main(argv=None) -> int:
     if args.output:
         atomic_write_text(args.output, report + "\n")
     if failed and args.format != "json":
-        print(f"\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
+        print("\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
     return 1 if failed else 0
 
 
