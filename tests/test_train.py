@@ -20,6 +20,7 @@ from PIL import Image
 from paddle_resnet import create_model
 from paddle_resnet.cli import main as cli_main
 from paddle_resnet.training import BadDataError, TrainConfig, evaluate, loop, train
+from paddle_resnet.training import config as training_config
 from paddle_resnet.training.checkpoint import find_checkpoint
 from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_transform
 
@@ -126,8 +127,14 @@ def test_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tiny_
                  for run in ("straight", "resumed")]
     assert [row["train_loss"] for row in histories[0]] == [row["train_loss"] for row in histories[1]]
 
+    # TrainConfig(resume=...) without out continues in the checkpoint's run directory, as resume_config and
+    # --resume do, not in the default runs/train (resolved against the working directory).
+    monkeypatch.chdir(tmp_path)
+    finished = train(TrainConfig(**settings, resume=str(tmp_path / "resumed" / "last")), stream=io.StringIO())
+    assert finished.config.out == str(tmp_path / "resumed") and not (tmp_path / "runs").exists()
+
     # A resumed run keeps its settings; a new run does not overwrite an old one.
-    with pytest.raises(ValueError, match=r"lr=0\.5 \(checkpoint: 0\.05\)"):
+    with pytest.raises(ValueError, match=r"lr=0\.5 \(checkpoint: 0\.05\).*resume_config"):
         train(TrainConfig(**dict(settings, lr=0.5), resume=str(tmp_path / "resumed")))
     with pytest.raises(FileExistsError, match="--resume"):
         train(TrainConfig(**settings, out=str(tmp_path / "resumed")))
@@ -176,13 +183,87 @@ def test_skip_bad_images_leaves_them_out_and_reports_them(tmp_path):
     data = make_image_folder(tmp_path / "data", per_class=6, size=16)
     (data / "checks" / "notes.txt").write_text("not an image")
     (data / "vertical" / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (data / "README.txt").write_text("next to the class folders")
     result, output = _run(**dict(TINY, val_split=0.0), data=str(data), out=str(tmp_path / "out"), epochs=1,
                           skip_bad_images=True, amp=True)
-    assert sorted(Path(path).name for path, _ in result.skipped) == ["broken.jpg", "notes.txt"]
-    assert "skipping 2 unreadable file(s)" in output and "broken.jpg: cannot read image" in output
+    assert sorted(Path(path).name for path, _ in result.skipped) == ["README.txt", "broken.jpg", "notes.txt"]
+    assert "skipping 3 bad file(s)" in output and "broken.jpg: cannot read image" in output
+    assert "README.txt: not inside a class folder" in output
     assert "--amp ignored" in output
     trainer = json.loads((tmp_path / "out" / "last" / "trainer.json").read_text())
-    assert trainer["skipped"] == 2 and trainer["train_images"] == 18 and trainer["best"]["epoch"] is None
+    assert trainer["skipped"] == 3 and trainer["train_images"] == 18 and trainer["best"]["epoch"] is None
+
+
+def test_separate_validation_folder_reports_its_own_bad_files(tmp_path):
+    data = make_image_folder(tmp_path / "data", per_class=6, size=16)
+    val = make_image_folder(tmp_path / "val", per_class=2, size=16, seed=1)
+    (val / "checks" / "broken.png").write_bytes(b"garbage")
+    settings = dict(TINY, val_split=None, data=str(data), val_dir=str(val), out=str(tmp_path / "out"), epochs=1)
+
+    with pytest.raises(BadDataError) as error:
+        train(TrainConfig(**settings))
+    assert str(error.value).startswith(f"{val}: 1 file(s) that are not readable images in a class folder:\n"
+                                       f"  {val}/checks/broken.png: cannot read image")
+
+    result, output = _run(**settings, skip_bad_images=True)
+    assert result.skipped == [(str(val / "checks" / "broken.png"), result.skipped[0][1])]
+    assert "skipping 1 bad file(s)" in output
+    trainer = json.loads((tmp_path / "out" / "last" / "trainer.json").read_text())
+    assert (trainer["skipped"], trainer["train_images"], trainer["val_images"]) == (1, 18, 6)
+    assert trainer["best"]["epoch"] == 1  # validated on the separate folder
+
+    # Bad files in both folders: one error names them all, each under its own folder.
+    (data / "vertical" / "notes.txt").write_text("not an image")
+    with pytest.raises(BadDataError) as error:
+        train(TrainConfig(**dict(settings, out=str(tmp_path / "out2"))))
+    message = str(error.value)
+    assert message.startswith(f"{data}: 1 file(s)") and f"\n{val}: 1 file(s)" in message
+    for path in (val / "checks" / "broken.png", data / "vertical" / "notes.txt"):
+        assert message.count(f"  {path}: ") == 1, message
+
+
+def test_step_schedule_divides_the_rate_at_increasing_milestones_even_in_short_runs():
+    def rates(epochs, warmup_epochs, steps_per_epoch):
+        config = TrainConfig(model="resnet20", lr=1.0, schedule="step", epochs=epochs, warmup_epochs=warmup_epochs)
+        schedule = loop.build_schedule(config, steps_per_epoch)
+        values = []
+        for _ in range(epochs * steps_per_epoch):
+            values.append(schedule())
+            schedule.step()
+        return values
+
+    # Warm-up 0, 0.5; then x0.1 after 50% and 75% of the 8 remaining steps.
+    assert rates(5, 1, 2) == pytest.approx([0, 0.5, 1, 1, 1, 1, 0.1, 0.1, 0.01, 0.01])
+    # 2 or 3 steps after warm-up: the two milestones coincide or one would be step 0.
+    assert rates(2, 1, 2) == pytest.approx([0, 0.5, 1, 0.1])
+    assert rates(4, 1, 1) == pytest.approx([0, 1, 0.1, 0.01])
+    assert rates(2, 1, 1) == pytest.approx([0, 1])
+
+
+def test_adamw_with_the_step_schedule_trains_with_its_defaults(tiny_data, tmp_path):
+    # 36 training images in batches of 18: 2 steps per epoch, one warm-up epoch, 2 steps of the step schedule.
+    result, _ = _run(**dict(TINY, lr=None, warmup_epochs=1, batch_size=18), data=str(tiny_data),
+                     out=str(tmp_path / "out"), epochs=2, optimizer="adamw", schedule="step")
+    lr = training_config.BASE_LR["adamw"] * 18 / 256
+    assert result.config.lr == pytest.approx(lr)
+    assert result.config.weight_decay == training_config.DEFAULT_WEIGHT_DECAY["adamw"]
+    # metrics record each epoch's last step: half-way through the warm-up, then after the first division.
+    assert [row["lr"] for row in result.history] == pytest.approx([lr / 2, lr / 10])
+    state = paddle.load(str(tmp_path / "out" / "last" / "optimizer.pdopt"))
+    assert any("moment2" in key for key in state) and not any("velocity" in key for key in state)
+
+
+def test_config_rejects_a_stage_or_official_weights_the_model_does_not_have(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"freeze='layer4': resnet20 can be frozen up to one of stem, layer1, "
+                                         r"layer2, layer3$"):
+        TrainConfig(model="resnet20", freeze="layer4")
+    with pytest.raises(ValueError, match=r"no official weights for resnet20, only for resnet18, resnet34"):
+        TrainConfig(model="resnet20", pretrained=True)
+    TrainConfig(model="resnet50", freeze="layer4", pretrained=True)  # both exist for resnet50
+    TrainConfig(model="resnet20", freeze="stem", pretrained="weights.pdparams")
+    # Checked before anything else: the data folder does not even exist.
+    assert cli_main(["train", str(tmp_path / "missing"), "--model", "resnet20", "--freeze", "layer9"]) == 1
+    assert "freeze='layer9'" in capsys.readouterr().err
 
 
 def _truncated_jpeg(path):
@@ -198,6 +279,10 @@ BAD_DATA = {
     "no class folders": (lambda d: [p.rename(d.parent / p.name) for p in d.iterdir()], r"no class folders"),
     "one class": (lambda d: [p.rename(d.parent / p.name) for p in list(d.iterdir())[1:]], r"at least two classes"),
     "non-image file": (lambda d: (d / "checks" / "labels.csv").write_text("a,b"), r"checks/labels\.csv: not an image"),
+    "file next to the class folders": (lambda d: (d / "labels.csv").write_text("a,b"),
+                                       r"data/labels\.csv: not inside a class folder"),
+    "image next to the class folders": (lambda d: (d / "checks" / "000.png").rename(d / "stray.png"),
+                                        r"data/stray\.png: not inside a class folder"),
     "corrupt image": (lambda d: (d / "horizontal" / "x.png").write_bytes(os.urandom(300)),
                       r"horizontal/x\.png: cannot read image"),
     "truncated jpeg": (lambda d: _truncated_jpeg(d / "vertical" / "cut.jpg"), r"vertical/cut\.jpg: cannot read image"),
@@ -220,6 +305,16 @@ def test_command_line_reports_bad_data_as_an_error(tmp_path, capsys):
     assert cli_main(["train", str(data), "--model", "resnet20", "--out", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "broken.png: cannot read image" in error and "--skip-bad-images" in error
+
+
+def test_command_line_help_shows_the_configured_defaults(monkeypatch, capsys):
+    monkeypatch.setitem(training_config.BASE_LR, "sgd", 0.7)
+    monkeypatch.setitem(training_config.DEFAULT_WEIGHT_DECAY, "adamw", 0.02)
+    with pytest.raises(SystemExit):
+        cli_main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    assert "default 0.7 for sgd, 0.001 for adamw, times global batch / 256" in help_text
+    assert "default 0.0001 for sgd, 0.02 for adamw" in help_text
 
 
 def test_an_image_that_breaks_during_training_names_its_path(tmp_path):

@@ -14,9 +14,14 @@ from ..config import list_models
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..training.config import DEFAULT_VAL_SPLIT, OPTIMIZERS, SCHEDULES, TrainConfig
+    from ..training.config import (BASE_LR, DEFAULT_OUT, DEFAULT_VAL_SPLIT, DEFAULT_WEIGHT_DECAY, OPTIMIZERS,
+                                   SCHEDULES, TrainConfig)
 
     defaults = TrainConfig()
+
+    def per_optimizer(values: dict) -> str:
+        return ", ".join(f"{values[name]:g} for {name}" for name in OPTIMIZERS)
+
     parser = argparse.ArgumentParser(
         prog="python -m paddle_resnet train", argument_default=argparse.SUPPRESS,
         description="Train or fine-tune a ResNet on an image folder laid out as DATA/<class>/<image>. "
@@ -27,19 +32,21 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("data", nargs="?", help="training image folder (not needed with --resume)")
     parser.add_argument("--model", choices=list_models(), metavar="NAME",
                         help=f"architecture, one of list_models() (default {defaults.model})")
-    parser.add_argument("--out", metavar="DIR", help=f"output directory (default {defaults.out})")
+    parser.add_argument("--out", metavar="DIR",
+                        help=f"output directory (default {DEFAULT_OUT}; with --resume, the run's own directory)")
     parser.add_argument("--val-dir", metavar="DIR", help="validation image folder with the same class folders")
     parser.add_argument("--val-split", type=float, metavar="F",
                         help=f"without --val-dir: hold out this fraction of each class (default {DEFAULT_VAL_SPLIT}; "
                              "0 validates nothing)")
     parser.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
     parser.add_argument("--batch-size", type=int, help=f"images per step per process (default {defaults.batch_size})")
-    parser.add_argument("--lr", type=float, help="peak learning rate (default 0.1 for sgd, 0.001 for adamw, "
-                                                 "times global batch / 256)")
+    parser.add_argument("--lr", type=float,
+                        help=f"peak learning rate (default {per_optimizer(BASE_LR)}, times global batch / 256)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {defaults.optimizer} (momentum 0.9)")
-    parser.add_argument("--weight-decay", type=float, help="default 1e-4 for sgd, 0.05 for adamw")
+    parser.add_argument("--weight-decay", type=float, help=f"default {per_optimizer(DEFAULT_WEIGHT_DECAY)}")
     parser.add_argument("--schedule", choices=SCHEDULES,
-                        help=f"cosine decay, or x0.1 at 50%% and 75%% of training (default {defaults.schedule})")
+                        help="cosine decay, or x0.1 at 50%% and 75%% of the steps after warm-up "
+                             f"(default {defaults.schedule})")
     parser.add_argument("--warmup-epochs", type=int, help=f"linear warm-up (default {defaults.warmup_epochs})")
     parser.add_argument("--input-size", type=int, metavar="PIXELS",
                         help="square input resolution (default: the architecture's, 224 or 32)")
@@ -51,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     parser.add_argument("--num-workers", type=int, help=f"data loader processes (default {defaults.num_workers})")
     parser.add_argument("--skip-bad-images", action="store_true",
-                        help="leave out unreadable or non-image files (listed) instead of stopping")
+                        help="leave out unreadable, non-image or misplaced files (listed) instead of stopping")
     parser.add_argument("--export", action="store_true", help="export the best model to OUT/export at the end")
     parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR (its --out) or from a checkpoint")
     return parser
@@ -59,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from ..training import BadDataError, TrainConfig, resume_config, train
+    from ..training.config import DEFAULT_OUT
 
     given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
-    given = {key: value for key, value in given.items() if value is not None}
     config = TrainConfig()
     try:
         if "resume" in given:
@@ -76,6 +83,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted; every finished epoch is saved: continue with --resume {config.out}", file=sys.stderr)
+        print(f"\ninterrupted; every finished epoch is saved: continue with --resume {config.out or DEFAULT_OUT}",
+              file=sys.stderr)
         return 130
     return 0

@@ -10,8 +10,9 @@ A checkpoint directory holds
   generator states).
 
 A checkpoint is written to a temporary directory and moved into place whole (``atomic.atomic_dir``), so that a
-crash at any moment leaves either the old or the new checkpoint complete, never a mixture and never nothing. The ``.pdparams``, ``.pdopt`` and ``.pkl`` files are
-pickles, which can run code when loaded: resume only from checkpoints you wrote yourself.
+crash at any moment leaves either the old or the new checkpoint complete, never a mixture and never nothing.
+The ``.pdparams``, ``.pdopt`` and ``.pkl`` files are pickles, which can run code when loaded: resume only from
+checkpoints you wrote yourself.
 """
 
 from __future__ import annotations

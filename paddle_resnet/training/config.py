@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from ..config import get_config, list_models
+from ..weights import OFFICIAL_WEIGHTS
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step")
@@ -20,6 +21,8 @@ RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "skip_bad_images",
 BASE_LR = {"sgd": 0.1, "adamw": 1e-3}
 DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
 DEFAULT_VAL_SPLIT = 0.1
+#: Output directory of a new run that names none (a resumed run keeps writing to its own directory).
+DEFAULT_OUT = "runs/train"
 
 
 @dataclass(frozen=True)
@@ -29,30 +32,35 @@ class TrainConfig:
     Attributes:
         data: the training image folder, ``data/<class>/<image>``.
         model: architecture name from ``list_models()``.
-        out: output directory: checkpoints ``last/`` and ``best/``, ``metrics.csv``, ``metrics.png``, ``export/``.
+        out: output directory: checkpoints ``last/`` and ``best/``, ``metrics.csv``, ``metrics.png``, ``export/``;
+            by default ``runs/train`` for a new run, and for a resumed run the directory holding its checkpoint.
         val_dir: a separate validation image folder with the same class folders; without it,
             ``val_split`` of each class is held out (seeded), 0.1 by default; ``val_split=0`` trains on all.
         epochs: passes over the training images.
         batch_size: images per step in each process (the global batch is this times the process count).
-        lr: peak learning rate; by default 0.1 (SGD) or 0.001 (AdamW) times global batch / 256.
+        lr: peak learning rate; by default ``BASE_LR`` (0.1 for SGD, 0.001 for AdamW) times global batch / 256.
         optimizer: ``"sgd"`` (momentum 0.9) or ``"adamw"``.
-        weight_decay: by default 1e-4 for SGD, 0.05 for AdamW.
+        weight_decay: by default ``DEFAULT_WEIGHT_DECAY``: 1e-4 for SGD, 0.05 for AdamW.
         schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
         warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
         input_size: square training and evaluation resolution; by default the architecture's (224 or 32).
-        pretrained: ``True`` for the official weights, or a weights file path (see ``create_model``).
-        freeze: freeze the stem and stages up to this one (``"stem"``, ``"layer1"`` ...; see ``freeze``).
+        pretrained: ``True`` for the official weights (only architectures in ``OFFICIAL_WEIGHTS``), or a weights
+            file path (see ``create_model``).
+        freeze: freeze the stem and stages up to this one (``"stem"``, ``"layer1"`` ... ``"layerN"`` for a model
+            with N stages; see ``paddle_resnet.freeze``).
         amp: mixed precision on GPU; ignored with a notice on CPU.
         seed: seeds weight initialisation, the validation split, data order and augmentation.
         num_workers: data-loading worker processes per training process (0: load in the training process).
-        skip_bad_images: leave out unreadable and non-image files (counted and listed) instead of stopping.
+        skip_bad_images: leave out unreadable, non-image and misplaced files (counted and listed) instead of
+            stopping.
         export: at the end, export the best model for deployment to ``out/export/``.
-        resume: a checkpoint (or a run's ``out`` directory) to continue from.
+        resume: a checkpoint (or a run's ``out`` directory) to continue from. Every setting but those in
+            ``RESUMABLE_CHANGES`` must equal the checkpoint's; ``resume_config`` fills them in from it.
     """
 
     data: Optional[str] = None
     model: str = "resnet50"
-    out: str = "runs/train"
+    out: Optional[str] = None
     val_dir: Optional[str] = None
     val_split: Optional[float] = None
     epochs: int = 10
@@ -95,8 +103,14 @@ class TrainConfig:
                 raise ValueError("give val_dir or val_split, not both")
             if not 0 <= self.val_split < 1:
                 raise ValueError(f"val_split={self.val_split!r}: expected a fraction in [0, 1)")
-        if not isinstance(self.pretrained, (bool, str)):
+        if not isinstance(self.pretrained, (bool, str)) or self.pretrained == "":
             raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
+        if self.pretrained is True and self.model not in OFFICIAL_WEIGHTS:
+            raise ValueError(f"pretrained=True: there are no official weights for {self.model}, only for "
+                             f"{', '.join(OFFICIAL_WEIGHTS)}; give a weights file path instead")
+        stages = ["stem"] + [f"layer{index}" for index in range(1, len(get_config(self.model).layers) + 1)]
+        if self.freeze is not None and self.freeze not in stages:
+            raise ValueError(f"freeze={self.freeze!r}: {self.model} can be frozen up to one of {', '.join(stages)}")
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with ``changes`` applied (and checked)."""
@@ -111,7 +125,7 @@ class TrainConfig:
         return self.replace(
             data=os.path.abspath(self.data),
             val_dir=None if self.val_dir is None else os.path.abspath(self.val_dir),
-            out=os.path.abspath(self.out),
+            out=os.path.abspath(self.out or DEFAULT_OUT),
             val_split=val_split,
             lr=self.lr if self.lr is not None else BASE_LR[self.optimizer] * global_batch / 256,
             weight_decay=DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay,
@@ -128,7 +142,7 @@ def resume_config(path, **changes) -> TrainConfig:
     checkpoint's settings with ``changes`` applied.
 
     ``changes`` may only touch ``RESUMABLE_CHANGES`` (others must equal the saved value). ``out`` defaults to
-    the directory holding the checkpoint, so a moved run directory keeps writing to itself.
+    the directory holding the checkpoint (as in ``train``), so a moved run directory keeps writing to itself.
     """
     from .checkpoint import find_checkpoint, load_trainer
 
@@ -150,8 +164,8 @@ def check_resumable(saved: dict, config: dict) -> None:
     if differences:
         raise ValueError(
             "a resumed run keeps its settings, but these differ from the checkpoint's: " + ", ".join(differences)
-            + ". Continue with the checkpoint's settings, or start a new run from its weights with "
-            "--pretrained <checkpoint>/model.pdparams.")
+            + ". Continue with the checkpoint's settings (resume_config(path) in Python, --resume alone on the "
+            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.pdparams.")
 
 
 def _is_number(value) -> bool:

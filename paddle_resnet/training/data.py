@@ -2,7 +2,9 @@
 
 An image folder holds one sub-folder per class, ``root/<class>/<image>`` (nested folders inside a class are
 fine); class indices follow the sorted folder names. Files and folders whose names start with ``.`` are
-ignored (``.DS_Store``, ``.ipynb_checkpoints``); every other file must be a readable image.
+ignored (``.DS_Store``, ``.ipynb_checkpoints``); every other file must be a readable image inside a class
+folder. A file next to the class folders (``root/labels.csv``, ``root/stray.jpg``) is bad data like a
+non-image file in a class folder: it has no class, and ignoring it would hide a misplaced image.
 
 Reproducibility is built in rather than bolted on: the order of the samples in an epoch and the random
 augmentation of each sample are functions of ``(seed, epoch, index)`` alone. They do not depend on how many
@@ -60,13 +62,14 @@ class ImageFolder:
 @dataclass
 class FolderListing:
     """What ``list_image_folder`` found: ``classes`` (all class names, in index order), ``folders`` (the class
-    names that have a folder here), ``candidates`` (``(path, class index)`` of files with an image ending) and
-    ``not_images`` (``(path, reason)`` of all other files)."""
+    names that have a folder here), ``candidates`` (``(path, class index)`` of files in class folders with an
+    image ending) and ``rejected`` (``(path, reason)`` of all other files: not images, or not in a class
+    folder)."""
 
     classes: List[str]
     folders: List[str]
     candidates: List[Tuple[str, int]]
-    not_images: List[Tuple[str, str]]
+    rejected: List[Tuple[str, str]]
 
 
 def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> FolderListing:
@@ -88,7 +91,9 @@ def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> Fol
     if unknown:
         raise BadDataError(f"{root}: class folder(s) {', '.join(unknown)} are not among the training classes "
                            f"({', '.join(classes)})")
-    candidates, not_images = [], []
+    candidates = []
+    rejected = [(os.path.join(root, name), "not inside a class folder (files belong in root/<class>/)")
+                for name in sorted(e.name for e in os.scandir(root) if not e.is_dir() and not e.name.startswith("."))]
     for name in folders:
         for directory, subdirs, files in os.walk(os.path.join(root, name), followlinks=True):
             subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
@@ -97,8 +102,8 @@ def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> Fol
                 if _is_image_name(file):
                     candidates.append((path, list(classes).index(name)))
                 else:
-                    not_images.append((path, f"not an image file (accepted endings: {', '.join(IMAGE_EXTENSIONS)})"))
-    return FolderListing(list(classes), folders, candidates, not_images)
+                    rejected.append((path, f"not an image file (accepted endings: {', '.join(IMAGE_EXTENSIONS)})"))
+    return FolderListing(list(classes), folders, candidates, rejected)
 
 
 def check_image(path: str) -> Optional[str]:
@@ -149,13 +154,17 @@ def resolve_image_folder(root: str, listing: FolderListing, unreadable: Dict[str
                          skip_bad_images: bool) -> ImageFolder:
     """Combine a ``list_image_folder`` listing with the ``find_unreadable`` result into an ``ImageFolder``.
 
-    Raises ``BadDataError`` naming every bad file (unless ``skip_bad_images``, which leaves them out and
-    records them in ``skipped``) and every class folder left without images (always: a class the model never
-    sees cannot be learned, and dropping it would shift the class indices).
+    ``unreadable`` may hold files of other folders too (one check covers the training and validation folders);
+    only this listing's are considered. Raises ``BadDataError`` naming every bad file of this folder (unless
+    ``skip_bad_images``, which leaves them out and records them in ``skipped``) and every class folder left
+    without images (always: a class the model never sees cannot be learned, and dropping it would shift the
+    class indices).
     """
-    bad = sorted(listing.not_images + list(unreadable.items()))
+    own_unreadable = [(path, unreadable[path]) for path, _ in listing.candidates if path in unreadable]
+    bad = sorted(listing.rejected + own_unreadable)
     if bad and not skip_bad_images:
-        raise BadDataError(f"{root}: {len(bad)} file(s) that are not readable images:\n{_listing(bad)}\n"
+        raise BadDataError(f"{root}: {len(bad)} file(s) that are not readable images in a class folder:\n"
+                           f"{_listing(bad)}\n"
                            "Remove or fix them, or pass --skip-bad-images to train without them.")
     samples = [(path, label) for path, label in listing.candidates if path not in unreadable]
     counts = np.bincount([label for _, label in samples], minlength=len(listing.classes))

@@ -58,8 +58,12 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
 def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
     resume_dir = ckpt.find_checkpoint(config.resume) if config.resume else None
     saved = ckpt.load_trainer(resume_dir) if resume_dir else None
-    if saved and config.data is None:
-        config = config.replace(data=saved["config"]["data"])
+    if saved:
+        # What a resumed run does not name comes from its checkpoint: the data it trained on, and as output the
+        # run directory holding the checkpoint (the same rule as resume_config, so a moved run keeps writing
+        # to itself).
+        config = config.replace(data=config.data or saved["config"]["data"],
+                                out=config.out or str(resume_dir.parent))
     config = config.resolved(world_size)
     if saved:
         check_resumable(saved["config"], config.to_dict())
@@ -179,7 +183,14 @@ def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print
     unreadable = {}
     for part in all_gather_objects(find_unreadable(paths[rank::world_size]), world_size):
         unreadable.update(part)
-    folders = [resolve_image_folder(root, listing, unreadable, config.skip_bad_images) for root, listing in listings]
+    folders, errors = [], []
+    for root, listing in listings:  # check both folders before stopping, so every bad file is named at once
+        try:
+            folders.append(resolve_image_folder(root, listing, unreadable, config.skip_bad_images))
+        except BadDataError as error:
+            errors.append(str(error))
+    if errors:
+        raise BadDataError("\n".join(errors))
     train_set = folders[0]
     if len(train_set.classes) < 2:
         raise BadDataError(f"{config.data}: found only the class folder {train_set.classes[0]!r}; a classifier "
@@ -192,7 +203,7 @@ def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print
         train_set = ImageFolder(config.data, train_set.classes, train_samples, train_set.skipped)
     skipped = train_set.skipped + val_set.skipped
     if skipped:
-        say(f"skipping {len(skipped)} unreadable file(s) (--skip-bad-images):\n"
+        say(f"skipping {len(skipped)} bad file(s) (--skip-bad-images):\n"
             + "\n".join(f"  {path}: {reason}" for path, reason in skipped))
     return train_set, val_set
 
@@ -214,10 +225,20 @@ def build_schedule(config: TrainConfig, steps_per_epoch: int):
     if config.schedule == "cosine":
         schedule = paddle.optimizer.lr.CosineAnnealingDecay(config.lr, T_max=decay_steps)
     else:  # the ResNet paper's CIFAR recipe: divide by 10 at 50% and 75% of training
-        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=[decay_steps // 2, decay_steps * 3 // 4])
+        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=step_milestones(decay_steps))
     if warmup == 0:
         return schedule
     return paddle.optimizer.lr.LinearWarmup(schedule, warmup_steps=warmup, start_lr=0.0, end_lr=config.lr)
+
+
+def step_milestones(decay_steps: int) -> List[int]:
+    """The steps (counted after warm-up) at which the ``step`` schedule divides the learning rate by 10: 50% and
+    75% of ``decay_steps``.
+
+    In runs of fewer than 4 decay steps the two coincide or fall on step 0; they are then merged (Paddle needs
+    strictly increasing milestones), and step 0 is dropped so the full learning rate is used at least once.
+    """
+    return sorted({decay_steps // 2, decay_steps * 3 // 4} - {0})
 
 
 def build_optimizer(config: TrainConfig, model, schedule):
