@@ -221,5 +221,6 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
         assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE
     machine = report["machine"]
     assert machine["peak_gflops"] > 0 and machine["paddle"] == paddle.__version__ and len(report["load_before"]) == 3
+    assert report["other_processes_cores"] >= 0
     assert report["ratios"]["2"]["ours / paddle.vision, eager forward"] > 0
     assert "| Paddle Inference, oneDNN" in capsys.readouterr().out
