@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_batches, default=[1, 8], help="batch sizes, comma-separated (default 1,8)")
     parser.add_argument("--threads", type=_positive(int), default=available_threads(),
                         help=f"CPU threads for every path (default: all available, {available_threads()})")
-    parser.add_argument("--repeats", type=_positive(int), default=5, help="timed runs per path at least (default 5)")
+    parser.add_argument("--repeats", type=_positive(int), default=3, help="timed runs per path at least (default 3)")
     parser.add_argument("--min-time", type=_positive(float), default=2.0,
                         help="seconds of timed runs per path at least (default 2; at most 100 runs)")
     parser.add_argument("--input-size", type=_size, help="input height (and width, as HxW); default: the "
@@ -156,7 +156,7 @@ def _others_cores(before, after, seconds: float) -> Optional[float]:
 
 # ----------------------------------------------------------------------------------------------- timing
 
-def time_paths(paths: Dict[str, Callable[[], object]], repeats: int, min_time: float, warmup: int = 2
+def time_paths(paths: Dict[str, Callable[[], object]], repeats: int, min_time: float, warmup: int = 1
                ) -> Dict[str, List[float]]:
     """Seconds per call of each function: ``warmup`` untimed calls each, then rounds that call each function
     once, until there are ``repeats`` rounds and ``min_time`` seconds per function (at most 100 rounds)."""
