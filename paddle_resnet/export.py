@@ -24,7 +24,7 @@ from paddle.static import InputSpec
 FORMATS = ("paddle", "onnx")
 #: File suffixes of a saved Paddle program: PIR (Paddle 3's default) and the older ProgramDesc (Paddle 2).
 PROGRAM_SUFFIXES = (".json", ".pdmodel")
-#: Opset 13 is the oldest that every operator of the family needs and every ONNX Runtime since 1.6 runs.
+#: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
 ONNX_OPSET = 13
 ONNX_INSTALL_HINT = "pip install 'paddle_resnet[onnx]'  (or: pip install 'paddle2onnx>=1.2,<2' onnxruntime)"
 

@@ -198,7 +198,8 @@ def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys):
 
     paddle.save(create_model("resnet20", num_classes=7).state_dict(), str(tmp_path / "w7.pdparams"))
     assert main(["export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"), "--out", str(tmp_path / "x")]) == 2
-    assert "fc.weight (weights [64, 7], model [64, 10])" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "fc.weight (weights [64, 7], model [64, 10])" in err and "pass --num-classes" in err
     assert not (tmp_path / "x").exists()
 
 

@@ -58,6 +58,8 @@ def main(argv=None) -> int:
             print(load_weights(model, args.weights).describe())
         except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
+            if "fc.weight (weights" in str(error):
+                print("hint: the weights have a classifier of another size; pass --num-classes", file=sys.stderr)
             return 2
     else:
         print("note: no --weights given; exporting randomly initialised weights")
