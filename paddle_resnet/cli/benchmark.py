@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import datetime
 import io
 import json
@@ -206,18 +207,18 @@ def _models(name: str):
     ours.eval()
     state = ours.state_dict()
 
-    def copy(build):
+    def same_weights(build):
         model = build()
         model.set_state_dict(state)
         return model
 
     vision_build = getattr(vision_models, name, None)
-    vision = copy(vision_build) if vision_build else None
+    vision = same_weights(vision_build) if vision_build else None
     if vision is not None:
         vision.eval()
-    trainers = {TRAIN: copy(lambda: create_model(name))}
+    trainers = {TRAIN: same_weights(lambda: create_model(name))}
     if vision_build:
-        trainers[VISION_TRAIN] = copy(vision_build)
+        trainers[VISION_TRAIN] = same_weights(vision_build)
     return ours, vision, trainers
 
 
@@ -272,7 +273,7 @@ def _exported(model, directory: str, input_size, threads: int) -> Dict[str, obje
     if program.endswith(".json"):  # Paddle 3: also the older program format, to compare the two IRs
         old = os.path.join(directory, "old_ir", "model")
         os.makedirs(os.path.dirname(old))
-        save_program(model, old, input_size, old_ir=True)
+        save_program(copy.deepcopy(model), old, input_size, old_ir=True)  # a copy, as export() does
         predictors[OLD_IR] = Predictor(old + ".pdmodel", device="cpu", threads=threads)
     predictors[PLAIN] = Predictor(program, device="cpu", threads=threads, onednn=False)
     try:
