@@ -1,6 +1,6 @@
 """``benchmark``: how fast each way of running a model is on this machine, measured side by side in one run.
 
-    python scripts/benchmark.py                              # ResNet-50, batch 1 and 8 (about 4 min on 2 cores)
+    python scripts/benchmark.py                              # ResNet-50, batch 1 and 8 (~2 min on 2 cores, Paddle 3.3)
     python scripts/benchmark.py --model resnet18 --batch 1,8,32 --threads 2 --json results.json
 
 For every batch size, on the same random images and the same weights:
