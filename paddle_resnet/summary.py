@@ -78,7 +78,10 @@ class Summary:
     def footer(self) -> Dict[str, float]:
         """``paddle.summary``'s footer numbers: parameter counts and its memory estimates in MB."""
         rows = self.layer_rows()
-        total_output = sum(int(np.prod(row["output_shape"])) for row in {r["name"]: r for r in rows}.values())
+        # paddle.summary keeps one entry per layer object (a second call overwrites the first), so a layer
+        # called twice counts once here too.
+        last_call = {row["name"]: row for row in rows}
+        total_output = sum(int(np.prod(row["output_shape"])) for row in last_call.values())
         input_mb = float(np.prod(self.input_size)) * 4 / _MB
         forward_backward_mb = 2.0 * total_output * 4 / _MB  # x2: activations and their gradients
         params_mb = self.params.total * 4 / _MB
