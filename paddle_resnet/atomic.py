@@ -40,7 +40,7 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(tmp)
-        _fsync(Path(tmp))
+        fsync_file(Path(tmp))
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
@@ -69,7 +69,7 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     try:
         yield tmp
         for file in tmp.iterdir():
-            _fsync(file)
+            fsync_file(file)
         os.chmod(tmp, 0o777 & ~_UMASK)
         recover(path)
         old = path.with_name(path.name + ".old")
@@ -91,7 +91,8 @@ def recover(path: PathLike) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _fsync(file: Path) -> None:
-    # On disk before the rename makes it visible: otherwise a power failure could publish an empty file.
+def fsync_file(file: PathLike) -> None:
+    """Flush ``file``'s contents to disk. Call it before renaming a finished file into place: otherwise a
+    power failure could publish the new name with empty contents."""
     with open(file, "rb") as handle:
         os.fsync(handle.fileno())

@@ -16,8 +16,8 @@ from ..config import ARCHITECTURES, SHORTCUTS, STRIDE_PLACEMENTS, list_models
 from ..summary import DEPTHS, FORMATS, summarize
 
 
-def _size(text: str):
-    """``224`` or ``224x160`` -> (height, width)."""
+def parse_size(text: str):
+    """``224`` or ``224x160`` -> (height, width): the ``--input-size`` argument of every command that takes one."""
     try:
         parts = [int(p) for p in text.lower().split("x")]
     except ValueError:
@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="summary", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", help=f"architecture name, one of: {', '.join(list_models())}")
-    parser.add_argument("--input-size", type=_size, help="input height (and width, as HxW); default: the "
+    parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's (224, or 32 for the CIFAR nets); 224 for --block")
     parser.add_argument("--batch", type=int, default=1, help="batch size shown in the shapes (default 1)")
     parser.add_argument("--num-classes", type=int, help="classifier outputs (0: no classifier)")
