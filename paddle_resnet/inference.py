@@ -10,12 +10,14 @@ and one thread per available core.
 
 from __future__ import annotations
 
+import json
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from .export import PROGRAM_SUFFIXES
+from .config import check_positive
+from .export import ONNX_INSTALL_HINT, PROGRAM_SUFFIXES
 
 MODEL_SUFFIXES = (*PROGRAM_SUFFIXES, ".onnx")
 
@@ -27,38 +29,65 @@ class Predictor:
         path: an export prefix (``"out/resnet50"``) or one model file: ``.json`` / ``.pdmodel`` (run by
             Paddle Inference, with the ``.pdiparams`` beside it) or ``.onnx`` (run by ONNX Runtime).
         device: ``"cpu"``, ``"gpu"`` or ``"gpu:N"``; ``None`` picks the GPU when one is available.
-        threads: CPU threads for one batch; ``None`` uses every core this process may run on.
-        onednn: Paddle Inference on CPU only: ``None`` uses oneDNN kernels when Paddle is built with them,
-            ``True`` requires them, ``False`` runs Paddle's plain CPU kernels (much slower; for comparison).
+        threads: CPU threads for one batch; ``None`` uses every core this process may run on. Paddle Inference
+            on a GPU takes no thread count (passing one there raises); ONNX Runtime uses it for the operators
+            it runs on the CPU.
+        onednn: Paddle Inference on the CPU only (any other value than ``None`` elsewhere raises): ``None``
+            uses oneDNN kernels when Paddle is built with them, ``True`` requires them, ``False`` runs Paddle's
+            plain CPU kernels (much slower; for comparison).
 
     Calling the predictor with a float32 array ``[batch, C, H, W]`` returns the model's output as a numpy array
     (a list of arrays for a model with several outputs, such as a backbone built with ``out_stages``).
+    ``input_shape`` is the image shape the model was exported for, ``None`` for its dynamic batch dimension
+    (``[None, 3, 224, 224]``); an array of another shape is refused with a ``ValueError``.
     """
 
     def __init__(self, path: str, device: Optional[str] = None, threads: Optional[int] = None,
                  onednn: Optional[bool] = None):
         self.model_file = find_model_file(path)
         self.backend = "onnxruntime" if self.model_file.endswith(".onnx") else "paddle"
-        self.threads = _check_threads(threads)
+        if threads is not None:
+            check_positive("threads", threads)
         if self.backend == "paddle":
             self.device = _check_device(device, _paddle_has_gpu)
-            self.onednn = _resolve_onednn(onednn, self.device)
+            if self.device == "cpu":
+                self.threads, self.onednn = threads or available_threads(), _resolve_onednn(onednn)
+            else:
+                for name, value in (("onednn", onednn), ("threads", threads)):
+                    if value is not None:
+                        raise ValueError(f"{name}={value!r} applies to the CPU, but Paddle Inference runs "
+                                         f"{self.model_file} on {self.device!r}; leave {name}=None")
+                self.threads = self.onednn = None
             self._runner = _PaddleRunner(self.model_file, self.device, self.threads, self.onednn)
         else:
             if onednn is not None:
                 raise ValueError(f"onednn={onednn!r} applies to Paddle Inference only; {self.model_file} runs "
                                  "through ONNX Runtime, which picks its CPU kernels itself (leave onednn=None)")
             self.device = _check_device(device, _onnxruntime_has_gpu)
+            self.threads = threads or available_threads()
             self.onednn = None
             self._runner = _OnnxRunner(self.model_file, self.device, self.threads)
+        shape = self._runner.input_shape
+        self.input_shape = None if shape is None else [d if isinstance(d, int) and d > 0 else None for d in shape]
 
     def __call__(self, images: np.ndarray) -> Union[np.ndarray, List[np.ndarray]]:
         """Run one batch: ``images`` is ``[batch, channels, height, width]``, converted to float32 if needed."""
         images = np.ascontiguousarray(images, dtype=np.float32)
         if images.ndim != 4:
             raise ValueError(f"expected images of shape [batch, channels, height, width], got {list(images.shape)}")
+        self._check_shape(images.shape)
         outputs = self._runner.run(images)
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _check_shape(self, shape: Sequence[int]) -> None:
+        # Paddle Inference would fail somewhere inside the graph, with an error about an inner layer.
+        expected = self.input_shape
+        if expected is not None and (len(shape) != len(expected) or
+                                     any(e is not None and e != s for s, e in zip(shape, expected))):
+            wanted = ", ".join("batch" if e is None and i == 0 else "any" if e is None else str(e)
+                               for i, e in enumerate(expected))
+            raise ValueError(f"{self.model_file} was exported for images of shape [{wanted}], got {list(shape)}; "
+                             "export the model again for another channel count or image size")
 
     def __repr__(self):
         onednn = "" if self.onednn is None else f", onednn={self.onednn}"
@@ -88,19 +117,11 @@ def available_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _check_threads(threads) -> int:
-    if threads is None:
-        return available_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive int or None (all available cores), got {threads!r}")
-    return threads
-
-
 def _check_device(device, has_gpu) -> str:
     if device is None:
         return "gpu" if has_gpu() else "cpu"
-    kind, _, index = str(device).partition(":")
-    if kind not in ("cpu", "gpu") or (index and (kind == "cpu" or not index.isdigit())):
+    kind, colon, index = str(device).partition(":")
+    if kind not in ("cpu", "gpu") or (colon and (kind == "cpu" or not index.isdigit())):
         raise ValueError(f"unknown device {device!r}; accepted: 'cpu', 'gpu', 'gpu:N' or None (GPU when available)")
     if kind == "gpu" and not has_gpu():
         raise ValueError(f"device {device!r} was asked for, but no GPU is available to this backend")
@@ -118,14 +139,10 @@ def _paddle_has_gpu() -> bool:
 
 
 def _onnxruntime_has_gpu() -> bool:
-    return "CUDAExecutionProvider" in _import_onnxruntime().get_available_providers()
+    return "CUDAExecutionProvider" in import_onnxruntime().get_available_providers()
 
 
-def _resolve_onednn(onednn, device: str) -> Optional[bool]:
-    if device != "cpu":
-        if onednn:
-            raise ValueError(f"onednn=True applies to the CPU, but the device is {device!r}")
-        return None
+def _resolve_onednn(onednn: Optional[bool]) -> bool:
     from paddle.base import core
 
     built_with = core.is_compiled_with_mkldnn()
@@ -137,7 +154,7 @@ def _resolve_onednn(onednn, device: str) -> Optional[bool]:
 class _PaddleRunner:
     """Paddle Inference's predictor with the fast settings for the device."""
 
-    def __init__(self, model_file: str, device: str, threads: int, onednn: Optional[bool]):
+    def __init__(self, model_file: str, device: str, threads: Optional[int], onednn: Optional[bool]):
         from paddle import inference
 
         params_file = os.path.splitext(model_file)[0] + ".pdiparams"
@@ -166,7 +183,9 @@ class _PaddleRunner:
         else:
             config.enable_use_gpu(256, _gpu_index(device))  # initial memory pool, MB; it grows as needed
         self.predictor = inference.create_predictor(config)
-        self.input = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        input_name = self.predictor.get_input_names()[0]
+        self.input = self.predictor.get_input_handle(input_name)
+        self.input_shape = _program_input_shape(model_file, input_name)
         self.outputs = [self.predictor.get_output_handle(name) for name in self.predictor.get_output_names()]
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
@@ -176,12 +195,40 @@ class _PaddleRunner:
         return [output.copy_to_cpu() for output in self.outputs]
 
 
-def _import_onnxruntime():
+def _program_input_shape(model_file: str, name: str) -> Optional[list]:
+    """The shape input ``name`` was saved with in a Paddle program file (-1: dynamic), or None if not found.
+
+    Paddle Inference's input handle reports no shape until one is set, so the program itself is read: PIR's
+    JSON (a ``data`` operator per input) or the old IR's protobuf (a variable per input).
+    """
+    try:
+        if model_file.endswith(".json"):
+            with open(model_file) as file:
+                program = json.load(file)
+            for op in program["program"]["regions"][0]["blocks"][0]["ops"]:
+                if op["#"].endswith(".data"):
+                    attributes = {a["N"]: a["AT"]["D"] for a in op["A"]}
+                    if attributes.get("name") == name:
+                        return list(attributes["shape"])
+        else:
+            from paddle.base.proto import framework_pb2
+
+            with open(model_file, "rb") as file:
+                program = framework_pb2.ProgramDesc.FromString(file.read())
+            for var in program.blocks[0].vars:
+                if var.name == name:  # Paddle 3 renamed the field lod_tensor to dense_tensor
+                    tensor = var.type.dense_tensor if hasattr(var.type, "dense_tensor") else var.type.lod_tensor
+                    return list(tensor.tensor.dims)
+    except (ImportError, KeyError, IndexError, TypeError, ValueError):
+        pass  # a program layout this code does not know (a future Paddle): Paddle's own checks remain
+    return None
+
+
+def import_onnxruntime():
+    """``import onnxruntime``, or an ``ImportError`` that says how to install it."""
     try:
         import onnxruntime
     except ImportError as error:
-        from .export import ONNX_INSTALL_HINT
-
         raise ImportError(f"running an .onnx model needs onnxruntime, which is not installed: {ONNX_INSTALL_HINT}"
                           ) from error
     return onnxruntime
@@ -191,7 +238,7 @@ class _OnnxRunner:
     """An ONNX Runtime session with all graph optimisations (its default) and ``threads`` intra-op threads."""
 
     def __init__(self, model_file: str, device: str, threads: int):
-        onnxruntime = _import_onnxruntime()
+        onnxruntime = import_onnxruntime()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1  # a ResNet is one chain of operators: nothing to run side by side
@@ -200,6 +247,7 @@ class _OnnxRunner:
         self.session = onnxruntime.InferenceSession(model_file, options,
                                                     providers=providers + ["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        self.input_shape = list(self.session.get_inputs()[0].shape)  # dynamic dimensions: a name or None
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
         return self.session.run(None, {self.input_name: images})

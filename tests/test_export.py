@@ -6,7 +6,8 @@ sum their products in a different order (blocked layouts, differently tiled matr
 changes float32 rounding by about 1e-7 relative per operation, and through tens of layers of sums over
 thousands of terms the logits of these randomly initialised models move by ~1e-6 of their scale (measured:
 at most 1.8e-6 for ResNet-18/20/50 on Paddle 2.6 and 3.3, oneDNN on and off, and ONNX Runtime; see
-docs/performance.md). We allow 1e-4 of the output's scale.
+docs/performance.md). ``paddle_resnet.export.RELATIVE_TOLERANCE`` allows 1e-4 of the output's scale, and
+``scripts/export.py`` uses the same constant and the same ``max_relative_difference``.
 A wrong graph is off by far more: ``test_tolerance_separates_a_wrong_graph`` shows that the classic export bug,
 BatchNorm left in training mode, moves the outputs by about their own scale (measured 0.93 to 1.02 of it,
 10,000 times the tolerance; the test asks for more than 100 times).
@@ -14,17 +15,24 @@ BatchNorm left in training mode, moves the outputs by about their own scale (mea
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
+import shutil
 import sys
+import types
 
 import numpy as np
 import paddle
 import pytest
 
 from paddle_resnet import Predictor, create_model, export
-from paddle_resnet.export import PROGRAM_SUFFIXES
+from paddle_resnet.export import RELATIVE_TOLERANCE, max_relative_difference
 
-RELATIVE_TOLERANCE = 1e-4
+export_module = importlib.import_module("paddle_resnet.export")  # `paddle_resnet.export` is the function
+inference_module = importlib.import_module("paddle_resnet.inference")
+#: The program file this Paddle's jit.save writes: PIR JSON from 3.0 on, the old ProgramDesc before.
+PROGRAM_SUFFIX = ".json" if int(paddle.__version__.split(".")[0]) >= 3 else ".pdmodel"
 
 
 def _images(batch, size, seed=0):
@@ -39,10 +47,8 @@ def _eager(model, images):
 
 
 def assert_same_answer(actual, expected):
-    scale = float(np.abs(expected).max())
-    error = float(np.abs(actual - expected).max())
-    assert actual.shape == expected.shape
-    assert error <= RELATIVE_TOLERANCE * scale, f"max error {error:.3g} > {RELATIVE_TOLERANCE} x scale {scale:.3g}"
+    error = max_relative_difference(actual, expected)  # raises on a shape mismatch
+    assert error <= RELATIVE_TOLERANCE, f"max difference {error:.3g} of the output's scale > {RELATIVE_TOLERANCE}"
 
 
 def _has_onnx():
@@ -58,6 +64,17 @@ needs_onnx = pytest.mark.skipif(not _has_onnx(), reason="paddle2onnx and onnxrun
                                                         "requirements.txt) are not installed or do not import")
 
 
+def run_cli(capsys, *argv):
+    from paddle_resnet.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(scope="module")
 def resnet18_export(tmp_path_factory):
     """One ResNet-18 at 64x64, exported once for Paddle Inference, with its eager outputs."""
@@ -68,15 +85,20 @@ def resnet18_export(tmp_path_factory):
     return model, prefix, files
 
 
-def test_paddle_export_files_and_training_mode_restored(tmp_path):
+def test_paddle_export_writes_this_paddles_files_and_leaves_the_model_as_it_was(tmp_path, monkeypatch):
+    synced, fsync_file = [], export_module.fsync_file
+    monkeypatch.setattr(export_module, "fsync_file", lambda path: synced.append(os.path.basename(path)) or
+                        fsync_file(path))
     model = create_model("resnet20")
     assert model.training
-    files = export(model, str(tmp_path / "sub" / "net"), input_size=(3, 32, 32))
-    assert model.training, "export must put the model back in training mode"
-    names = sorted(os.path.basename(f) for f in files)
-    assert "net.pdiparams" in names and any(n in names for n in ("net.json", "net.pdmodel"))
-    assert files[-1].endswith(PROGRAM_SUFFIXES), "the model file is moved into place last"
-    assert sorted(os.listdir(tmp_path / "sub")) == names, "no temporary directory or stray file left behind"
+    files = export(model, str(tmp_path / "sub" / "net"), input_size=(None, 3, 32, 32))
+    assert model.training, "the caller's model keeps its mode: a copy is exported"
+    names = [os.path.basename(f) for f in files]
+    expected = ["net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
+        ["net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
+    assert names == expected, "this Paddle's program format, the model file moved into place last"
+    assert sorted(os.listdir(tmp_path / "sub")) == sorted(names), "no temporary directory or stray file left"
+    assert sorted(synced) == sorted(name.replace("net", "model", 1) for name in names), "each file flushed"
 
 
 @pytest.mark.parametrize("onednn", [None, False], ids=["onednn", "plain-cpu"])
@@ -84,6 +106,7 @@ def test_paddle_inference_matches_eager_for_any_batch(resnet18_export, onednn):
     model, prefix, _ = resnet18_export
     predictor = Predictor(prefix, device="cpu", onednn=onednn)
     assert predictor.backend == "paddle" and predictor.device == "cpu"
+    assert predictor.input_shape == [None, 3, 64, 64]
     for batch in (1, 3):  # the batch dimension was exported as dynamic
         images = _images(batch, (3, 64, 64), seed=batch)
         assert_same_answer(predictor(images), _eager(model, images))
@@ -107,8 +130,7 @@ def test_tolerance_separates_a_wrong_graph(resnet18_export):
     with paddle.no_grad():
         wrong = model(paddle.to_tensor(images)).numpy()
     model.eval()
-    scale = np.abs(exported).max()
-    assert np.abs(wrong - exported).max() > 100 * RELATIVE_TOLERANCE * scale
+    assert max_relative_difference(wrong, exported) > 100 * RELATIVE_TOLERANCE
 
 
 def test_multi_output_backbone_keeps_output_order(tmp_path):
@@ -131,52 +153,89 @@ def test_onnx_export_runs_in_onnxruntime_and_matches_eager(tmp_path):
     assert [os.path.basename(f) for f in files] == ["resnet18.onnx"]
     assert sorted(os.listdir(tmp_path)) == ["resnet18.onnx"], "the intermediate Paddle files are not left behind"
     predictor = Predictor(str(tmp_path / "resnet18"), device="cpu", threads=1)
-    assert predictor.backend == "onnxruntime"
+    assert predictor.backend == "onnxruntime" and predictor.input_shape == [None, 3, 64, 64]
     for batch in (1, 3):
         images = _images(batch, (3, 64, 64), seed=batch)
         assert_same_answer(predictor(images), _eager(model, images))
+    with pytest.raises(ValueError, match=r"exported for images of shape \[batch, 3, 64, 64\], got \[1, 3, 32, 32\]"):
+        predictor(_images(1, (3, 32, 32)))
 
 
 def test_export_rejects_bad_arguments(tmp_path):
     model = create_model("resnet20")
-    with pytest.raises(ValueError, match=r"unknown export format 'tflite'; accepted: 'paddle', 'onnx'"):
+    with pytest.raises(ValueError, match=r"format='tflite': expected one of 'paddle', 'onnx'"):
         export(model, str(tmp_path / "m"), format="tflite")
-    with pytest.raises(ValueError, match=r"input_size must be \(channels, height, width\).*\(32, 32\)"):
+    with pytest.raises(ValueError, match=r"input_size=\(32, 32\): expected \(batch, channels, height, width\)"):
         export(model, str(tmp_path / "m"), input_size=(32, 32))
+    with pytest.raises(ValueError, match=r"input_size=\(8, 3, 32, 32\): the exported batch dimension is always "
+                                         r"dynamic"):
+        export(model, str(tmp_path / "m"), input_size=(8, 3, 32, 32))
     with pytest.raises(ValueError, match=r"file prefix.*directory"):
         export(model, str(tmp_path) + os.sep)
     with pytest.raises(ValueError, match=r"expected an input of shape \[batch, 3, height, width\], got \[1, 4, 32"):
         export(model, str(tmp_path / "m"), input_size=(4, 32, 32))
-    assert os.listdir(tmp_path) == [], "a failed export writes nothing"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=r"'.*file' is a file, not a directory"):
+        export(model, str(tmp_path / "file" / "m"), input_size=(3, 32, 32))
+    assert os.listdir(tmp_path) == ["file"], "a failed export writes nothing"
 
 
-def test_onnx_without_paddle2onnx_names_the_extra(tmp_path, monkeypatch):
+def test_onnx_export_needs_paddle2onnx_1x(tmp_path, monkeypatch):
+    model = create_model("resnet20")
     monkeypatch.setitem(sys.modules, "paddle2onnx", None)  # makes `import paddle2onnx` raise ImportError
     with pytest.raises(ImportError, match=r"paddle2onnx, which is not installed: pip install 'paddle_resnet\[onnx\]'"):
-        export(create_model("resnet20"), str(tmp_path / "m"), input_size=(3, 32, 32), format="onnx")
+        export(model, str(tmp_path / "m"), input_size=(3, 32, 32), format="onnx")
+    monkeypatch.setitem(sys.modules, "paddle2onnx", types.SimpleNamespace(__version__="2.0.1"))
+    with pytest.raises(ImportError, match=r"needs paddle2onnx 1\.x .*'paddle2onnx>=1\.2,<2'; installed: paddle2onnx "
+                                          r"2\.0\.1"):
+        export(model, str(tmp_path / "m"), input_size=(3, 32, 32), format="onnx")
     assert os.listdir(tmp_path) == []
 
 
-def test_reexport_replaces_a_program_of_the_other_format(tmp_path):
+def test_reexport_replaces_every_file_of_an_earlier_export(tmp_path, monkeypatch):
+    """One prefix, one model: whatever an earlier export left there in either format is replaced or removed."""
     prefix = str(tmp_path / "net")
-    for suffix in PROGRAM_SUFFIXES:  # an older export in whichever format this Paddle does not write
+    stale = [".json", ".pdmodel", ".pdiparams.info", ".onnx"]  # every format, Paddle 2.6's .info included
+    for suffix in stale:
         open(prefix + suffix, "w").close()
     files = export(create_model("resnet20"), prefix, input_size=(3, 32, 32))
-    programs = [prefix + s for s in PROGRAM_SUFFIXES if os.path.exists(prefix + s)]
-    assert programs == [files[-1]] and os.path.getsize(files[-1]) > 0
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files)
+    assert all(os.path.getsize(f) > 0 for f in files)
     Predictor(prefix, device="cpu")  # the prefix is unambiguous again
 
+    # And back to ONNX (the conversion itself faked: this is about the files around it).
+    def fake_convert(converter, model, tmp, input_size):
+        (tmp_path / "converted").write_bytes(b"onnx")
+        os.replace(tmp_path / "converted", os.path.join(tmp, "model.onnx"))
+        return os.path.join(tmp, "model.onnx")
 
-def test_predictor_rejects_bad_arguments(tmp_path, resnet18_export):
+    monkeypatch.setattr(export_module, "_import_paddle2onnx", lambda: "paddle2onnx")
+    monkeypatch.setattr(export_module, "_convert_to_onnx", fake_convert)
+    assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == [prefix + ".onnx"]
+    assert os.listdir(tmp_path) == ["net.onnx"], "the Paddle program and parameters were removed"
+
+
+def test_predictor_rejects_bad_arguments(tmp_path, resnet18_export, monkeypatch):
     _, prefix, files = resnet18_export
     with pytest.raises(FileNotFoundError, match=r"no exported model at prefix .*missing.*looked for"):
         Predictor(str(tmp_path / "missing"))
-    with pytest.raises(ValueError, match=r"unknown device 'tpu'; accepted: 'cpu', 'gpu', 'gpu:N'"):
-        Predictor(prefix, device="tpu")
-    with pytest.raises(ValueError, match=r"threads must be a positive int.*got 0"):
+    for device in ("tpu", "gpu:", "gpu:x", "cpu:0"):
+        with pytest.raises(ValueError, match=rf"unknown device '{device}'; accepted: 'cpu', 'gpu', 'gpu:N'"):
+            Predictor(prefix, device=device)
+    with pytest.raises(ValueError, match=r"threads=0: expected a positive int"):
         Predictor(prefix, threads=0)
-    with pytest.raises(ValueError, match=r"expected images of shape \[batch, channels, height, width\], got \[3, 64, 64\]"):
-        Predictor(prefix, device="cpu")(_images(1, (3, 64, 64))[0])
+    program = shutil.copy(files[-1], tmp_path)  # without its .pdiparams
+    with pytest.raises(FileNotFoundError, match=r"needs its parameters file .*\.pdiparams, which is missing"):
+        Predictor(program, device="cpu")
+
+    predictor = Predictor(prefix, device="cpu")
+    with pytest.raises(ValueError, match=r"expected images of shape \[batch, channels, height, width\], got \[3, 64"):
+        predictor(_images(1, (3, 64, 64))[0])
+    for shape in ((3, 32, 32), (1, 64, 64)):  # another size, another channel count
+        with pytest.raises(ValueError, match=rf"resnet18{PROGRAM_SUFFIX} was exported for images of shape "
+                                             rf"\[batch, 3, 64, 64\], got \[2, {shape[0]}, {shape[1]}, {shape[2]}\]"):
+            predictor(_images(2, shape))
+
     for name in ("a.json", "a.onnx"):
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(ValueError, match=r"several exported models share the prefix .*a.json, .*a.onnx"):
@@ -184,46 +243,137 @@ def test_predictor_rejects_bad_arguments(tmp_path, resnet18_export):
     with pytest.raises(ValueError, match=r"onednn=False applies to Paddle Inference only"):
         Predictor(str(tmp_path / "a.onnx"), onednn=False)
 
+    # Off the CPU, CPU-only settings are refused rather than dropped (checked before any GPU is touched).
+    monkeypatch.setattr(inference_module, "_paddle_has_gpu", lambda: True)
+    for device, option in (("gpu", {"onednn": False}), ("gpu:0", {"onednn": True}), ("gpu", {"threads": 2})):
+        (name, value), = option.items()
+        with pytest.raises(ValueError, match=rf"{name}={value} applies to the CPU, but Paddle Inference runs .* on "
+                                             rf"'{device}'; leave {name}=None"):
+            Predictor(prefix, device=device, **option)
 
-def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys):
-    from paddle_resnet.cli import main
 
+def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys, monkeypatch):
     trained = create_model("resnet20")
     paddle.save(trained.state_dict(), str(tmp_path / "w.pdparams"))
-    assert main(["export", "resnet20", "--weights", str(tmp_path / "w.pdparams"), "--out", str(tmp_path / "out")]) == 0
-    report = capsys.readouterr().out
-    assert "check: paddle on a random batch of 2 vs the eager model" in report and "(ok," in report
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w.pdparams"),
+                           "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert "check: paddle on a random batch of 2 vs the eager model" in out and "(ok," in out
     images = _images(2, (3, 32, 32))
     assert_same_answer(Predictor(str(tmp_path / "out" / "resnet20"), device="cpu")(images), _eager(trained, images))
 
     paddle.save(create_model("resnet20", num_classes=7).state_dict(), str(tmp_path / "w7.pdparams"))
-    assert main(["export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"), "--out", str(tmp_path / "x")]) == 2
-    err = capsys.readouterr().err
-    assert "fc.weight (weights [64, 7], model [64, 10])" in err and "pass --num-classes" in err
+    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"),
+                           "--out", str(tmp_path / "x"))
+    assert code == 2 and "fc.weight (weights [64, 7], model [64, 10])" in err
+    assert "hint: the weights' classifier has 7 outputs; pass --num-classes 7" in err
     assert not (tmp_path / "x").exists()
+
+    # A wrong exported graph (faked: the predictor answers zeros) fails the check with exit code 1.
+    monkeypatch.setattr(Predictor, "__call__", lambda self, images: np.zeros((len(images), 10), "float32"))
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--out", str(tmp_path / "bad"))
+    assert code == 1 and "max difference 1.0e+00 of the output's scale (MISMATCH, tolerance 1e-04)" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--num-classes", "-1"], "error: num_classes=-1: expected 0 (no classifier) or a positive int"),
+    (["--out", "{tmp}/file"], "that is a file; give a directory"),
+    (["--weights", "{tmp}/none.pdparams"], "error: weights file {tmp}/none.pdparams does not exist"),
+])
+def test_export_command_usage_errors_exit_2(tmp_path, capsys, argv, message):
+    (tmp_path / "file").write_text("")
+    argv = ["export", "resnet20", "--out", str(tmp_path / "out"), *[a.format(tmp=tmp_path) for a in argv]]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and message.format(tmp=tmp_path) in err and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_export_command_onnx_without_onnxruntime_exits_2_before_writing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` raise ImportError
+    code, _, err = run_cli(capsys, "export", "resnet20", "--format", "onnx", "--out", str(tmp_path / "out"))
+    assert code == 2 and "needs onnxruntime, which is not installed: pip install 'paddle_resnet[onnx]'" in err
+    assert not (tmp_path / "out").exists()
+
+
+@needs_onnx
+def test_export_command_onnx_with_input_size_and_num_classes(tmp_path, capsys):
+    for name in ("resnet20.json", "resnet20.pdiparams"):  # an earlier export in the other format
+        (tmp_path / name).write_text("")
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--format", "onnx", "--input-size", "40x48",
+                           "--num-classes", "7", "--out", str(tmp_path))
+    assert code == 0 and "check: onnxruntime on a random batch of 2" in out and "(ok," in out
+    assert f"removed {tmp_path / 'resnet20.json'} (an earlier export to the same prefix)" in out
+    assert os.listdir(tmp_path) == ["resnet20.onnx"]
+    predictor = Predictor(str(tmp_path / "resnet20.onnx"))
+    assert predictor.input_shape == [None, 3, 40, 48]
+    assert predictor(_images(3, (3, 40, 48))).shape == (3, 7)
+
+
+def test_benchmark_time_paths_honours_repeats_and_caps_min_time():
+    from paddle_resnet.cli.benchmark import MAX_ROUNDS, time_paths
+
+    calls = []
+    times = time_paths({"a": lambda: calls.append(1), "b": lambda: None}, repeats=MAX_ROUNDS + 50, min_time=0)
+    assert [len(t) for t in times.values()] == [MAX_ROUNDS + 50] * 2 and len(calls) == MAX_ROUNDS + 51  # + warm-up
+    times = time_paths({"a": lambda: None}, repeats=2, min_time=1e9)  # more time than MAX_ROUNDS no-ops take
+    assert len(times["a"]) == MAX_ROUNDS
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeats", "0"], "--repeats=0: expected a positive int"),
+    (["--threads", "-2"], "--threads=-2: expected a positive int"),
+    (["--batch", "1,0"], "'1,0': expected positive batch sizes like 1,8"),
+    (["--min-time", "-1"], "--min-time=-1.0: expected seconds >= 0"),
+    (["--input-size", "0"], "'0': expected a positive size like 224 or 224x160"),
+])
+def test_benchmark_usage_errors_exit_2(capsys, argv, message):
+    code, _, err = run_cli(capsys, "benchmark", *argv)
+    assert code == 2 and message in err
+
+
+def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, monkeypatch):
+    """No oneDNN in this Paddle and a conversion that fails: those rows get a note, the others still run."""
+    from paddle.base import core
+
+    from paddle_resnet.cli import benchmark
+
+    def failed_conversion(*args):
+        raise RuntimeError("paddle2onnx 1.3.1 wrote no ONNX file")
+
+    monkeypatch.setattr(core, "is_compiled_with_mkldnn", lambda: False)
+    monkeypatch.setattr(export_module, "_import_paddle2onnx", lambda: "paddle2onnx")
+    monkeypatch.setattr(export_module, "_convert_to_onnx", failed_conversion)
+    model = create_model("resnet20")
+    model.eval()
+    predictors = benchmark._exported(model, str(tmp_path), (3, 32, 32), threads=1)
+    assert predictors[benchmark.ONEDNN] == "not available: onednn=True, but this Paddle build has no oneDNN kernels"
+    assert predictors.get(benchmark.OLD_IR, predictors[benchmark.ONEDNN]) == predictors[benchmark.ONEDNN]
+    assert predictors[benchmark.ORT] == "not available: paddle2onnx 1.3.1 wrote no ONNX file"
+    plain = predictors[benchmark.PLAIN]
+    assert plain.onednn is False
+    images = _images(2, (3, 32, 32))
+    assert_same_answer(plain(images), _eager(model, images))
 
 
 def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
     """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output."""
-    import json
-
-    from paddle_resnet.cli import main
-
-    out = tmp_path / "bench.json"
-    assert main(["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
-                 "--min-time", "0.01", "--skip-tools", "--json", str(out)]) == 0
-    report = json.loads(out.read_text())
+    argv = ["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
+            "--min-time", "0.01", "--skip-tools", "--json", str(tmp_path / "bench.json")]
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
     rows = {row["path"]: row for row in report["rows"]}
-    expected = {"ours eager", "paddle.vision eager", "ours train step (SGD)", "paddle.vision train step (SGD)",
-                "Paddle Inference, oneDNN", "Paddle Inference, plain CPU kernels", "ONNX Runtime"}
-    assert expected <= set(rows)
-    for path in expected - {"ONNX Runtime"} | ({"ONNX Runtime"} if _has_onnx() else set()):
-        assert rows[path]["runs"] >= 2 and rows[path]["images_per_s"] > 0 and rows[path]["p90_ms"] >= rows[path]["p50_ms"]
+    exported = ["Paddle Inference, oneDNN", "Paddle Inference, plain CPU kernels"]
+    exported += ["Paddle Inference, oneDNN, old-IR .pdmodel"] if PROGRAM_SUFFIX == ".json" else []
+    exported += ["ONNX Runtime"] if _has_onnx() else []
+    eager = ["ours eager", "paddle.vision eager", "ours train step (SGD)", "paddle.vision train step (SGD)"]
+    assert sorted(rows) == sorted(eager + exported + ([] if _has_onnx() else ["ONNX Runtime"]))
+    assert all(rows[path]["runs"] >= 2 and "note" not in rows[path] for path in eager + exported)
+    for path in exported:
+        assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE, path
     assert rows["paddle.vision eager"]["max_rel_diff"] == 0.0, "same weights, same operators: the same output"
-    for path in ("Paddle Inference, oneDNN", "Paddle Inference, plain CPU kernels"):
-        assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE
+    assert report["arguments"] == argv[1:] and report["input_size"] == [3, 32, 32]
     machine = report["machine"]
-    assert machine["peak_gflops"] > 0 and machine["paddle"] == paddle.__version__ and len(report["load_before"]) == 3
-    assert report["other_processes_cores"] >= 0
-    assert report["ratios"]["2"]["ours / paddle.vision, eager forward"] > 0
-    assert "| Paddle Inference, oneDNN" in capsys.readouterr().out
+    assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
+    assert f"= {machine['peak_gflops']:.0f} GFLOP/s" in machine["peak_formula"]
+    assert "| Paddle Inference, oneDNN" in out and "peak FP32: " in out

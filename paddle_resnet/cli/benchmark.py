@@ -25,9 +25,11 @@ import contextlib
 import copy
 import datetime
 import io
+import itertools
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -40,35 +42,27 @@ import numpy as np
 from tabulate import tabulate
 
 from ..atomic import atomic_write_text
-from ..config import list_models
+from ..config import check_positive, list_models
+from ..export import max_relative_difference
 from ..inference import available_threads
-from .summary import _size
+from .summary import parse_size
 
 #: FMA pipes per core assumed by the peak rate: two full-width pipes (AMD Zen 5, Intel Xeon Gold 6xxx /
 #: Platinum, every AVX2 core since Haswell / Zen 2). Zen 4 and some Xeons have half that for AVX-512.
 FMA_PIPES = 2
+#: Rounds ``--min-time`` may add beyond ``--repeats``: enough for a stable median of a fast path.
+MAX_ROUNDS = 100
 
 
-def _batches(text: str) -> List[int]:
+def _batch_sizes(text: str) -> List[int]:
+    """``1,8`` -> [1, 8]."""
     try:
-        values = [int(part) for part in text.split(",")]
+        sizes = [int(part) for part in text.split(",")]
+        for size in sizes:
+            check_positive("batch size", size)
     except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected positive batch sizes like 1,8")
-    return values
-
-
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            value = 0
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
-        return value
-    return parse
+        raise argparse.ArgumentTypeError(f"{text!r}: expected positive batch sizes like 1,8") from None
+    return sizes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,13 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="resnet50", choices=list_models(), metavar="NAME",
                         help="architecture (default resnet50)")
-    parser.add_argument("--batch", type=_batches, default=[1, 8], help="batch sizes, comma-separated (default 1,8)")
-    parser.add_argument("--threads", type=_positive(int), default=available_threads(),
+    parser.add_argument("--batch", type=_batch_sizes, default=[1, 8],
+                        help="batch sizes, comma-separated (default 1,8)")
+    parser.add_argument("--threads", type=int, default=available_threads(),
                         help=f"CPU threads for every path (default: all available, {available_threads()})")
-    parser.add_argument("--repeats", type=_positive(int), default=3, help="timed runs per path at least (default 3)")
-    parser.add_argument("--min-time", type=_positive(float), default=2.0,
-                        help="seconds of timed runs per path at least (default 2; at most 100 runs)")
-    parser.add_argument("--input-size", type=_size, help="input height (and width, as HxW); default: the "
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per path at least (default 3)")
+    parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per path at least "
+                        f"(default 2), unless that takes more than {MAX_ROUNDS} runs")
+    parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's")
     parser.add_argument("--skip-tools", action="store_true",
                         help="do not time scripts/verify.py and paddle.summary over every architecture")
@@ -157,21 +152,19 @@ def _others_cores(before, after, seconds: float) -> Optional[float]:
 
 # ----------------------------------------------------------------------------------------------- timing
 
-def time_paths(paths: Dict[str, Callable[[], object]], repeats: int, min_time: float, warmup: int = 1
-               ) -> Dict[str, List[float]]:
-    """Seconds per call of each function: ``warmup`` untimed calls each, then rounds that call each function
-    once, until there are ``repeats`` rounds and ``min_time`` seconds per function (at most 100 rounds)."""
+def time_paths(paths: Dict[str, Callable[[], object]], repeats: int, min_time: float) -> Dict[str, List[float]]:
+    """Seconds per call of each function: one untimed warm-up call each, then rounds that call each function
+    once, until there are ``repeats`` rounds and ``min_time`` seconds per function, or ``MAX_ROUNDS`` rounds
+    if the time takes more (never fewer than ``repeats``)."""
     for run in paths.values():
-        for _ in range(warmup):
-            run()
+        run()
     times = {name: [] for name in paths}
-    while True:
+    for rounds in itertools.count(1):
         for name, run in paths.items():
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
-        rounds = len(next(iter(times.values())))
-        if rounds >= 100 or (rounds >= repeats and min(sum(t) for t in times.values()) >= min_time):
+        if rounds >= repeats and (rounds >= MAX_ROUNDS or min(sum(t) for t in times.values()) >= min_time):
             return times
 
 
@@ -183,10 +176,6 @@ def _row(path: str, batch: int, seconds: List[float], gflop_per_image: float, pe
             "gflops": round(images_per_s * gflop_per_image, 1),
             "fraction_of_peak": round(images_per_s * gflop_per_image / peak, 3) if peak else None,
             "max_rel_diff": None if error is None else float(f"{error:.2g}")}
-
-
-def _rel_diff(output, reference) -> float:
-    return float(np.abs(np.asarray(output) - reference).max() / np.abs(reference).max())
 
 
 # ----------------------------------------------------------------------------------------------- paths
@@ -262,25 +251,35 @@ def _train_step(model, images, num_classes, threads):
 
 
 def _exported(model, directory: str, input_size, threads: int) -> Dict[str, object]:
-    """Export ``model`` in every form this install supports: {path name: Predictor, or the reason it is missing}."""
+    """Export ``model`` in every form this install supports: {path name: Predictor, or why it is missing}.
+
+    A path that cannot be built here (no oneDNN in this Paddle, no ONNX packages, a failed conversion) gets the
+    reason as its row's note; the other paths are still measured.
+    """
     from ..export import export, save_program
     from ..inference import Predictor
 
-    prefix = os.path.join(directory, "model")
-    export(model, prefix, input_size)
-    program = next(prefix + s for s in (".json", ".pdmodel") if os.path.exists(prefix + s))
-    predictors = {ONEDNN: Predictor(program, device="cpu", threads=threads)}
-    if program.endswith(".json"):  # Paddle 3: also the older program format, to compare the two IRs
+    program = export(model, os.path.join(directory, "model"), input_size)[-1]
+    predictors = {}
+
+    def add(path, build):
+        try:
+            predictors[path] = build()
+        except (ImportError, RuntimeError, ValueError) as error:
+            predictors[path] = f"not available: {error}"
+
+    def old_ir_program():
         old = os.path.join(directory, "old_ir", "model")
         os.makedirs(os.path.dirname(old))
-        save_program(copy.deepcopy(model), old, input_size, old_ir=True)  # a copy, as export() does
-        predictors[OLD_IR] = Predictor(old + ".pdmodel", device="cpu", threads=threads)
-    predictors[PLAIN] = Predictor(program, device="cpu", threads=threads, onednn=False)
-    try:
-        onnx_file = export(model, os.path.join(directory, "onnx", "model"), input_size, format="onnx")[-1]
-        predictors[ORT] = Predictor(onnx_file, device="cpu", threads=threads)
-    except ImportError as error:
-        predictors[ORT] = f"not available: {error}"
+        files = save_program(copy.deepcopy(model), old, input_size, old_ir=True)  # a copy, as export() does
+        return next(f for f in files if f.endswith(".pdmodel"))
+
+    add(ONEDNN, lambda: Predictor(program, device="cpu", threads=threads, onednn=True))
+    if program.endswith(".json"):  # Paddle 3: also the older program format, to compare the two IRs
+        add(OLD_IR, lambda: Predictor(old_ir_program(), device="cpu", threads=threads, onednn=True))
+    add(PLAIN, lambda: Predictor(program, device="cpu", threads=threads, onednn=False))
+    add(ORT, lambda: Predictor(export(model, os.path.join(directory, "onnx", "model"), input_size, format="onnx")[-1],
+                               device="cpu", threads=threads))
     return predictors
 
 
@@ -313,8 +312,9 @@ def run_benchmark(name: str, batches: List[int], threads: int, repeats: int, min
                        for path, model in trainers.items()}]
             groups += [{path: (lambda p=predictor: p(images))} for path, predictor in predictors.items()
                        if not isinstance(predictor, str)]
-            errors = {VISION: _rel_diff(_forward(vision, images, threads)(), reference) if vision else None}
-            errors.update({path: _rel_diff(p(images), reference) for path, p in predictors.items()
+            errors = {VISION: max_relative_difference(_forward(vision, images, threads)(), reference)
+                      if vision else None}
+            errors.update({path: max_relative_difference(p(images), reference) for path, p in predictors.items()
                            if not isinstance(p, str)})
             for group in groups:
                 for path, seconds in time_paths(group, repeats, min_time).items():
@@ -417,8 +417,8 @@ def format_report(report: dict) -> str:
     if "tools" in report:
         tools = report["tools"]
         verify = tools["verify_py"]
-        lines += ["", f"scripts/verify.py (subprocess): " + (f"{verify['seconds']} s, exit code {verify['exit_code']}"
-                                                              if "seconds" in verify else verify["note"]),
+        lines += ["", "scripts/verify.py (subprocess): " + (f"{verify['seconds']} s, exit code {verify['exit_code']}"
+                                                             if "seconds" in verify else verify["note"]),
                   f"paddle.summary over all {tools['paddle_summary_all']['architectures']} architectures (our "
                   f"models): {tools['paddle_summary_all']['seconds']} s ({tools['paddle_summary_all']['build_seconds']}"
                   f" s building, {tools['paddle_summary_all']['summary_seconds']} s summarising)"]
@@ -426,14 +426,22 @@ def format_report(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_positive("--threads", args.threads)
+        check_positive("--repeats", args.repeats)
+    except ValueError as error:
+        parser.error(str(error))
+    if not args.min_time >= 0:
+        parser.error(f"--min-time={args.min_time!r}: expected seconds >= 0")
     # Paddle notes on every BatchNorm in training mode that it tracks running statistics: known, and noise here.
     warnings.filterwarnings("ignore", message="When training, we now always track")
     load_before, cpu_before = _load(), _cpu_seconds()
     started = time.perf_counter()
     print(f"benchmarking {args.model}, batch {args.batch}, {args.threads} threads ...", flush=True)
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-              "command": " ".join(["scripts/benchmark.py", *(argv if argv is not None else sys.argv[1:])]),
+              "command": shlex.join(sys.argv), "arguments": list(sys.argv[1:] if argv is None else argv),
               "load_before": load_before}
     report.update(run_benchmark(args.model, args.batch, args.threads, args.repeats, args.min_time, args.input_size))
     if not args.skip_tools:

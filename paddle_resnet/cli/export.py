@@ -1,11 +1,13 @@
 """``export``: save a model for deployment (Paddle Inference or ONNX) and check it against the eager model.
 
-    python scripts/export.py resnet50 --weights resnet50.pdparams --out deploy/        # deploy/resnet50.json + .pdiparams
-    python scripts/export.py resnet50 --weights resnet50.pdparams --format onnx --out deploy/  # deploy/resnet50.onnx
+    python scripts/export.py resnet50 --weights resnet50.pdparams --out deploy/    # deploy/resnet50.json + .pdiparams
+    python scripts/export.py resnet50 --weights resnet50.pdparams --format onnx --out deploy/onnx/  # .../resnet50.onnx
     python scripts/export.py resnet18 --num-classes 10 --weights finetuned.pdparams --input-size 160 --out deploy/
 
-The batch dimension stays dynamic. After writing, the exported model is run on a random batch and compared
+The batch dimension stays dynamic. An earlier export of the same model to the same folder, in either format, is
+replaced (the files removed are listed). After writing, the exported model is run on a random batch and compared
 with the eager model; the command fails (exit 1) if they disagree by more than 1e-4 of the output's scale.
+Bad arguments, unreadable or unfitting weights and a missing ONNX package exit with 2.
 Run the files with ``paddle_resnet.Predictor`` (see docs/performance.md).
 """
 
@@ -18,11 +20,8 @@ import sys
 import numpy as np
 
 from ..config import list_models
-from ..export import FORMATS
-from .summary import _size
-
-#: Exported and eager outputs may differ by fused-kernel rounding (~1e-6 of their scale), never by more.
-RELATIVE_TOLERANCE = 1e-4
+from ..export import EXPORT_SUFFIXES, FORMATS, RELATIVE_TOLERANCE, max_relative_difference
+from .summary import parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="paddle",
                         help="paddle: Paddle Inference program (default); onnx: ONNX through paddle2onnx")
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
-    parser.add_argument("--input-size", type=_size, help="input height (and width, as HxW); default: the "
+    parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's (224, or 32 for the CIFAR nets)")
     parser.add_argument("--num-classes", type=int, help="classifier outputs, when the weights have another head")
     return parser
@@ -43,42 +42,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _export(args)
+    except (ImportError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        hint = _num_classes_hint(error)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+        return 2
+
+
+def _export(args) -> int:
     import paddle
 
     from ..builders import create_model
     from ..export import export
-    from ..inference import Predictor
+    from ..inference import Predictor, import_onnxruntime
     from ..weights import load_weights
 
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise NotADirectoryError(f"--out {args.out}: that is a file; give a directory (created if missing)")
+    if args.format == "onnx":
+        import_onnxruntime()  # the check after writing needs it: fail before any work is done
     options = {} if args.num_classes is None else {"num_classes": args.num_classes}
     model = create_model(args.model, **options)
     model.eval()
     if args.weights:
-        try:
-            print(load_weights(model, args.weights).describe())
-        except (OSError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            if "fc.weight (weights" in str(error):
-                print("hint: the weights have a classifier of another size; pass --num-classes", file=sys.stderr)
-            return 2
+        print(load_weights(model, args.weights).describe())
     else:
         print("note: no --weights given; exporting randomly initialised weights")
     height, width = args.input_size or (model.config.image_size,) * 2
     input_size = (model.config.in_channels, height, width)
-    try:
-        files = export(model, os.path.join(args.out, args.model), input_size=input_size, format=args.format)
-    except ImportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    prefix = os.path.join(args.out, args.model)
+    earlier = [prefix + suffix for suffix in EXPORT_SUFFIXES if os.path.exists(prefix + suffix)]
+    files = export(model, prefix, input_size=input_size, format=args.format)
     for path in files:
         print(f"wrote {path} ({os.path.getsize(path) / 2**20:.1f} MiB)")
+    for path in earlier:
+        if not os.path.exists(path):
+            print(f"removed {path} (an earlier export to the same prefix)")
 
     images = np.random.RandomState(0).standard_normal((2, *input_size)).astype("float32")
     with paddle.no_grad():
         expected = model(paddle.to_tensor(images)).numpy()
     predictor = Predictor(files[-1], device="cpu")
-    error = float(np.abs(predictor(images) - expected).max()) / float(np.abs(expected).max())
+    error = max_relative_difference(predictor(images), expected)
     ok = error <= RELATIVE_TOLERANCE
     print(f"check: {predictor.backend} on a random batch of 2 vs the eager model: max difference "
           f"{error:.1e} of the output's scale ({'ok' if ok else 'MISMATCH'}, tolerance {RELATIVE_TOLERANCE:.0e})")
     return 0 if ok else 1
+
+
+def _num_classes_hint(error: Exception) -> str:
+    """For weights whose classifier has another size than the model's: the --num-classes that fits them."""
+    from ..weights import IncompatibleWeightsError
+
+    if not isinstance(error, IncompatibleWeightsError):
+        return ""
+    shape = error.report.mismatched.get("fc.bias", (None,))[0]  # (shape in the weights, shape in the model)
+    if shape is None or len(shape) != 1:
+        return ""
+    return f"the weights' classifier has {shape[0]} outputs; pass --num-classes {shape[0]}"
