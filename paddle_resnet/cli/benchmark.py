@@ -395,17 +395,17 @@ def format_report(report: dict) -> str:
              f"load average (1, 5, 15 min) before: {report['load_before']}, after: {report['load_after']}; "
              f"other processes kept {report['other_processes_cores']} of {machine['logical_cpus']} CPUs busy on "
              f"average during the run", ""]
-    headers = ["path", "batch", "images/s", "p50 ms", "p90 ms", "GFLOP/s", "% of peak", "max diff vs eager"]
+    headers = ["path", "batch", "runs", "images/s", "p50 ms", "p90 ms", "GFLOP/s", "% of peak", "max diff vs eager"]
     table = []
     for row in report["rows"]:
         if "note" in row:
-            table.append([row["path"], row["batch"], row["note"], "", "", "", "", ""])
+            table.append([row["path"], row["batch"], "", row["note"], "", "", "", "", ""])
             continue
         peak = "" if row["fraction_of_peak"] is None else f"{100 * row['fraction_of_peak']:.1f}"
         diff = "(reference)" if row["path"] == EAGER else "" if row["path"] in (TRAIN, VISION_TRAIN) else \
             f"{row['max_rel_diff']:.1e}"
-        table.append([row["path"], row["batch"], f"{row['images_per_s']:.2f}", row["p50_ms"], row["p90_ms"],
-                      row["gflops"], peak, diff])
+        table.append([row["path"], row["batch"], row["runs"], f"{row['images_per_s']:.2f}", row["p50_ms"],
+                      row["p90_ms"], row["gflops"], peak, diff])
     lines.append(tabulate(table, headers, tablefmt="github"))
     if "clock_implied_ghz_at_least" in machine:
         lines.append(f"note: the fastest path exceeds the peak at the nominal {machine['clock_mhz'] / 1e3:.2f} GHz "
