@@ -19,6 +19,18 @@ def constant_init():
         paddle.nn.initializer.set_global_initializer(None, None)
 
 
+def run_cli(capsys, *argv):
+    """Run ``python -m paddle_resnet *argv`` in this process: (exit code, stdout, stderr)."""
+    from paddle_resnet.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     paddle.seed(0)

@@ -10,19 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from paddle_resnet.cli import main
+from conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
-
-
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse usage errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -33,7 +24,7 @@ def golden_copy(tmp_path):
 
 
 def test_summary_of_a_model_with_options(capsys):
-    code, out, _ = run(capsys, "summary", "resnet50", "--input-size", "224", "--num-classes", "10",
+    code, out, _ = run_cli(capsys, "summary", "resnet50", "--input-size", "224", "--num-classes", "10",
                        "--stride-on", "1x1")
     assert code == 0
     assert "Total params: 23,581,642" in out  # 25,610,152 - 2,049,000 (1000-way fc) + 20,490 (10-way fc)
@@ -41,13 +32,13 @@ def test_summary_of_a_model_with_options(capsys):
 
 
 def test_summary_of_the_source_block(capsys):
-    code, out, _ = run(capsys, "summary", "--block", "basic", "--in", "64", "--out", "128", "--stride", "2")
+    code, out, _ = run_cli(capsys, "summary", "--block", "basic", "--in", "64", "--out", "128", "--stride", "2")
     assert code == 0 and "Total params: 230,912" in out and "Forward/backward pass size (MB): 98.00" in out
 
 
 def test_summary_json_by_stage(capsys, tmp_path):
     report = tmp_path / "r.json"
-    code, out, _ = run(capsys, "summary", "resnet20", "--depth", "stages", "--format", "json", "--output",
+    code, out, _ = run_cli(capsys, "summary", "resnet20", "--depth", "stages", "--format", "json", "--output",
                        str(report))
     data = json.loads(out)
     assert code == 0 and [r["layer"] for r in data["layers"]] == ["stem", "layer1", "layer2", "layer3", "head"]
@@ -69,18 +60,18 @@ def test_summary_json_by_stage(capsys, tmp_path):
     (["frobnicate"], "unknown command"),
 ])
 def test_summary_usage_errors_exit_2(capsys, argv, message):
-    code, out, err = run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2 and message in err
 
 
 def test_verify_all_architectures_pass(capsys):
-    code, out, _ = run(capsys, "verify")
+    code, out, _ = run_cli(capsys, "verify")
     assert code == 0
     assert "20 of 20 architectures match" in out and "MISMATCH" not in out
 
 
 def test_verify_json_verbose(capsys):
-    code, out, _ = run(capsys, "verify", "--only", "resnet50,resnet20", "--verbose", "--format", "json")
+    code, out, _ = run_cli(capsys, "verify", "--only", "resnet50,resnet20", "--verbose", "--format", "json")
     data = json.loads(out)
     assert code == 0 and data["ok"] and data["failed"] == []
     metrics = {(r["architecture"], r["metric"]) for r in data["rows"]}
@@ -92,7 +83,7 @@ def test_verify_reports_a_drift_and_exits_1(capsys, golden_copy):
     data["architectures"]["resnet18"]["values"]["params"]["total"] += 1
     data["architectures"]["resnet18"]["values"]["stage_shapes"]["layer2"] = [1, 128, 29, 29]
     golden_copy.write_text(json.dumps(data))
-    code, out, err = run(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet18,resnet20",
+    code, out, err = run_cli(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet18,resnet20",
                          "--format", "markdown")
     assert code == 1
     assert "| resnet18       | params.total" in out and "11699113" in out and "MISMATCH" in out
@@ -117,7 +108,7 @@ def test_verify_usage_problems_exit_2(capsys, golden_copy, setup, argv, message)
         data = json.loads(golden_copy.read_text())
         del data["architectures"]["resnet18"]
         golden_copy.write_text(json.dumps(data))
-    code, out, err = run(capsys, "verify", "--golden", str(golden_copy), *argv)
+    code, out, err = run_cli(capsys, "verify", "--golden", str(golden_copy), *argv)
     assert code == 2 and message in err
 
 
@@ -127,16 +118,16 @@ def test_verify_never_writes_unless_update_is_given(capsys, golden_copy):
     data["architectures"]["resnet20"]["values"]["macs"] = 1
     golden_copy.write_text(json.dumps(data))
     changed = golden_copy.read_bytes()
-    assert run(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet20")[0] == 1
+    assert run_cli(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet20")[0] == 1
     assert golden_copy.read_bytes() == changed  # a failing verify leaves the file alone
 
-    code, out, _ = run(capsys, "verify", "--golden", str(golden_copy), "--update", "resnet20")
+    code, out, _ = run_cli(capsys, "verify", "--golden", str(golden_copy), "--update", "resnet20")
     assert code == 0 and "resnet20: 1 change(s)" in out and "macs" in out and "40551040" in out
     updated = json.loads(golden_copy.read_text())
     assert updated["architectures"]["resnet20"]["values"] == json.loads(before)["architectures"]["resnet20"]["values"]
     assert "verify.py --update resnet20" in updated["architectures"]["resnet20"]["sources"]["macs"]
     assert "closed form" in updated["architectures"]["resnet20"]["sources"]["params"]  # unchanged keeps its source
-    assert run(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet20")[0] == 0
+    assert run_cli(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet20")[0] == 0
 
 
 @pytest.mark.parametrize("command, expected", [

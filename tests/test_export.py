@@ -30,6 +30,7 @@ import pytest
 
 from paddle_resnet import Predictor, create_model, export
 from paddle_resnet.export import RELATIVE_TOLERANCE, max_relative_difference
+from conftest import run_cli
 
 export_module = importlib.import_module("paddle_resnet.export")  # `paddle_resnet.export` is the function
 inference_module = importlib.import_module("paddle_resnet.inference")
@@ -64,17 +65,6 @@ def _has_onnx():
 
 needs_onnx = pytest.mark.skipif(not _has_onnx(), reason="paddle2onnx and onnxruntime (the `onnx` extra, in "
                                                         "requirements.txt) are not installed or do not import")
-
-
-def run_cli(capsys, *argv):
-    from paddle_resnet.cli import main
-
-    try:
-        code = main(list(argv))
-    except SystemExit as exit_:  # argparse usage errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
