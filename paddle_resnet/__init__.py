@@ -5,19 +5,19 @@
 25610152
 """
 
-import warnings
+import warnings as _warnings
 
 # Pillow before Paddle: Paddle 2.6's native library carries its own zlib, and a Pillow loaded after it (10 and
 # 13 checked) binds to that copy, then fails to read any PNG ("codec configuration error") and crashes writing one.
 try:
-    import PIL.Image  # noqa: F401
+    import PIL.Image as _pil_image  # noqa: F401
 except ImportError:  # pragma: no cover - Pillow is a dependency of Paddle
     pass
 
 try:
-    with warnings.catch_warnings():  # Paddle warns about a C++ build cache on import; irrelevant here
-        warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
-        import paddle  # noqa: F401
+    with _warnings.catch_warnings():  # Paddle warns about a C++ build cache on import; irrelevant here
+        _warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
+        import paddle as _paddle  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised in a Paddle-free environment only
     raise ImportError(
         "paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
@@ -25,25 +25,29 @@ except ImportError as error:  # pragma: no cover - exercised in a Paddle-free en
         "https://www.paddlepaddle.org.cn/install/quick), or `pip install paddle_resnet[cpu]`."
     ) from error
 
-from .blocks import BasicBlock, BottleneckBlock, ZeroPadShortcut
-from .builders import *  # noqa: F401,F403  (one builder per architecture: resnet18, resnet50, ...)
-from .builders import BUILDERS, create_model
-from .config import ARCHITECTURES, ResNetConfig, list_models
-from .counting import ParamCount, count_macs, count_params
-from .network import ResNet
-from .summary import summarize
-from .verification import VerifyResult, fingerprint, verify_model
-from .transfer import freeze, unfreeze
+from .analysis import ParamCount, count_macs, count_params, summarize
+from .deploy.export import export
+from .deploy.predictor import Predictor
+from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut,
+                     create_model, freeze, list_models, unfreeze)
+from .models.builders import (resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101,
+                              resnet110, resnet152, resnet1202, resnext50_32x4d, resnext50_64x4d, resnext101_32x4d,
+                              resnext101_32x8d, resnext101_64x4d, resnext152_32x4d, resnext152_64x4d,
+                              wide_resnet50_2, wide_resnet101_2)
+from .verification import VerifyResult, verify_model
+from .verification.fingerprint import fingerprint
 from .weights import load_weights, save_weights
-from .export import export
-from .inference import Predictor
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ParamCount", "ResNet", "ResNetConfig",
-    "ZeroPadShortcut", "count_params", "create_model", "freeze", "list_models", "unfreeze", *BUILDERS,
-    "VerifyResult", "count_macs", "fingerprint", "summarize", "verify_model",
+    # models
+    "ARCHITECTURES", "BasicBlock", "BottleneckBlock", "ResNet", "ResNetConfig", "ZeroPadShortcut", "create_model",
+    "list_models", "freeze", "unfreeze", *ARCHITECTURES,  # one builder per architecture: resnet50, ...
+    # inspection and verification
+    "ParamCount", "count_macs", "count_params", "summarize", "VerifyResult", "fingerprint", "verify_model",
+    # weights
     "load_weights", "save_weights",
+    # deployment
     "Predictor", "export",
 ]

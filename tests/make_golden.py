@@ -7,7 +7,7 @@ Sources, in order of preference:
 - Architectures that ``paddle.vision.models`` has: the official model built side by side. Parameter counts are
   parsed from ``paddle.summary``'s printout; MACs, shapes, layer counts and the digest come from tracing the
   official model eagerly (its kernels really run) with paddle_resnet's tracer.
-- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/reference_resnet.py,
+- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/closed_form.py,
   written from the papers without importing paddle_resnet.
 - The source reproduction's block examples: ``paddle.summary`` of the equivalent ``paddle.vision`` blocks.
 The tests then check every golden value against every reference that has it (see tests/test_golden.py).
@@ -28,7 +28,7 @@ from paddle import nn  # noqa: E402
 from paddle.vision.models import resnet as vision  # noqa: E402
 
 import reference_resnet  # noqa: E402
-from official import summary_params  # noqa: E402
+from references.published import summary_params  # noqa: E402
 from paddle_resnet.verification import digest_rows, fingerprint, load_golden, write_golden  # noqa: E402
 
 GOLDEN = HERE / "golden" / "architectures.json"
@@ -52,10 +52,10 @@ def official_entry(name, size):
 
 
 def closed_form_entry(name):
-    values = reference_resnet.closed_form(name)
+    values = closed_form.closed_form(name)
     values["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
-                                   for r in reference_resnet.describe(name).rows)
-    source = "closed form from the paper's definition: tests/reference_resnet.py (imports no paddle_resnet code)"
+                                   for r in closed_form.describe(name).rows)
+    source = "closed form from the paper's definition: tests/closed_form.py (imports no paddle_resnet code)"
     return values, {key: source for key in values}
 
 
@@ -85,8 +85,8 @@ def block_entries():
 
 def build():
     architectures = {}
-    for name in reference_resnet.ALL:
-        size = reference_resnet.input_size(name)
+    for name in closed_form.ALL:
+        size = closed_form.input_size(name)
         values, sources = official_entry(name, size) if name in vision.model_urls else closed_form_entry(name)
         architectures[name] = {"input_size": size, "values": values, "sources": sources}
         print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paddle_resnet.atomic import atomic_dir, atomic_path, atomic_write_text
+from paddle_resnet._files import atomic_dir, atomic_path, atomic_write_text
 
 
 def test_atomic_writes_leave_the_old_file_when_interrupted(tmp_path):

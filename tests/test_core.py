@@ -12,9 +12,9 @@ from paddle.vision.models import resnet as vision
 import paddle_resnet
 from paddle_resnet import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, count_params,
                            create_model, list_models)
-from paddle_resnet.builders import BUILDERS
+from paddle_resnet.models.builders import BUILDERS
 
-from conftest import constant_init
+from helpers import constant_init
 
 OFFICIAL = sorted(vision.model_urls)  # the architectures paddle.vision.models also has
 
@@ -167,14 +167,17 @@ def test_option_a_and_b_on_imagenet_nets():
     (lambda: create_model("resnet50", shortcut="C"), "'A', 'B'"),
     (lambda: create_model("resnet50", num_classes=-1), "num_classes=-1"),
     (lambda: create_model("resnet50", in_channels=0), "in_channels=0"),
-    (lambda: create_model("resnet50", colour="red"), "accepted: num_classes"),
+    (lambda: create_model("resnet50", colour="red"), "unknown option(s) colour for resnet50; accepted: shortcut, "
+                                                     "stride_on, num_classes, with_pool, in_channels, "
+                                                     "zero_init_residual, out_stages"),
     (lambda: create_model("resnet18", stride_on="1x1"), "bottleneck"),
     (lambda: create_model("resnet50", with_pool=False), "num_classes=0"),
     (lambda: create_model("resnet50", out_stages=(5,)), "(1, 2, 3, 4)"),
     (lambda: create_model("resnet50", out_stages=(1.0, 2)), "out_stages=(1.0, 2)"),
     (lambda: create_model("resnet50", out_stages=(True,)), "out_stages=(True,)"),
-    (lambda: ResNet(51), "supported depths"),
-    (lambda: BottleneckBlock(64, 128, 2, groups=3), "groups=3 does not divide the bottleneck width 32"),
+    (lambda: ResNet(51), "ResNet(51): an integer depth names an ImageNet ResNet, one of 18, 34, 50, 101, 152"),
+    (lambda: ResNet(20), "the CIFAR-10 net of depth 20 is ResNet('resnet20')"),
+    (lambda: BottleneckBlock(64, 128, 2, groups=3), "groups=3 does not divide the bottleneck's inner width 32"),
     (lambda: BasicBlock(0, 64), "in_channels=0"),
     (lambda: BasicBlock(64, -8), "out_channels=-8"),
     (lambda: ResNetConfig("bottleneck", (1,), (128,), width_per_group=5), "width_per_group=5"),

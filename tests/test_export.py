@@ -17,7 +17,6 @@ BatchNorm left in training mode, moves the outputs by about their own scale (1.0
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import os
 import shutil
@@ -28,12 +27,11 @@ import numpy as np
 import paddle
 import pytest
 
+from helpers import run_cli
 from paddle_resnet import Predictor, create_model, export
-from paddle_resnet.export import RELATIVE_TOLERANCE, max_relative_difference
-from conftest import run_cli
-
-export_module = importlib.import_module("paddle_resnet.export")  # `paddle_resnet.export` is the function
-inference_module = importlib.import_module("paddle_resnet.inference")
+from paddle_resnet.deploy import export as export_module
+from paddle_resnet.deploy import predictor as inference_module
+from paddle_resnet.deploy.compare import RELATIVE_TOLERANCE, max_relative_difference
 #: The program file this Paddle's jit.save writes: PIR JSON from 3.0 on, the old ProgramDesc before.
 PROGRAM_SUFFIX = ".json" if int(paddle.__version__.split(".")[0]) >= 3 else ".pdmodel"
 
@@ -302,7 +300,7 @@ def test_export_command_onnx_with_input_size_and_num_classes(tmp_path, capsys):
 
 
 def test_benchmark_time_paths_honours_repeats_and_caps_min_time():
-    from paddle_resnet.cli.benchmark import MAX_ROUNDS, time_paths
+    from paddle_resnet.benchmark.measure import MAX_ROUNDS, time_paths
 
     calls = []
     times = time_paths({"a": lambda: calls.append(1), "b": lambda: None}, repeats=MAX_ROUNDS + 50, min_time=0)
@@ -327,7 +325,7 @@ def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, m
     """No oneDNN in this Paddle and a conversion that fails: those rows get a note, the others still run."""
     from paddle.base import core
 
-    from paddle_resnet.cli import benchmark
+    from paddle_resnet.benchmark import measure as benchmark
 
     def failed_conversion(*args):
         raise RuntimeError("paddle2onnx 1.3.1 wrote no ONNX file")

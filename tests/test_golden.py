@@ -3,7 +3,7 @@
 References (none of them is our own model): paddle.vision's official models built side by side (paddle.summary
 parameter counts; MACs, stage shapes, layer counts and digest from an eager trace where the kernels run),
 torchvision's published num_params and _ops, the paper's CIFAR table, and the closed-form description in
-reference_resnet.py.
+closed_form.py.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import paddle
 import pytest
 from paddle.vision.models import resnet as vision
 
-import reference_resnet
-from conftest import constant_init
-from official import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
+from references import closed_form
+from helpers import constant_init
+from references.published import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
-from paddle_resnet.verification import default_golden_path, digest_rows, fingerprint, load_golden
+from paddle_resnet.verification.fingerprint import digest_rows, fingerprint
+from paddle_resnet.verification.golden import default_golden_path, load_golden
 
 GOLDEN_FILE = Path(__file__).parent / "golden" / "architectures.json"
 GOLDEN = load_golden(GOLDEN_FILE)
@@ -28,7 +29,7 @@ OFFICIAL = sorted(vision.model_urls)
 
 def small_input(name):
     """Parameter counts do not depend on the input size, so paddle.summary runs on a small one (fast)."""
-    return (1, 3, 32, 32) if name in reference_resnet.CIFAR else (1, 3, 64, 64)
+    return (1, 3, 32, 32) if name in closed_form.CIFAR else (1, 3, 64, 64)
 
 
 def test_the_package_reads_this_golden_file():
@@ -55,11 +56,11 @@ def test_our_model_matches_golden(name):
 
 @pytest.mark.parametrize("name", list_models())
 def test_golden_matches_the_closed_form_description(name):
-    expected = reference_resnet.closed_form(name)
+    expected = closed_form.closed_form(name)
     expected["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
-                                     for r in reference_resnet.describe(name).rows)
+                                     for r in closed_form.describe(name).rows)
     assert ENTRIES[name]["values"] == expected
-    assert ENTRIES[name]["input_size"] == reference_resnet.input_size(name)
+    assert ENTRIES[name]["input_size"] == closed_form.input_size(name)
 
 
 @pytest.mark.parametrize("name", OFFICIAL)

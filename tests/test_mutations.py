@@ -96,7 +96,7 @@ def relu_before_batchnorm(model):
 
 
 def extra_block(model):
-    model.layer1.add_sublayer("3", type(model.layer1[1])(256, 256, width=64))
+    model.layer1.add_sublayer("3", type(model.layer1[1])(256, 256, inner_width=64))
 
 
 # (mutation, architecture, metrics that must be among the mismatches, whether parameter counts stay equal)

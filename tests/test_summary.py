@@ -12,8 +12,8 @@ import pytest
 
 from paddle_resnet import BasicBlock, create_model, summarize
 
-import reference_resnet
-from conftest import constant_init
+from references import closed_form
+from helpers import constant_init
 
 ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)\s*$")
 
@@ -96,7 +96,7 @@ def test_stage_table_and_formats():
     summary = summarize(create_model("resnet50"), (1, 3, 224, 224))
     stages = {row["stage"]: row for row in summary.stage_rows()}
     # The closed-form description (written from the paper) gives each stage's convolution MACs.
-    layer3 = [r for r in reference_resnet.describe("resnet50").rows if r.stage == "layer3" and r.type == "Conv2D"]
+    layer3 = [r for r in closed_form.describe("resnet50").rows if r.stage == "layer3" and r.type == "Conv2D"]
     assert stages["layer3"]["macs"] == sum(r.output_shape[2] * r.output_shape[3] * r.params for r in layer3)
     assert stages["layer3"]["blocks"] == 6
     assert abs(sum(row["share"] for row in stages.values()) - 1) < 1e-12

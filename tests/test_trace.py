@@ -9,7 +9,8 @@ from paddle import nn
 from paddle.vision.models import resnet as vision
 
 from paddle_resnet import ResNetConfig, ResNet, count_macs, create_model
-from paddle_resnet.trace import TraceError, UnsupportedLayer, normalize_input_size, trace
+from paddle_resnet._checks import normalize_input_size
+from paddle_resnet.analysis.trace import TraceError, UnsupportedLayer, trace
 
 
 def _comparable(calls):

@@ -1,6 +1,6 @@
 """Training on an image folder: learning, exact resume, data-parallel processes, bad data, the command line.
 
-The data are synthetic texture classes (tests/image_folders.py) that resnet20 learns in a few epochs on CPU.
+The data are synthetic texture classes (tests/helpers/images.py) that resnet20 learns in a few epochs on CPU.
 """
 
 import importlib.util
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
-from image_folders import make_image_folder, texture
+from helpers.images import make_image_folder, texture
 from PIL import Image
 
 from paddle_resnet import create_model

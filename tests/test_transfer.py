@@ -151,7 +151,7 @@ def test_forward_features_and_reset_classifier():
 def test_out_stages_maps_match_feature_info_and_the_classifier_backbone(name, size):
     paddle.seed(0)
     classifier = create_model(name)
-    stages = tuple(range(1, len(classifier.config.layers) + 1))
+    stages = tuple(range(1, len(classifier.config.blocks_per_stage) + 1))
     backbone = create_model(name, out_stages=stages)
     assert not hasattr(backbone, "fc") or backbone.fc is None
     backbone.set_state_dict(classifier.state_dict())  # same keys, minus the head

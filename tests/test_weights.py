@@ -19,8 +19,8 @@ import pytest
 from paddle.utils import download
 
 from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
-from paddle_resnet import safetensors_io, weights
-from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning
+from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning, official
+from paddle_resnet.weights import safetensors as safetensors_io
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -75,7 +75,7 @@ def _randomise(model, seed):
 def test_official_table_equals_paddle_vision():
     from paddle.vision.models import resnet as vision_resnet
 
-    assert weights.OFFICIAL_WEIGHTS == {name: tuple(entry) for name, entry in vision_resnet.model_urls.items()}
+    assert official.OFFICIAL_WEIGHTS == {name: tuple(entry) for name, entry in vision_resnet.model_urls.items()}
 
 
 def test_architectures_without_official_weights_name_those_with_them():
@@ -83,7 +83,7 @@ def test_architectures_without_official_weights_name_those_with_them():
     with pytest.raises(ValueError, match=f"no official pretrained weights for 'resnet20'.*{listed}"):
         create_model("resnet20", pretrained=True)
     with pytest.raises(ValueError, match=f"no official pretrained weights for 'resnext101_32x8d'.*{listed}"):
-        weights.official_weights_path("resnext101_32x8d")  # what the builder calls (building it takes a while)
+        official.official_weights_path("resnext101_32x8d")  # what the builder calls (building it takes a while)
 
 
 def test_official_weights_refuse_options_that_change_the_trained_architecture():
@@ -137,7 +137,7 @@ def _publish(server, monkeypatch, name="resnet20", md5=None):
     paddle.seed(2)
     published = _randomise(resnet20(), seed=2)
     path = save_weights(published, server.root / f"{name}.pdparams")
-    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, name,
+    monkeypatch.setitem(official.OFFICIAL_WEIGHTS, name,
                         (f"{server.url}/{name}.pdparams", md5 or _md5(path)))
     return _state(published)
 
@@ -162,12 +162,12 @@ def test_a_corrupt_cached_file_is_fetched_again(server, monkeypatch):
         file.write(b"\x00garbage\x00")
     _assert_same_state(resnet20(pretrained=True), expected)
     assert len(server.requests) == 2
-    assert _md5(cached) == weights.OFFICIAL_WEIGHTS["resnet20"][1]
+    assert _md5(cached) == official.OFFICIAL_WEIGHTS["resnet20"][1]
 
 
 def test_md5_mismatch_raises_naming_url_cache_path_and_checksums(server, monkeypatch):
     _publish(server, monkeypatch, md5="0" * 32)
-    url = weights.OFFICIAL_WEIGHTS["resnet20"][0]
+    url = official.OFFICIAL_WEIGHTS["resnet20"][0]
     cached = os.path.join(download.WEIGHTS_HOME, "resnet20.pdparams")
     with pytest.raises(WeightsDownloadError) as error:
         resnet20(pretrained=True)
@@ -184,7 +184,7 @@ def test_unreachable_server_names_url_and_where_to_put_the_file(tmp_path, monkey
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/resnet20.pdparams"
-    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, "resnet20", (url, "0" * 32))
+    monkeypatch.setitem(official.OFFICIAL_WEIGHTS, "resnet20", (url, "0" * 32))
     with pytest.raises(WeightsDownloadError) as error:
         resnet20(pretrained=True)
     cached = os.path.join(str(tmp_path / "cache"), "resnet20.pdparams")
@@ -193,7 +193,7 @@ def test_unreachable_server_names_url_and_where_to_put_the_file(tmp_path, monkey
     # Following that advice works offline.
     published = _randomise(resnet20(), seed=3)
     save_weights(published, cached)
-    monkeypatch.setitem(weights.OFFICIAL_WEIGHTS, "resnet20", (url, _md5(cached)))
+    monkeypatch.setitem(official.OFFICIAL_WEIGHTS, "resnet20", (url, _md5(cached)))
     _assert_same_state(resnet20(pretrained=True), _state(published))
 
 

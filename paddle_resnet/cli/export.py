@@ -17,11 +17,13 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
-from ..config import list_models
-from ..export import EXPORT_SUFFIXES, FORMATS, RELATIVE_TOLERANCE, max_relative_difference
-from .summary import parse_size
+from ..deploy.compare import RELATIVE_TOLERANCE, compare_with_eager
+from ..deploy.export import EXPORT_SUFFIXES, FORMATS, export
+from ..deploy.predictor import import_onnxruntime
+from ..models.builders import create_model
+from ..models.table import list_models
+from ..weights.loading import IncompatibleWeightsError, load_weights
+from ._args import add_model_options, model_options, parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
     parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's (224, or 32 for the CIFAR nets)")
-    parser.add_argument("--num-classes", type=int, help="classifier outputs, when the weights have another head")
+    add_model_options(parser.add_argument_group("model options (as the builders take them; default: the "
+                                                "architecture's)"))
     return parser
 
 
@@ -53,19 +56,11 @@ def main(argv=None) -> int:
 
 
 def _export(args) -> int:
-    import paddle
-
-    from ..builders import create_model
-    from ..export import export
-    from ..inference import Predictor, import_onnxruntime
-    from ..weights import load_weights
-
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise NotADirectoryError(f"--out {args.out}: that is a file; give a directory (created if missing)")
     if args.format == "onnx":
         import_onnxruntime()  # the check after writing needs it: fail before any work is done
-    options = {} if args.num_classes is None else {"num_classes": args.num_classes}
-    model = create_model(args.model, **options)
+    model = create_model(args.model, **model_options(args))
     model.eval()
     if args.weights:
         print(load_weights(model, args.weights).describe())
@@ -82,21 +77,15 @@ def _export(args) -> int:
         if not os.path.exists(path):
             print(f"removed {path} (an earlier export to the same prefix)")
 
-    images = np.random.RandomState(0).standard_normal((2, *input_size)).astype("float32")
-    with paddle.no_grad():
-        expected = model(paddle.to_tensor(images)).numpy()
-    predictor = Predictor(files[-1], device="cpu")
-    error = max_relative_difference(predictor(images), expected)
+    backend, error = compare_with_eager(model, files[-1], input_size)
     ok = error <= RELATIVE_TOLERANCE
-    print(f"check: {predictor.backend} on a random batch of 2 vs the eager model: max difference "
+    print(f"check: {backend} on a random batch of 2 vs the eager model: max difference "
           f"{error:.1e} of the output's scale ({'ok' if ok else 'MISMATCH'}, tolerance {RELATIVE_TOLERANCE:.0e})")
     return 0 if ok else 1
 
 
 def _num_classes_hint(error: Exception) -> str:
     """For weights whose classifier has another size than the model's: the --num-classes that fits them."""
-    from ..weights import IncompatibleWeightsError
-
     if not isinstance(error, IncompatibleWeightsError):
         return ""
     shape = error.report.mismatched.get("fc.bias", (None,))[0]  # (shape in the weights, shape in the model)

@@ -11,27 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..atomic import atomic_write_text
-from ..config import ARCHITECTURES, SHORTCUTS, STRIDE_PLACEMENTS, list_models
-from ..summary import DEPTHS, FORMATS, summarize
+from .._files import atomic_write_text
+from ..analysis.summary import DEPTHS, FORMATS, summarize
+from ..models import BasicBlock, BottleneckBlock, create_model
+from ..models.table import ARCHITECTURES, list_models
+from ._args import add_model_options, flag, model_options, parse_size
 
-
-def parse_size(text: str):
-    """``224`` or ``224x160`` -> (height, width): the ``--input-size`` argument of every command that takes one."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        parts = []
-    if len(parts) not in (1, 2) or min(parts, default=0) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive size like 224 or 224x160")
-    return (parts[0], parts[-1])
-
-
-def _stages(text: str):
-    try:
-        return tuple(int(p) for p in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected stage numbers like 1,2,3,4") from None
+#: Builder options that also describe a single block (``--block``): the rest apply to whole models only.
+_BLOCK_OPTIONS = ("stride_on", "shortcut")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,12 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's (224, or 32 for the CIFAR nets); 224 for --block")
     parser.add_argument("--batch", type=int, default=1, help="batch size shown in the shapes (default 1)")
-    parser.add_argument("--num-classes", type=int, help="classifier outputs (0: no classifier)")
-    parser.add_argument("--in-channels", type=int, help="input image channels")
-    parser.add_argument("--stride-on", choices=STRIDE_PLACEMENTS, help="bottleneck stride placement")
-    parser.add_argument("--shortcut", choices=SHORTCUTS, help="A: zero-pad identity, B: 1x1 projection")
-    parser.add_argument("--out-stages", type=_stages, help="return these stages' feature maps, e.g. 1,2,3,4")
-    block = parser.add_argument_group("summarise a single block instead of a model")
+    add_model_options(parser.add_argument_group("model options (as the builders take them; default: the "
+                                                "architecture's)"))
+    block = parser.add_argument_group("summarise a single block instead of a model (with --stride-on, --shortcut)")
     block.add_argument("--block", choices=("basic", "bottleneck"))
     block.add_argument("--in", dest="in_channels_block", type=int, metavar="C", help="block input channels")
     block.add_argument("--out", type=int, metavar="C", help="block output channels")
@@ -60,8 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _build(args, parser):
-    from .. import BasicBlock, BottleneckBlock, create_model
-
     def refuse(flags, mode):
         given = [flag for flag, value in flags if value is not None]
         if given:
@@ -70,8 +52,8 @@ def _build(args, parser):
     if args.block:
         if args.model or args.in_channels_block is None or args.out is None:
             parser.error("--block needs --in and --out, and no model name")
-        refuse([("--num-classes", args.num_classes), ("--in-channels", args.in_channels),
-                ("--out-stages", args.out_stages)], "a single block (use --in for its input channels)")
+        refuse([(flag(name), value) for name, value in model_options(args).items() if name not in _BLOCK_OPTIONS],
+               "a single block (use --in for its input channels)")
         options = {"shortcut": args.shortcut or "B"}
         if args.block == "bottleneck":
             options.update(groups=args.groups or 1, stride_on=args.stride_on or "3x3")
@@ -85,10 +67,7 @@ def _build(args, parser):
         parser.error("give an architecture name (or --block)")
     refuse([("--in", args.in_channels_block), ("--out", args.out), ("--stride", args.stride),
             ("--groups", args.groups)], "a model, only to --block")
-    options = {key: value for key, value in (
-        ("num_classes", args.num_classes), ("in_channels", args.in_channels), ("stride_on", args.stride_on),
-        ("shortcut", args.shortcut), ("out_stages", args.out_stages)) if value is not None}
-    model = create_model(args.model, **options)
+    model = create_model(args.model, **model_options(args))
     default = ARCHITECTURES[args.model].image_size
     height, width = args.input_size or (default, default)
     return model, model.config.in_channels, height, width

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import list_models
+from ..models.table import list_models
 
 
 def _parser() -> argparse.ArgumentParser:

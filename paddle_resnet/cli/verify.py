@@ -19,11 +19,12 @@ import time
 
 from tabulate import tabulate
 
-from ..atomic import atomic_write_text
-from ..config import list_models
-from ..summary import FORMATS
-from ..verification import (GoldenFileError, default_golden_path, fingerprint, flatten_metrics, load_golden,
-                            verify_model, write_golden)
+from .._files import atomic_write_text
+from ..analysis.summary import FORMATS
+from ..models.builders import create_model
+from ..models.table import list_models
+from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
+from ..verification.verify import verify_model
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _build(name):
     import paddle
 
-    from ..builders import create_model
-
     with paddle.LazyGuard():  # structure only: shapes without allocating or initialising weights
         return create_model(name)
 
@@ -59,21 +58,10 @@ def _update(names, golden, path) -> int:
         return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
     stamp = datetime.date.today().isoformat()
     for name in names:
-        entry = golden["architectures"].get(name)
-        model = _build(name)
-        size = entry["input_size"] if entry else list(model.config.input_size)
-        values = fingerprint(model, size)
-        old = flatten_metrics(entry["values"]) if entry else {}
-        new = flatten_metrics(values)
-        changes = [(m, old.get(m), new.get(m)) for m in sorted(set(old) | set(new)) if old.get(m) != new.get(m)]
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
                   "tests/test_golden.py checks it against the independent references")
-        sources = dict(entry["sources"]) if entry else {}
-        for key in values:
-            if not entry or flatten_metrics({key: values[key]}) != flatten_metrics({key: entry["values"].get(key)}):
-                sources[key] = source
-        golden["architectures"][name] = {"input_size": list(size), "values": values, "sources": sources}
-        print(f"{name}: {'new entry' if not entry else f'{len(changes)} change(s)'}")
+        changes = update_entry(golden, name, _build(name), source)
+        print(f"{name}: {'new entry' if changes is None else f'{len(changes)} change(s)'}")
         if changes:
             print(tabulate(changes, ["metric", "old", "new"], tablefmt="simple"))
     write_golden(golden, path)

@@ -26,7 +26,7 @@ from typing import Optional
 import numpy as np
 import paddle
 
-from ..atomic import atomic_dir, recover
+from .._files import atomic_dir, recover
 
 MODEL_FILE, OPTIMIZER_FILE, TRAINER_FILE, STATE_FILE = "model.pdparams", "optimizer.pdopt", "trainer.json", "state.pkl"
 

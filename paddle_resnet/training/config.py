@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from ..config import get_config, list_models
-from ..weights import OFFICIAL_WEIGHTS
+from ..models.stages import STEM, stage_name
+from ..models.table import get_config, list_models
+from ..weights.official import OFFICIAL_WEIGHTS
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step")
@@ -108,7 +109,7 @@ class TrainConfig:
         if self.pretrained is True and self.model not in OFFICIAL_WEIGHTS:
             raise ValueError(f"pretrained=True: there are no official weights for {self.model}, only for "
                              f"{', '.join(OFFICIAL_WEIGHTS)}; give a weights file path instead")
-        stages = ["stem"] + [f"layer{index}" for index in range(1, len(get_config(self.model).layers) + 1)]
+        stages = [STEM] + [stage_name(i) for i in range(1, get_config(self.model).num_stages + 1)]
         if self.freeze is not None and self.freeze not in stages:
             raise ValueError(f"freeze={self.freeze!r}: {self.model} can be frozen up to one of {', '.join(stages)}")
 

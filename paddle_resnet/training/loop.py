@@ -18,12 +18,14 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from ..builders import create_model
+from ..models.builders import create_model
+from ..models.transfer import freeze
 from . import checkpoint as ckpt
+from . import distributed
 from .config import TrainConfig, check_resumable
 from .data import (BadDataError, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow, eval_transform,
                    find_unreadable, list_image_folder, resolve_image_folder, split_samples, train_transform)
-from .distributed import all_gather_objects, all_sum, broadcast_state, init_distributed
+from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 
 
@@ -47,34 +49,68 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
     every epoch and gradients are averaged; only rank 0 prints and writes files. ``stream`` receives the
     progress output (default: standard output).
     """
-    rank, world_size = init_distributed()
+    rank, _ = init_distributed()
     say = _printer(stream or sys.stdout, rank)
     # Paddle names parameters and optimizer buffers from process-wide counters, and optimizer checkpoints
     # are keyed by those names; fresh counters make a model built here match one saved by any other process.
     with paddle.utils.unique_name.guard():
-        return _train(config, rank, world_size, say)
+        run = _prepare(config, say)
+        for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+            _run_epoch(run, epoch, say)
+        return _finish(run, say)
 
 
-def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
+@dataclass
+class _Run:
+    """Everything a training run works with, built by ``_prepare``."""
+
+    config: TrainConfig
+    train_set: ImageFolder
+    val_set: ImageFolder
+    model: paddle.nn.Layer
+    parallel_model: paddle.nn.Layer
+    optimizer: object
+    scheduler: object
+    scaler: object
+    train_sampler: EpochBatchSampler
+    train_loader: object
+    val_loader: object
+    trainer: dict  # what trainer.json holds: settings, classes, epochs done, history, best
+    export: object  # paddle_resnet.export, or None without --export
+
+    @property
+    def out(self) -> Path:
+        return Path(self.config.out)
+
+
+def _settings(config: TrainConfig):
+    """``(resolved config, checkpoint directory or None, its trainer.json or None)``: a resumed run takes what
+    it does not name from its checkpoint; a new run may not write over an earlier one."""
     resume_dir = ckpt.find_checkpoint(config.resume) if config.resume else None
     saved = ckpt.load_trainer(resume_dir) if resume_dir else None
     if saved:
-        # What a resumed run does not name comes from its checkpoint: the data it trained on, and as output the
-        # run directory holding the checkpoint (the same rule as resume_config, so a moved run keeps writing
-        # to itself).
+        # The data it trained on, and as output the run directory holding the checkpoint (the same rule as
+        # resume_config, so a moved run keeps writing to itself).
         config = config.replace(data=config.data or saved["config"]["data"],
                                 out=config.out or str(resume_dir.parent))
-    config = config.resolved(world_size)
+    config = config.resolved(distributed.world_size())
     if saved:
         check_resumable(saved["config"], config.to_dict())
     out = Path(config.out)
     # Every process must stop, not only rank 0, or the others would wait for it forever.
-    if not saved and any(all_gather_objects(rank == 0 and (out / "last").exists(), world_size)):
+    if not saved and any(distributed.all_gather_objects(distributed.rank() == 0 and (out / "last").exists())):
         raise FileExistsError(f"{out} already holds a training run; continue it with --resume {out}, or choose "
                               "another --out")
+    return config, resume_dir, saved
+
+
+def _prepare(config: TrainConfig, say) -> _Run:
+    """Resolve the settings, check the data, build the model, optimizer, schedule and loaders, and restore the
+    checkpoint's state when resuming."""
+    config, resume_dir, saved = _settings(config)
     export = _exporter() if config.export else None  # fails now, not after hours of training
 
-    train_set, val_set = load_data(config, rank, world_size, say)
+    train_set, val_set = load_data(config, say)
     if saved and saved["classes"] != train_set.classes:
         raise BadDataError(f"{config.data}: classes {train_set.classes} differ from the checkpoint's "
                            f"{saved['classes']}")
@@ -83,14 +119,14 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
     # A resumed run gets its weights from the checkpoint; loading the pretrained ones first would be wasted.
     model = build_model(config.replace(pretrained=False) if saved else config, len(train_set.classes))
     train_sampler = EpochBatchSampler(len(train_set.samples), config.batch_size, config.seed, shuffle=True,
-                                      rank=rank, world_size=world_size)
+                                      rank=distributed.rank(), world_size=distributed.world_size())
     scheduler = build_schedule(config, steps_per_epoch=len(train_sampler))
     optimizer = build_optimizer(config, model, scheduler)
     use_amp = config.amp and paddle.device.get_device().startswith("gpu")
     if config.amp and not use_amp:
         say(f"--amp ignored: mixed precision needs a GPU and this run is on {paddle.device.get_device()}")
     scaler = paddle.amp.GradScaler(enable=use_amp)
-    trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": world_size,
+    trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": distributed.world_size(),
                "train_images": len(train_set.samples), "val_images": len(val_set.samples),
                "skipped": len(train_set.skipped) + len(val_set.skipped),
                "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
@@ -103,49 +139,62 @@ def _train(config: TrainConfig, rank: int, world_size: int, say) -> TrainResult:
                 say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
                     "here on the run differs from an uninterrupted one")
 
-    parallel_model = paddle.DataParallel(model) if world_size > 1 else model
+    parallel_model = paddle.DataParallel(model) if distributed.world_size() > 1 else model
     train_loader = _loader(train_set, train_transform(config.input_size), train_sampler, config)
     val_loader = None
     if val_set.samples:
-        val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False, rank=rank,
-                                        world_size=world_size)
+        val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False,
+                                        rank=distributed.rank(), world_size=distributed.world_size())
         val_loader = _loader(val_set, eval_transform(config.input_size), val_sampler, config)
-    say(_describe(config, train_set, val_set, world_size))
+    say(_describe(config, train_set, val_set))
+    return _Run(config, train_set, val_set, model, parallel_model, optimizer, scheduler, scaler, train_sampler,
+                train_loader, val_loader, trainer, export)
 
-    history, best = trainer["history"], trainer["best"]
-    for epoch in range(trainer["epoch"] + 1, config.epochs + 1):
-        train_sampler.set_epoch(epoch)
-        progress = Progress(epoch, config.epochs, len(train_sampler), stream=say.stream) if rank == 0 else None
-        record = train_one_epoch(parallel_model, train_loader, optimizer, scheduler, scaler, world_size, progress)
-        broadcast_state(model, world_size)
-        suffix = ""
-        if val_loader is not None:
-            record["val_loss"], record["val_acc"] = evaluate(model, val_loader, world_size)
-            suffix = f" | val loss {record['val_loss']:.4f} acc {100 * record['val_acc']:.1f}%"
-        if progress:
-            progress.close(suffix)
-        history.append({"epoch": epoch, **record})
-        improved = val_loader is not None and (best["val_acc"] is None or record["val_acc"] > best["val_acc"])
+
+def _run_epoch(run: _Run, epoch: int, say) -> None:
+    """Train one epoch, validate, and (rank 0) write the checkpoints and metrics."""
+    config, trainer = run.config, run.trainer
+    run.train_sampler.set_epoch(epoch)
+    progress = Progress(epoch, config.epochs, len(run.train_sampler), stream=say.stream) \
+        if distributed.rank() == 0 else None
+    record = train_one_epoch(run.parallel_model, run.train_loader, run.optimizer, run.scheduler, run.scaler,
+                             progress)
+    distributed.broadcast_state(run.model)
+    suffix = ""
+    if run.val_loader is not None:
+        record["val_loss"], record["val_acc"] = evaluate(run.model, run.val_loader)
+        suffix = f" | val loss {record['val_loss']:.4f} acc {100 * record['val_acc']:.1f}%"
+    if progress:
+        progress.close(suffix)
+    trainer["history"].append({"epoch": epoch, **record})
+    best = trainer["best"]
+    improved = run.val_loader is not None and (best["val_acc"] is None or record["val_acc"] > best["val_acc"])
+    if improved:
+        trainer["best"] = {"epoch": epoch, "val_acc": record["val_acc"]}
+    trainer["epoch"] = epoch
+    if distributed.rank() == 0:
+        # best before last: a crash between the two is repaired by resuming from the previous last,
+        # which repeats this epoch exactly and writes the same best again.
         if improved:
-            best = {"epoch": epoch, "val_acc": record["val_acc"]}
-        trainer.update(epoch=epoch, best=best)
-        if rank == 0:
-            # best before last: a crash between the two is repaired by resuming from the previous last,
-            # which repeats this epoch exactly and writes the same best again.
-            if improved:
-                ckpt.save_checkpoint(out / "best", model, trainer)
-            ckpt.save_checkpoint(out / "last", model, trainer, optimizer,
-                                 {"scheduler": scheduler.state_dict(), "scaler": scaler.state_dict()})
-            write_metrics_csv(out / "metrics.csv", history)
+            ckpt.save_checkpoint(run.out / "best", run.model, trainer)
+        ckpt.save_checkpoint(run.out / "last", run.model, trainer, run.optimizer,
+                             {"scheduler": run.scheduler.state_dict(), "scaler": run.scaler.state_dict()})
+        write_metrics_csv(run.out / "metrics.csv", trainer["history"])
 
-    result = TrainResult(config, train_set.classes, history, best, train_set.skipped + val_set.skipped)
-    if rank == 0:
-        say(plot_metrics(out / "metrics.png", history) or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
+
+def _finish(run: _Run, say) -> TrainResult:
+    """Plot the metrics, report the best and last checkpoints, export if asked."""
+    out, best = run.out, run.trainer["best"]
+    result = TrainResult(run.config, run.train_set.classes, run.trainer["history"], best,
+                         run.train_set.skipped + run.val_set.skipped)
+    if distributed.rank() == 0:
+        say(plot_metrics(out / "metrics.png", result.history)
+            or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
         if best["epoch"] is not None:
             say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
         say(f"last checkpoint: {out / 'last'}")
-        if export is not None:
-            result.export = export_best(export, model, out, config)
+        if run.export is not None:
+            result.export = export_best(run.export, run.model, out, run.config)
             say(f"exported for deployment: {result.export}")
     return result
 
@@ -169,7 +218,7 @@ def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: 
     return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers)
 
 
-def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print):
+def load_data(config: TrainConfig, say=print):
     """The training and validation ``ImageFolder``s of a resolved config, checked before any training.
 
     Each process decodes its share of the images and the processes exchange what they found, so the check
@@ -181,7 +230,8 @@ def load_data(config: TrainConfig, rank: int = 0, world_size: int = 1, say=print
         listings.append((config.val_dir, list_image_folder(config.val_dir, classes=listings[0][1].classes)))
     paths = [path for _, listing in listings for path, _ in listing.candidates]
     unreadable = {}
-    for part in all_gather_objects(find_unreadable(paths[rank::world_size]), world_size):
+    own_share = paths[distributed.rank()::distributed.world_size()]
+    for part in distributed.all_gather_objects(find_unreadable(own_share)):
         unreadable.update(part)
     folders, errors = [], []
     for root, listing in listings:  # check both folders before stopping, so every bad file is named at once
@@ -212,8 +262,6 @@ def build_model(config: TrainConfig, num_classes: int):
     """The architecture with ``num_classes`` outputs, pretrained and partly frozen as ``config`` says."""
     model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes)
     if config.freeze:
-        from ..transfer import freeze
-
         freeze(model, up_to=config.freeze)
     return model
 
@@ -250,7 +298,7 @@ def build_optimizer(config: TrainConfig, model, schedule):
     return paddle.optimizer.AdamW(learning_rate=schedule, parameters=parameters, weight_decay=config.weight_decay)
 
 
-def train_one_epoch(model, loader, optimizer, scheduler, scaler, world_size: int, progress=None) -> dict:
+def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) -> dict:
     """One pass over ``loader``, one optimizer and schedule step per batch.
 
     Returns the epoch's ``lr`` (of its last step), ``train_loss``, ``train_acc`` (over all processes),
@@ -274,15 +322,15 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, world_size: int
         correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
         count += size
         if progress:
-            progress.update(batch, loss_sum / count, correct / count, images=count * world_size)
+            progress.update(batch, loss_sum / count, correct / count, images=count * distributed.world_size())
     seconds = time.perf_counter() - start
-    loss_sum, correct, count = all_sum([loss_sum, correct, count], world_size)
+    loss_sum, correct, count = distributed.all_sum([loss_sum, correct, count])
     return {"lr": lr, "train_loss": loss_sum / count, "train_acc": correct / count,
             "images_per_sec": count / seconds, "seconds": seconds}
 
 
 @paddle.no_grad()
-def evaluate(model, loader, world_size: int = 1) -> Tuple[float, float]:
+def evaluate(model, loader) -> Tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` over ``loader`` (summed over all processes' shards)."""
     model.eval()
     loss_sum = correct = count = 0.0
@@ -291,7 +339,7 @@ def evaluate(model, loader, world_size: int = 1) -> Tuple[float, float]:
         loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
         correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
         count += labels.shape[0]
-    loss_sum, correct, count = all_sum([loss_sum, correct, count], world_size)
+    loss_sum, correct, count = distributed.all_sum([loss_sum, correct, count])
     return loss_sum / count, correct / count
 
 
@@ -307,7 +355,7 @@ def export_best(export, model, out: Path, config: TrainConfig) -> str:
 
 def _exporter():
     try:
-        from ..export import export
+        from ..deploy.export import export
     except ImportError as error:
         raise ImportError("--export needs paddle_resnet.export, which this version of paddle_resnet does not "
                           f"have ({error}); train without --export") from error
@@ -321,11 +369,12 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, world_size: int) -> str:
+def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder) -> str:
     schedule = f"{config.schedule} schedule, {config.warmup_epochs} warm-up epoch(s)"
     return (f"training {config.model} ({config.input_size}x{config.input_size}) on {len(train_set.samples)} images "
             f"of {len(train_set.classes)} classes, validating on {len(val_set.samples)}; "
-            f"{world_size} process(es) x batch {config.batch_size}; {config.epochs} epochs; {config.optimizer} "
+            f"{distributed.world_size()} process(es) x batch {config.batch_size}; {config.epochs} epochs; "
+            f"{config.optimizer} "
             f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}"
             + (f"; frozen up to {config.freeze}" if config.freeze else "") + f"; output in {config.out}")
 

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import List, Optional
 
-from ..atomic import atomic_path
+from .._files import atomic_path
 
 #: Columns of ``metrics.csv``, one row per epoch; accuracies are fractions, ``val_*`` empty without validation.
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_sec", "seconds")

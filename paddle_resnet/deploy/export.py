@@ -6,7 +6,7 @@
 One prefix holds one exported model (exporting again to it replaces the files of either format), so the two
 formats go to different prefixes.
 
-``paddle_resnet.Predictor`` (inference.py) runs either file with the fast settings on. Exporting traces
+``paddle_resnet.Predictor`` (``predictor.py``) runs either file with the fast settings on. Exporting traces
 ``model.forward`` once into a static graph, so the files hold whatever the model computes in eval mode:
 a classifier returns logits, a backbone built with ``out_stages`` returns its list of feature maps.
 """
@@ -19,14 +19,12 @@ import os
 import tempfile
 from typing import List, Sequence
 
-import numpy as np
 import paddle
 from paddle import nn
 from paddle.static import InputSpec
 
-from .atomic import fsync_file
-from .config import check_choice
-from .trace import normalize_input_size
+from .._checks import check_choice, normalize_input_size
+from .._files import fsync_file
 
 FORMATS = ("paddle", "onnx")
 #: File suffixes of a saved Paddle program: PIR (Paddle 3's default) and the older ProgramDesc (Paddle 2).
@@ -37,11 +35,6 @@ EXPORT_SUFFIXES = (*PROGRAM_SUFFIXES, ".pdiparams", ".pdiparams.info", ".onnx")
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
 ONNX_OPSET = 13
 ONNX_INSTALL_HINT = "pip install 'paddle_resnet[onnx]'  (or: pip install 'paddle2onnx>=1.2,<2' onnxruntime)"
-#: Largest ``max_relative_difference`` between an exported model's output and the eager model's that counts
-#: as the same answer. Fused kernels change float32 rounding by ~1e-6 of the output's scale (BatchNorm folded
-#: into convolutions, other summation orders); a wrong graph is off by about the scale itself. See
-#: tests/test_export.py for the measurements.
-RELATIVE_TOLERANCE = 1e-4
 
 
 def export(model: nn.Layer, path: str, input_size: Sequence[int] = (3, 224, 224), format: str = "paddle") -> List[str]:
@@ -105,16 +98,6 @@ def save_program(model: nn.Layer, prefix: str, input_size: Sequence[int], old_ir
         paddle.jit.save(model, prefix, input_spec=[spec])
     directory, stem = os.path.split(prefix)
     return sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.startswith(stem + "."))
-
-
-def max_relative_difference(actual, expected) -> float:
-    """``max |actual - expected| / max |expected|``: how far an exported model's output is from the eager one,
-    as a fraction of the output's scale (compare with ``RELATIVE_TOLERANCE``)."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    if actual.shape != expected.shape:
-        raise ValueError(f"outputs of different shapes: {list(actual.shape)} vs {list(expected.shape)}")
-    scale = max(float(np.abs(expected).max()), float(np.finfo(np.float32).tiny))  # all-zero output: absolute
-    return float(np.abs(actual - expected).max()) / scale
 
 
 def _check_input_size(input_size) -> List[int]:

@@ -13,7 +13,9 @@ from typing import List, Union
 from paddle import nn
 
 from .blocks import BasicBlock, BottleneckBlock
-from .config import ARCHITECTURES, ResNetConfig, check_options, get_config, supported_depths
+from .config import ResNetConfig, check_options
+from .stages import stage_name
+from .table import ARCHITECTURES, IMAGENET_DEPTHS, get_config
 
 #: Downsampling factor of each stem: 7x7/2 conv then 3x3/2 max-pool, or a stride-1 3x3 conv.
 STEM_REDUCTION = {"imagenet": 4, "cifar": 1}
@@ -27,9 +29,12 @@ def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConf
     if isinstance(arch, bool) or not isinstance(arch, (int, str)):
         raise TypeError(f"ResNet({arch!r}): expected a depth (int), an architecture name or a ResNetConfig")
     if isinstance(arch, int):
-        if arch not in supported_depths():
-            raise ValueError(f"unsupported depth {arch}; supported depths: {supported_depths()}")
-        arch = f"resnet{arch}"
+        if arch not in IMAGENET_DEPTHS:
+            cifar = f" (the CIFAR-10 net of depth {arch} is ResNet('resnet{arch}'))" \
+                if f"resnet{arch}" in ARCHITECTURES else ""
+            raise ValueError(f"ResNet({arch}): an integer depth names an ImageNet ResNet, one of "
+                             f"{', '.join(map(str, IMAGENET_DEPTHS))}{cifar}")
+        arch = IMAGENET_DEPTHS[arch]
     return get_config(arch, **options)
 
 
@@ -37,10 +42,10 @@ class ResNet(nn.Layer):
     """A ResNet built from one row of the configuration table (or a custom ``ResNetConfig``).
 
     Args:
-        arch: a depth (``50``), a name from ``list_models()`` (``"resnext50_32x4d"``) or a ``ResNetConfig``.
+        arch: the depth of an ImageNet ResNet (``50``), a name from ``list_models()`` (``"resnext50_32x4d"``,
+            ``"resnet20"``) or a ``ResNetConfig``.
         num_classes: classifier outputs (0: no classifier); ``None`` keeps the architecture's default.
-        **options: any of ``config.OPTIONS``: ``with_pool``, ``in_channels``, ``stride_on``,
-            ``zero_init_residual``, ``shortcut``, ``out_stages``.
+        **options: the builder options (``config.OPTIONS``), described under ``create_model``.
 
     ``forward`` returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or,
     with ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
@@ -65,36 +70,36 @@ class ResNet(nn.Layer):
         self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1) if config.stem == "imagenet" else None
 
         in_channels = config.stem_width
-        for index in range(self.num_stages):
+        for index in range(config.num_stages):
             stage = nn.Sequential(*[
-                self._make_block(index, in_channels if i == 0 else config.widths[index],
+                self._make_block(index, in_channels if i == 0 else config.stage_widths[index],
                                  config.stage_strides[index] if i == 0 else 1)
-                for i in range(config.layers[index])
+                for i in range(config.blocks_per_stage[index])
             ])
-            self.add_sublayer(f"layer{index + 1}", stage)
-            in_channels = config.widths[index]
+            self.add_sublayer(stage_name(index + 1), stage)
+            in_channels = config.stage_widths[index]
 
         self.avgpool = nn.AdaptiveAvgPool2D(1) if config.with_pool else None
         self.flatten = nn.Flatten() if config.with_pool else None
-        self.fc = nn.Linear(config.widths[-1], config.num_classes) if config.num_classes else None
+        self.fc = nn.Linear(config.stage_widths[-1], config.num_classes) if config.num_classes else None
 
     def _make_block(self, stage: int, in_channels: int, stride: int) -> nn.Layer:
         config = self.config
         common = dict(stride=stride, shortcut=config.shortcut, zero_init_residual=config.zero_init_residual)
         if config.block == "basic":
-            return BasicBlock(in_channels, config.widths[stage], **common)
-        return BottleneckBlock(in_channels, config.widths[stage], groups=config.groups,
-                               width=config.bottleneck_widths[stage], stride_on=config.stride_on, **common)
+            return BasicBlock(in_channels, config.stage_widths[stage], **common)
+        return BottleneckBlock(in_channels, config.stage_widths[stage], groups=config.groups,
+                               inner_width=config.inner_widths[stage], stride_on=config.stride_on, **common)
 
     @property
     def num_stages(self) -> int:
         """Stages that are built: all of them, or up to the last of ``out_stages``."""
-        return max(self.config.out_stages) if self.config.out_stages else len(self.config.layers)
+        return self.config.num_stages
 
     @property
     def stages(self) -> List[nn.Sequential]:
         """The built stages, in order (``layer1``, ``layer2``, ...)."""
-        return [getattr(self, f"layer{i + 1}") for i in range(self.num_stages)]
+        return [getattr(self, stage_name(i + 1)) for i in range(self.num_stages)]
 
     @property
     def feature_info(self) -> List[dict]:
@@ -106,7 +111,7 @@ class ResNet(nn.Layer):
         info, reduction = [], STEM_REDUCTION[self.config.stem]
         for i in range(self.num_stages):
             reduction *= self.config.stage_strides[i]
-            info.append({"stage": i + 1, "name": f"layer{i + 1}", "channels": self.config.widths[i],
+            info.append({"stage": i + 1, "name": stage_name(i + 1), "channels": self.config.stage_widths[i],
                          "reduction": reduction})
         return info
 
@@ -159,7 +164,7 @@ class ResNet(nn.Layer):
         self.config = self.config.replace(num_classes=num_classes, with_pool=with_pool)
         if with_pool and self.avgpool is None:
             self.avgpool, self.flatten = nn.AdaptiveAvgPool2D(1), nn.Flatten()
-        self.fc = nn.Linear(self.config.widths[-1], num_classes) if num_classes else None
+        self.fc = nn.Linear(self.config.stage_widths[-1], num_classes) if num_classes else None
 
     def extra_repr(self):
         names = [name for name, config in ARCHITECTURES.items() if config == self.config]

@@ -18,14 +18,17 @@ from typing import Dict, List
 
 from paddle import nn
 
+from .stages import HEAD, part_of
+
 
 def _parts(model: nn.Layer) -> Dict[str, List[nn.Layer]]:
-    """The freezable parts in input-to-output order: ``stem`` (conv1, bn1), then ``layer1``, ``layer2``, ..."""
-    parts = {"stem": [model.conv1, model.bn1]}
-    index = 1
-    while getattr(model, f"layer{index}", None) is not None:
-        parts[f"layer{index}"] = [getattr(model, f"layer{index}")]
-        index += 1
+    """The freezable parts in input-to-output order: ``stem`` (the layers before the first stage), then
+    ``layer1``, ``layer2``, ... The head is never frozen."""
+    parts: Dict[str, List[nn.Layer]] = {}
+    for name, layer in model.named_children():
+        part = part_of(name)
+        if part != HEAD:
+            parts.setdefault(part, []).append(layer)
     return parts
 
 
@@ -53,7 +56,8 @@ def freeze(model: nn.Layer, up_to: str = "layer3") -> List[str]:
     The setting is not part of the saved weights: apply it again after building a model.
 
     Args:
-        model: a ``ResNet`` (or any model with ``conv1``, ``bn1`` and ``layer1``, ``layer2``, ... attributes).
+        model: a ``ResNet`` (or any model whose stages are children named ``layer1``, ``layer2``, ..., such as
+            ``paddle.vision``'s ResNets).
         up_to: ``"stem"`` or a stage name, ``"layer1"`` ... ``"layerN"`` for a model with N stages
             (a model built with ``out_stages`` has only the stages up to the last one it returns).
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import paddle
 from paddle import nn
 
-from .config import SHORTCUTS, STRIDE_PLACEMENTS, check_choice, check_positive
+from .._checks import check_choice, check_positive
+from .config import SHORTCUTS, STRIDE_PLACEMENTS
 
 
 class ZeroPadShortcut(nn.Layer):
@@ -40,6 +41,15 @@ class ZeroPadShortcut(nn.Layer):
         # (2.6 to 3.3) corrupts memory on channel padding, so an exported model would crash on CPU.
         n, _, h, w = x.shape
         return paddle.concat([x, paddle.zeros([n, extra, h, w], dtype=x.dtype)], axis=1)
+
+    def shape_rule(self, input_shape):
+        """``(output shape, MACs, settings)`` for an NCHW ``input_shape``, without running: the layer's own
+        shape rule for structural tracing (``paddle_resnet.analysis.trace``), which knows only Paddle's layers."""
+        if len(input_shape) != 4 or input_shape[1] != self.in_channels:
+            raise ValueError(f"ZeroPadShortcut expects a 4-D NCHW input with {self.in_channels} channels, "
+                             f"got shape {list(input_shape)}")
+        height, width = (-(-size // self.stride) for size in input_shape[2:])  # ceil: ::stride keeps the first
+        return [input_shape[0], self.out_channels, height, width], 0, {"stride": [self.stride] * 2}
 
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
@@ -110,15 +120,15 @@ class BasicBlock(nn.Layer):
 class BottleneckBlock(nn.Layer):
     """1x1 reduce, 3x3, 1x1 expand: ``relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x))))))) + shortcut(x))``.
 
-    Used by ResNet-50/101/152, ResNeXt (``groups`` > 1) and Wide ResNet (a wider inner ``width``).
+    Used by ResNet-50/101/152, ResNeXt (``groups`` > 1) and Wide ResNet (a wider ``inner_width``).
     The cheap 1x1 convs shrink the channels so the costly 3x3 conv runs on a quarter of them.
 
     Args:
         in_channels: channels of the input.
         out_channels: channels of the output (the expanded width).
         stride: 2 halves the resolution, 1 keeps it.
-        groups: groups of the 3x3 conv; must divide ``width``.
-        width: channels inside the block (of the 3x3 conv); ``out_channels // 4`` by default.
+        groups: groups of the 3x3 conv; must divide ``inner_width``.
+        inner_width: channels inside the block (of the 3x3 conv); ``out_channels // 4`` by default.
         stride_on: ``"3x3"`` puts the stride on the 3x3 conv (paddle.vision, torchvision, "v1.5");
             ``"1x1"`` on the first 1x1 conv, as in the 2015 paper (cheaper, slightly less accurate).
         shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
@@ -129,16 +139,16 @@ class BottleneckBlock(nn.Layer):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, groups: int = 1,
-                 width: int | None = None, stride_on: str = "3x3", shortcut: str = "B",
+                 inner_width: int | None = None, stride_on: str = "3x3", shortcut: str = "B",
                  zero_init_residual: bool = False):
         super().__init__()
         _check_channels_and_stride(in_channels, out_channels, stride)
         check_choice("stride_on", stride_on, STRIDE_PLACEMENTS)
-        width = out_channels // 4 if width is None else width
-        check_positive("width", width)
+        width = out_channels // 4 if inner_width is None else inner_width
+        check_positive("inner_width", width)
         check_positive("groups", groups)
         if width % groups:
-            raise ValueError(f"groups={groups} does not divide the bottleneck width {width}: "
+            raise ValueError(f"groups={groups} does not divide the bottleneck's inner width {width}: "
                              f"choose groups among the divisors of {width}")
         stride_1x1, stride_3x3 = (stride, 1) if stride_on == "1x1" else (1, stride)
         self.conv1 = nn.Conv2D(in_channels, width, 1, stride=stride_1x1, bias_attr=False)

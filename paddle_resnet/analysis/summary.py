@@ -15,9 +15,10 @@ from typing import Dict, List
 import numpy as np
 from tabulate import tabulate
 
-from .config import check_choice
+from .._checks import check_choice, normalize_input_size
+from ..models.stages import block_of, part_of, stage_number
 from .counting import ParamCount, count_params
-from .trace import LayerCall, normalize_input_size, stage_summary, trace
+from .trace import LayerCall, trace
 
 FORMATS = ("text", "markdown", "json")
 DEPTHS = ("layers", "blocks", "stages")
@@ -56,7 +57,7 @@ class Summary:
                 labels[call.name] = f"{call.type}-{numbers[call.type]}"
             rows.append({"layer": labels[call.name], "name": call.name, "input_shape": call.input_shapes,
                          "output_shape": call.output_shape, "params": call.params, "macs": call.macs,
-                         "stage": call.stage, "block": _block_of(call.name)})
+                         "stage": part_of(call.name), "block": block_of(call.name)})
         if depth == "layers":
             return rows
         # Fold: a block (or a stage) becomes one row carrying the sums of its layers' params and MACs.
@@ -119,7 +120,7 @@ class Summary:
     @property
     def has_stages(self) -> bool:
         """Whether the model has ResNet stages (``layer1``...); a lone block has none."""
-        return any(stage.startswith("layer") for stage in self.stages)
+        return any(stage_number(stage) is not None for stage in self.stages)
 
     def _stage_table(self, tablefmt: str) -> str:
         body = [[r["stage"], r["blocks"] or "", r["output_shape"], f"{r['params']:,}", f"{r['macs']:,}",
@@ -139,12 +140,25 @@ def summarize(model, input_size) -> Summary:
     """
     size = normalize_input_size(input_size)
     calls = trace(model, size)
-    return Summary(size, calls, count_params(model), stage_summary(calls))
+    return Summary(size, calls, count_params(model), part_summary(calls))
 
 
-def _block_of(name: str) -> str:
-    parts = name.split(".")
-    return ".".join(parts[:2]) if parts[0].startswith("layer") and len(parts) > 1 else ""
+def part_summary(calls: List[LayerCall]) -> Dict[str, dict]:
+    """Per ResNet part (``stem``, ``layer1``..., ``head``; see ``models.stages``): blocks, output shape,
+    parameters, MACs. Parameters count every parameter of the part's layers (``paddle.summary``'s total)."""
+    parts: Dict[str, dict] = {}
+    for call in calls:
+        if not call.name:
+            continue
+        part = part_of(call.name)
+        info = parts.setdefault(part, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
+        info["params"] += call.params
+        info["macs"] += call.macs
+        if call.type not in (*_CONTAINERS, "Flatten"):
+            info["output_shape"] = call.output_shape
+        if call.name.count(".") == 1 and stage_number(part) is not None:
+            info["blocks"] += 1
+    return parts
 
 
 def _footer_lines(footer) -> List[str]:

@@ -1,16 +1,17 @@
 """Build models by name: ``create_model("resnet50")`` or the matching builder, ``resnet50()``.
 
-There is one builder per row of ``config.ARCHITECTURES``, made by ``_builder`` so that each exists as a
-real, importable, documented function without a hand-copied body.
+There is one builder per row of ``table.ARCHITECTURES``, made by ``_builder`` so that each exists as a
+real, importable, documented function without a hand-copied body. The options they accept are described once,
+in ``ResNetConfig``'s field metadata, and the docstrings here are generated from it.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from .config import ARCHITECTURES, get_config
+from .config import options_docstring
 from .network import ResNet
-from .weights import load_pretrained
+from .table import ARCHITECTURES, get_config
 
 
 def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
@@ -19,8 +20,9 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
     Args:
         name: a table entry, e.g. ``"resnet50"`` or ``"resnext50_32x4d"``.
         pretrained: ``True`` for the official weights, or a path or URL of a weights file.
-        **options: ``num_classes``, ``with_pool``, ``in_channels``, ``stride_on``, ``zero_init_residual``,
-            ``shortcut``, ``out_stages``.
+        **options: any of these (``config.OPTIONS``):
+
+{options}
 
     >>> model = create_model("resnet18", num_classes=10)
     >>> list(model.fc.weight.shape)
@@ -28,8 +30,13 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
     """
     model = ResNet(get_config(name, **options))
     if pretrained:
+        from ..weights import load_pretrained  # late: the weights layer sits above the models (it reads the table)
+
         load_pretrained(model, name, pretrained)
     return model
+
+
+create_model.__doc__ = create_model.__doc__.format(options=options_docstring(indent=" " * 12))
 
 
 def _builder(name: str):
@@ -40,7 +47,7 @@ def _builder(name: str):
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = (
-        f"{name}: {config.block} blocks {config.layers}, stage widths {config.widths}"
+        f"{name}: {config.block} blocks {config.blocks_per_stage}, stage widths {config.stage_widths}"
         + (f", {config.groups} groups x {config.width_per_group} channels" if config.groups > 1 else "")
         + f", {config.image_size}x{config.image_size} input by default.\n\n"
         "Same as ``create_model(name, pretrained, **options)``; see there for the options."

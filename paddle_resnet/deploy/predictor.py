@@ -1,4 +1,4 @@
-"""Run an exported model (see export.py) on numpy arrays, through Paddle Inference or ONNX Runtime.
+"""Run an exported model (see ``export.py``) on numpy arrays, through Paddle Inference or ONNX Runtime.
 
     predictor = Predictor("out/resnet50")          # finds out/resnet50.json / .pdmodel / .onnx
     logits = predictor(images)                     # images: float32 [batch, 3, 224, 224] -> [batch, 1000]
@@ -16,7 +16,7 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from .config import check_positive
+from .._checks import check_positive
 from .export import ONNX_INSTALL_HINT, PROGRAM_SUFFIXES
 
 MODEL_SUFFIXES = (*PROGRAM_SUFFIXES, ".onnx")

@@ -6,6 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .trace import trace
+
 
 class ParamCount(NamedTuple):
     """Parameter counts in ``paddle.summary``'s convention.
@@ -41,13 +43,11 @@ def count_macs(model, input_size) -> int:
 
     This is the convention of torchvision's published ``_ops`` (GMACs, despite its "GFLOPS" label), so
     ``count_macs(resnet50(), (1, 3, 224, 224)) / 1e9`` rounds to its 4.089. Shapes are derived from each
-    layer's settings without running the convolutions (see ``trace``). ``input_size`` is
+    layer's settings without running the convolutions (see ``analysis.trace``). ``input_size`` is
     ``(batch, channels, height, width)`` as ``paddle.summary`` takes it; the count is per image.
 
     >>> from paddle_resnet import resnet50
     >>> count_macs(resnet50(), (1, 3, 224, 224))
     4089184256
     """
-    from .trace import trace  # late: tracing needs the layer classes, counting parameters does not
-
     return sum(call.macs for call in trace(model, input_size))

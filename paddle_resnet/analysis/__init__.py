@@ -1,0 +1,12 @@
+"""Inspecting a model without training it: tracing its layer calls (``trace``, with the shape rules of
+``shape_rules``), counting parameters and multiply-accumulates (``counting``), and ``paddle.summary``-style
+summaries with per-stage views (``summary``). Works on any ``paddle.nn.Layer``.
+
+(A package re-exports no name that equals one of its modules, such as ``trace``: it would hide the module.)"""
+
+from .counting import ParamCount, count_macs, count_params
+from .summary import Summary, summarize
+from .trace import LayerCall, TraceError, UnsupportedLayer
+
+__all__ = ["LayerCall", "ParamCount", "Summary", "TraceError", "UnsupportedLayer", "count_macs", "count_params",
+           "summarize"]

@@ -1,0 +1,57 @@
+"""Argument types and flags shared by the commands.
+
+The model-option flags (``--num-classes``, ``--stride-on`` ...) are generated from ``ResNetConfig``'s field
+metadata, so every command offers the same options with the same help as the builders document.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Dict, Sequence, Tuple
+
+from ..models.config import OPTIONS, describe_fields
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """``224`` or ``224x160`` -> (height, width): the ``--input-size`` argument of every command that takes one."""
+    try:
+        parts = [int(p) for p in text.lower().split("x")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts, default=0) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive size like 224 or 224x160")
+    return (parts[0], parts[-1])
+
+
+def parse_int_list(text: str) -> Tuple[int, ...]:
+    """``1,2,3`` -> (1, 2, 3)."""
+    try:
+        return tuple(int(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected integers like 1,2,3,4") from None
+
+
+def flag(option: str) -> str:
+    """``num_classes`` -> ``--num-classes``."""
+    return "--" + option.replace("_", "-")
+
+
+def add_model_options(parser, options: Sequence[str] = OPTIONS) -> None:
+    """Add one flag per builder option in ``options``, typed and described from ``ResNetConfig``'s metadata.
+    Every flag defaults to ``None`` (not given: the architecture's own value); ``model_options`` collects them."""
+    for name, info in describe_fields(options).items():
+        default, kwargs = info["default"], {"default": None, "help": info["help"]}
+        if info["choices"]:
+            kwargs["choices"] = info["choices"]
+        elif isinstance(default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif isinstance(default, tuple):
+            kwargs.update(type=parse_int_list, metavar="N,N")
+        else:
+            kwargs["type"] = type(default)
+        parser.add_argument(flag(name), **kwargs)
+
+
+def model_options(args, options: Sequence[str] = OPTIONS) -> Dict[str, object]:
+    """The builder options given on the command line, as ``create_model`` keyword arguments."""
+    return {name: getattr(args, name) for name in options if getattr(args, name, None) is not None}

@@ -1,0 +1,86 @@
+"""The ResNet family as one table: every named architecture is one row, a ``ResNetConfig``.
+
+A row says which residual block the network stacks, how many blocks each stage holds, how wide each stage is,
+and the few options that set it apart. ``ResNet`` (``network.py``) is built from a row and nothing else, so
+reading this table tells you the whole family.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Dict, List
+
+from .config import ResNetConfig, check_options
+
+_BASIC = (64, 128, 256, 512)
+_BOTTLENECK = (256, 512, 1024, 2048)
+_CIFAR = dict(stem="cifar", stem_width=16, shortcut="A", num_classes=10, image_size=32)
+
+
+def _cifar(n: int) -> ResNetConfig:
+    """The paper's CIFAR-10 net with 6n+2 layers: three stages of n basic blocks, 16/32/64 filters."""
+    return ResNetConfig("basic", (n, n, n), (16, 32, 64), **_CIFAR)
+
+
+# fmt: off
+#: Every named architecture. ImageNet rows follow paddle.vision.models.resnet (and torchvision), whose
+#: official weights load into them unchanged; CIFAR rows follow section 4.2 of He et al. (2015).
+ARCHITECTURES: Dict[str, ResNetConfig] = {
+    #                               block         blocks per stage  stage widths  options
+    "resnet18":         ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC),
+    "resnet34":         ResNetConfig("basic",      (3, 4, 6, 3),     _BASIC),
+    "resnet50":         ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK),
+    "resnet101":        ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK),
+    "resnet152":        ResNetConfig("bottleneck", (3, 8, 36, 3),    _BOTTLENECK),
+    # ResNeXt (Xie et al. 2017): grouped 3x3 convs, "32x4d" = 32 groups of 4 channels in the first stage.
+    "resnext50_32x4d":  ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK, groups=32, width_per_group=4),
+    "resnext50_64x4d":  ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK, groups=64, width_per_group=4),
+    "resnext101_32x4d": ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, groups=32, width_per_group=4),
+    "resnext101_32x8d": ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, groups=32, width_per_group=8),
+    "resnext101_64x4d": ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, groups=64, width_per_group=4),
+    "resnext152_32x4d": ResNetConfig("bottleneck", (3, 8, 36, 3),    _BOTTLENECK, groups=32, width_per_group=4),
+    "resnext152_64x4d": ResNetConfig("bottleneck", (3, 8, 36, 3),    _BOTTLENECK, groups=64, width_per_group=4),
+    # Wide ResNet (Zagoruyko & Komodakis 2016), ImageNet variant: bottlenecks twice as wide inside.
+    "wide_resnet50_2":  ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK, width_per_group=128),
+    "wide_resnet101_2": ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, width_per_group=128),
+    # CIFAR-10 (He et al. 2015, section 4.2): 6n+2 layers, 3x3 stem, no max-pool, option-A shortcuts.
+    "resnet20":         _cifar(3),
+    "resnet32":         _cifar(5),
+    "resnet44":         _cifar(7),
+    "resnet56":         _cifar(9),
+    "resnet110":        _cifar(18),
+    "resnet1202":       _cifar(200),
+}
+# fmt: on
+
+#: ``ResNet(depth)``: the ImageNet ResNet of each depth. (The CIFAR nets share the "resnet<depth>" naming but
+#: are a different network; build them by name, ``ResNet("resnet20")``.)
+IMAGENET_DEPTHS: Dict[int, str] = {18: "resnet18", 34: "resnet34", 50: "resnet50", 101: "resnet101",
+                                   152: "resnet152"}
+
+
+def list_models() -> List[str]:
+    """Names of every architecture in the table, sorted.
+
+    >>> list_models()[:3]
+    ['resnet101', 'resnet110', 'resnet1202']
+    """
+    return sorted(ARCHITECTURES)
+
+
+def get_config(name: str, **options) -> ResNetConfig:
+    """The table row for ``name`` with builder ``options`` applied.
+
+    Raises ``ValueError`` for an unknown name (listing the closest matches and all names) and for an
+    option that is not one of ``OPTIONS``.
+    """
+    if not isinstance(name, str) or name not in ARCHITECTURES:
+        close = difflib.get_close_matches(str(name), list_models(), n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}")
+    check_options(options, f" for {name}")
+    if options.get("out_stages"):
+        # A feature backbone has no head: default the head options off rather than make every caller say so.
+        options.setdefault("num_classes", 0)
+        options.setdefault("with_pool", False)
+    return ARCHITECTURES[name].replace(**options)

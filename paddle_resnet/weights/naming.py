@@ -1,0 +1,46 @@
+"""Key naming conventions of weight files, recognised and converted to ours (= ``paddle.vision``'s).
+
+torchvision and timm name the same ResNet tensors as we do, except for BatchNorm statistics, a counter and the
+classifier layout::
+
+    torchvision / timm                 paddle (ours)
+    <bn>.running_mean                  <bn>._mean
+    <bn>.running_var                   <bn>._variance
+    <bn>.num_batches_tracked           (none: dropped)
+    fc.weight  [out, in]               fc.weight  [in, out]  (transposed)
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Mapping, Tuple
+
+import numpy as np
+from paddle import nn
+
+#: Keys that only torchvision / timm naming has, and how the statistics are renamed for Paddle.
+_TORCH_ONLY_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+_TORCH_TO_PADDLE = {".running_mean": "._mean", ".running_var": "._variance"}
+
+
+def to_paddle_naming(state: Mapping[str, np.ndarray], model: nn.Layer) -> Tuple[Dict[str, np.ndarray], str]:
+    """``(state in our naming, the naming it came in)``: torchvision / timm keys are recognised and converted
+    for ``model`` (whose Linear layers tell which weights to transpose); our own naming is returned as is."""
+    if any(key.endswith(_TORCH_ONLY_SUFFIXES) for key in state):
+        return _from_torchvision(state, model), "torchvision"
+    return dict(state), "paddle"
+
+
+def _from_torchvision(state: Mapping[str, np.ndarray], model: nn.Layer) -> Dict[str, np.ndarray]:
+    """Rename torchvision / timm keys to Paddle's and transpose Linear weights from [out, in] to [in, out]."""
+    linear_weights = {f"{name}.weight" for name, layer in model.named_sublayers() if isinstance(layer, nn.Linear)}
+    converted = {}
+    for key, value in state.items():
+        if key.endswith(".num_batches_tracked"):
+            continue  # PyTorch's BatchNorm step counter; Paddle has none and does not need it
+        for torch_suffix, paddle_suffix in _TORCH_TO_PADDLE.items():
+            if key.endswith(torch_suffix):
+                key = key[:-len(torch_suffix)] + paddle_suffix
+        if key in linear_weights and value.ndim == 2:
+            value = np.ascontiguousarray(value.T)
+        converted[key] = value
+    return converted

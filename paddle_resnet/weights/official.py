@@ -1,0 +1,121 @@
+"""Official pretrained weights: the ``paddle.vision`` ImageNet files, and downloading weights by URL.
+
+``resnet50(pretrained=True)`` downloads the official file once through Paddle's own downloader (cached under
+``~/.cache/paddle/hapi/weights``, shared with ``paddle.vision``, md5-checked, fetched again when the cached copy
+is corrupt). Any other ``http(s)://`` weights URL is downloaded once into a folder of its own in that cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Callable, Dict, Tuple, Union
+
+from paddle import nn
+
+from ..models.config import TRAINED_FIELDS
+from ..models.table import ARCHITECTURES
+
+# fmt: off
+#: The official ImageNet weights of ``paddle.vision.models.resnet``: URL and md5 sum of each file (a test
+#: checks that this table still equals ``paddle.vision.models.resnet.model_urls``).
+OFFICIAL_WEIGHTS: Dict[str, Tuple[str, str]] = {
+    "resnet18":         ("https://paddle-hapi.bj.bcebos.com/models/resnet18.pdparams",
+                         "cf548f46534aa3560945be4b95cd11c4"),
+    "resnet34":         ("https://paddle-hapi.bj.bcebos.com/models/resnet34.pdparams",
+                         "8d2275cf8706028345f78ac0e1d31969"),
+    "resnet50":         ("https://paddle-hapi.bj.bcebos.com/models/resnet50.pdparams",
+                         "ca6f485ee1ab0492d38f323885b0ad80"),
+    "resnet101":        ("https://paddle-hapi.bj.bcebos.com/models/resnet101.pdparams",
+                         "02f35f034ca3858e1e54d4036443c92d"),
+    "resnet152":        ("https://paddle-hapi.bj.bcebos.com/models/resnet152.pdparams",
+                         "7ad16a2f1e7333859ff986138630fd7a"),
+    "resnext50_32x4d":  ("https://paddle-hapi.bj.bcebos.com/models/resnext50_32x4d.pdparams",
+                         "dc47483169be7d6f018fcbb7baf8775d"),
+    "resnext50_64x4d":  ("https://paddle-hapi.bj.bcebos.com/models/resnext50_64x4d.pdparams",
+                         "063d4b483e12b06388529450ad7576db"),
+    "resnext101_32x4d": ("https://paddle-hapi.bj.bcebos.com/models/resnext101_32x4d.pdparams",
+                         "967b090039f9de2c8d06fe994fb9095f"),
+    "resnext101_64x4d": ("https://paddle-hapi.bj.bcebos.com/models/resnext101_64x4d.pdparams",
+                         "98e04e7ca616a066699230d769d03008"),
+    "resnext152_32x4d": ("https://paddle-hapi.bj.bcebos.com/models/resnext152_32x4d.pdparams",
+                         "18ff0beee21f2efc99c4b31786107121"),
+    "resnext152_64x4d": ("https://paddle-hapi.bj.bcebos.com/models/resnext152_64x4d.pdparams",
+                         "77c4af00ca42c405fa7f841841959379"),
+    "wide_resnet50_2":  ("https://paddle-hapi.bj.bcebos.com/models/wide_resnet50_2.pdparams",
+                         "0282f804d73debdab289bd9fea3fa6dc"),
+    "wide_resnet101_2": ("https://paddle-hapi.bj.bcebos.com/models/wide_resnet101_2.pdparams",
+                         "d4360a2d23657f059216f5d5a1a9ac93"),
+}
+# fmt: on
+
+
+class WeightsDownloadError(OSError):
+    """A weights file could not be downloaded (offline, unreachable, or a corrupt download)."""
+
+
+def official_weights_path(name: str) -> str:
+    """Local path of the official weights of ``name``, downloading them into Paddle's cache if needed."""
+    if name not in OFFICIAL_WEIGHTS:
+        raise ValueError(
+            f"no official pretrained weights for {name!r}; architectures with official weights: "
+            f"{', '.join(OFFICIAL_WEIGHTS)}. Use pretrained='path/or/url' to load another file."
+        )
+    from paddle.utils import download
+
+    url, md5 = OFFICIAL_WEIGHTS[name]
+    cached = os.path.join(download.WEIGHTS_HOME, _url_filename(url))
+    return _download(lambda: download.get_weights_path_from_url(url, md5), url, cached, md5)
+
+
+def download_url(url: str) -> str:
+    """Download any weights URL once into Paddle's cache, in a folder of its own (different URLs often share
+    a file name such as ``model.safetensors``); return the local path."""
+    from paddle.utils import download
+
+    folder = os.path.join(download.WEIGHTS_HOME, "urls", hashlib.sha256(url.encode()).hexdigest()[:16])
+    return _download(lambda: download.get_path_from_url(url, folder, None, decompress=False),
+                     url, os.path.join(folder, _url_filename(url)), None)
+
+
+def check_official(model: nn.Layer, name: str) -> None:
+    """The official weights were trained for the table's architecture: refuse options that change it."""
+    config, trained = getattr(model, "config", None), ARCHITECTURES[name]
+    if config is None:
+        return
+    for field in TRAINED_FIELDS:
+        if getattr(config, field) != getattr(trained, field):
+            raise ValueError(
+                f"the official {name} weights were trained with {field}={getattr(trained, field)!r}; this "
+                f"model has {field}={getattr(config, field)!r}. Build it without that option, or use "
+                "pretrained=False (or a weights file trained for it)."
+            )
+
+
+def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None]) -> str:
+    """Run Paddle's downloader; turn its failures into an error that says where to put the file by hand."""
+    try:
+        return fetch()
+    except (RuntimeError, OSError) as error:
+        if md5 and os.path.exists(cached):
+            reason = (f"the file at {cached} has md5 {_md5(cached)}, expected {md5} (a corrupt or changed "
+                      f"download), and downloading it again did not fix that ({error})")
+        else:
+            reason = f"could not download it ({error})"
+        check = f" with md5 {md5}" if md5 else ""
+        raise WeightsDownloadError(
+            f"{url}: {reason}. If this machine is offline, download the file elsewhere and place it at "
+            f"{cached}{check}; it will be used from there."
+        ) from error
+
+
+def _url_filename(url: str) -> str:
+    return os.path.split(url)[-1]  # the name Paddle's downloader gives the cached file
+
+
+def _md5(path: str) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

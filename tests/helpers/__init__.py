@@ -1,0 +1,33 @@
+"""Test helpers: building models quickly and running the command line in-process.
+
+Tests import these explicitly (``from helpers import run_cli``); ``conftest.py`` holds only fixtures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import paddle
+
+from paddle_resnet.cli import main
+
+
+@contextlib.contextmanager
+def constant_init():
+    """Build layers with constant weights: much faster than random init, for tests about structure only."""
+    init = paddle.nn.initializer.Constant(0.0)
+    paddle.nn.initializer.set_global_initializer(init, init)
+    try:
+        yield
+    finally:
+        paddle.nn.initializer.set_global_initializer(None, None)
+
+
+def run_cli(capsys, *argv):
+    """Run ``python -m paddle_resnet *argv`` in this process: (exit code, stdout, stderr)."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -1,0 +1,7 @@
+"""Independent references the golden values are checked against; none of them is paddle_resnet's own model.
+
+* ``closed_form``: every architecture described layer by layer from the papers (imports neither Paddle nor
+  paddle_resnet);
+* ``published``: numbers copied from published sources (torchvision's weights metadata, the paper's tables) and
+  ``paddle.summary`` printouts of models built side by side.
+"""
