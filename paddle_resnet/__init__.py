@@ -26,14 +26,14 @@ except ImportError as error:  # pragma: no cover - exercised in a Paddle-free en
     ) from error
 
 from .analysis import ParamCount, count_macs, count_params, summarize
+from .builders import (create_model, resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101,
+                       resnet110, resnet152, resnet1202, resnext50_32x4d, resnext50_64x4d, resnext101_32x4d,
+                       resnext101_32x8d, resnext101_64x4d, resnext152_32x4d, resnext152_64x4d, wide_resnet50_2,
+                       wide_resnet101_2)
 from .deploy.export import export
 from .deploy.predictor import Predictor
-from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut,
-                     create_model, freeze, list_models, unfreeze)
-from .models.builders import (resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101,
-                              resnet110, resnet152, resnet1202, resnext50_32x4d, resnext50_64x4d, resnext101_32x4d,
-                              resnext101_32x8d, resnext101_64x4d, resnext152_32x4d, resnext152_64x4d,
-                              wide_resnet50_2, wide_resnet101_2)
+from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut, freeze,
+                     list_models, unfreeze)
 from .verification import VerifyResult, verify_model
 from .verification.fingerprint import fingerprint
 from .weights import load_weights, save_weights

@@ -12,7 +12,7 @@ from paddle.vision.models import resnet as vision
 import paddle_resnet
 from paddle_resnet import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, count_params,
                            create_model, list_models)
-from paddle_resnet.models.builders import BUILDERS
+from paddle_resnet.builders import BUILDERS
 
 from helpers import constant_init
 
@@ -37,9 +37,13 @@ def test_public_api_contract():
     for name in ("BasicBlock", "BottleneckBlock", "ResNet", "create_model", "list_models", "count_params",
                  "count_macs", "verify_model"):
         assert name in paddle_resnet.__all__ and hasattr(paddle_resnet, name)
+    # A named tuple, so it unpacks and compares like one. BasicBlock(64, 128, 2): convs 3*3*64*128 + 3*3*128*128
+    # and the 64*128 projection (229,376), three BatchNorms of 128 channels with a trainable weight and bias
+    # (768) and running mean and variance (768, not trainable).
     counts = count_params(BasicBlock(64, 128, 2))
-    assert counts == (counts.total, counts.trainable, counts.non_trainable)
-    assert counts._fields == ("total", "trainable", "non_trainable")
+    total, trainable, non_trainable = counts
+    assert (counts.total, counts.trainable, counts.non_trainable) == (total, trainable, non_trainable)
+    assert counts == (230_912, 229_376 + 768, 768)
 
 
 def test_source_reproduction_examples():
@@ -100,13 +104,18 @@ def test_ours_differs_from_official_without_loading():
     assert not np.allclose(ours(x).numpy(), theirs(x).numpy())
 
 
-def test_options():
-    model = create_model("resnet18", num_classes=0)
-    assert model.fc is None and list(model(paddle.rand([2, 3, 64, 64])).shape) == [2, 512]
-    model = create_model("resnet18", num_classes=0, with_pool=False)
-    assert list(model(paddle.rand([1, 3, 64, 64])).shape) == [1, 512, 2, 2]
-    model = create_model("resnet18", in_channels=1, num_classes=4)
-    assert list(model(paddle.rand([1, 1, 64, 64])).shape) == [1, 4]
+@pytest.mark.parametrize("options, input_shape, output_shape", [
+    ({"num_classes": 0}, [2, 3, 64, 64], [2, 512]),  # pooled features
+    ({"num_classes": 0, "with_pool": False}, [1, 3, 64, 64], [1, 512, 2, 2]),  # the last feature map
+    ({"in_channels": 1, "num_classes": 4}, [1, 1, 64, 64], [1, 4]),
+])
+def test_head_and_input_options(options, input_shape, output_shape):
+    model = create_model("resnet18", **options)
+    assert (model.fc is None) == (options["num_classes"] == 0)
+    assert list(model(paddle.rand(input_shape)).shape) == output_shape
+
+
+def test_zero_init_residual_zeroes_every_blocks_last_batchnorm():
     model = create_model("resnet50", zero_init_residual=True)
     assert all(float(block.bn3.weight.abs().sum()) == 0 for stage in model.stages for block in stage)
     assert float(create_model("resnet50").layer1[0].bn3.weight.abs().sum()) > 0

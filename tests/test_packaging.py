@@ -38,3 +38,45 @@ def test_importing_without_paddle_says_what_to_install():
     assert result.returncode != 0
     assert "pip install paddlepaddle" in result.stderr and "paddlepaddle-gpu" in result.stderr
 
+
+
+#: What each part of the package may import (docs/design.md draws it): only parts below it.
+ALLOWED_IMPORTS = {
+    "models": set(),
+    "analysis": {"models"},
+    "weights": {"models"},
+    "deploy": set(),
+    "verification": {"analysis", "models"},
+    "builders": {"models", "weights"},
+    "training": {"builders", "deploy", "models", "weights"},
+    "benchmark": {"analysis", "builders", "deploy", "models"},
+    "cli": {"analysis", "benchmark", "builders", "deploy", "models", "training", "verification", "weights"},
+}
+PRIVATE = {"_checks", "_files"}
+
+
+def _imported_parts(path: Path, part: str):
+    """The parts of paddle_resnet that the module at ``path`` imports (relative imports resolved)."""
+    import ast
+
+    module = path.relative_to(ROOT).with_suffix("").parts  # ("paddle_resnet", "models", "table")
+    package = module if path.name == "__init__.py" else module[:-1]
+    package = package[:-1] if path.name == "__init__.py" else package
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[:len(package) - node.level + 1]) + (node.module.split(".") if node.module else [])
+            names = [base + [alias.name] for alias in node.names] if len(base) == 1 else [base]
+            found |= {target[1] for target in names if len(target) > 1}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("paddle_resnet."):
+            found.add(node.module.split(".")[1])
+    return {name for name in found if name != part and name not in PRIVATE}
+
+
+@pytest.mark.parametrize("part", sorted(ALLOWED_IMPORTS))
+def test_each_part_imports_only_the_parts_below_it(part):
+    location = ROOT / "paddle_resnet" / part
+    files = sorted(location.rglob("*.py")) if location.is_dir() else [location.with_suffix(".py")]
+    for path in files:
+        extra = _imported_parts(path, part) - ALLOWED_IMPORTS[part]
+        assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}: see docs/design.md for the layers"

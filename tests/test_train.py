@@ -348,7 +348,6 @@ def test_interrupted_checkpoint_replacement_is_recovered(tiny_data, tmp_path):
 
 
 def test_export_writes_the_best_model_for_deployment(tiny_data, tmp_path):
-    pytest.importorskip("paddle_resnet.export", reason="the deployment module (export) is not in this version")
     result, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=2, export=True)
     assert Path(result.export).is_file() and "exported for deployment" in output
     model = create_model("resnet20", num_classes=3)

@@ -356,20 +356,22 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------------- reading bad input
 
-def test_unreadable_inputs_get_clear_errors(tmp_path):
+def test_unknown_format_and_missing_file_get_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"unknown weights format '\.bin'; accepted: \.pdparams, \.safetensors"):
         load_weights(resnet20(), str(tmp_path / "w.bin"))
     with pytest.raises(FileNotFoundError, match="w.pdparams does not exist"):
         load_weights(resnet20(), str(tmp_path / "w.pdparams"))
-    path = save_weights(resnet20(), tmp_path / "w.pdparams")
+
+
+@pytest.mark.parametrize("suffix, cut, error, message", [
+    (".pdparams", "half", ValueError, "cannot be read as a .pdparams file"),
+    (".safetensors", "last 4 bytes", safetensors_io.SafetensorsError, "truncated"),
+])
+def test_truncated_files_get_clear_errors(tmp_path, suffix, cut, error, message):
+    path = save_weights(resnet20(), tmp_path / f"w{suffix}")
     data = open(path, "rb").read()
-    open(path, "wb").write(data[: len(data) // 2])
-    with pytest.raises(ValueError, match="cannot be read as a .pdparams file"):
-        load_weights(resnet20(), path)
-    path = save_weights(resnet20(), tmp_path / "w.safetensors")
-    data = open(path, "rb").read()
-    open(path, "wb").write(data[:-4])
-    with pytest.raises(safetensors_io.SafetensorsError, match="truncated"):
+    open(path, "wb").write(data[: len(data) // 2] if cut == "half" else data[:-4])
+    with pytest.raises(error, match=message):
         load_weights(resnet20(), path)
 
 

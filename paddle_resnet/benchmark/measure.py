@@ -25,7 +25,7 @@ import numpy as np
 
 from ..analysis.counting import count_macs
 from ..deploy.compare import max_relative_difference
-from ..models.builders import create_model
+from ..builders import create_model
 from ..models.table import list_models
 from .machine import FMA_PIPES, cpu_seconds, load_average, machine_info, others_cores
 

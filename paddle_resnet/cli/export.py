@@ -20,7 +20,7 @@ import sys
 from ..deploy.compare import RELATIVE_TOLERANCE, compare_with_eager
 from ..deploy.export import EXPORT_SUFFIXES, FORMATS, export
 from ..deploy.predictor import import_onnxruntime
-from ..models.builders import create_model
+from ..builders import create_model
 from ..models.table import list_models
 from ..weights.loading import IncompatibleWeightsError, load_weights
 from ._args import add_model_options, model_options, parse_size

@@ -13,7 +13,8 @@ import sys
 
 from .._files import atomic_write_text
 from ..analysis.summary import DEPTHS, FORMATS, summarize
-from ..models import BasicBlock, BottleneckBlock, create_model
+from ..builders import create_model
+from ..models import BasicBlock, BottleneckBlock
 from ..models.table import ARCHITECTURES, list_models
 from ._args import add_model_options, flag, model_options, parse_size
 

@@ -21,7 +21,7 @@ from tabulate import tabulate
 
 from .._files import atomic_write_text
 from ..analysis.summary import FORMATS
-from ..models.builders import create_model
+from ..builders import create_model
 from ..models.table import list_models
 from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
 from ..verification.verify import verify_model

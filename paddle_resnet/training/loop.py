@@ -18,7 +18,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from ..models.builders import create_model
+from ..builders import create_model
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import distributed

@@ -3,15 +3,19 @@
 There is one builder per row of ``table.ARCHITECTURES``, made by ``_builder`` so that each exists as a
 real, importable, documented function without a hand-copied body. The options they accept are described once,
 in ``ResNetConfig``'s field metadata, and the docstrings here are generated from it.
+
+This module sits above ``models`` and ``weights``: it is where an architecture by name meets its pretrained
+weights.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from .config import options_docstring
-from .network import ResNet
-from .table import ARCHITECTURES, get_config
+from .models.config import options_docstring
+from .models.network import ResNet
+from .models.table import ARCHITECTURES, get_config
+from .weights.loading import load_pretrained
 
 
 def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
@@ -30,8 +34,6 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
     """
     model = ResNet(get_config(name, **options))
     if pretrained:
-        from ..weights import load_pretrained  # late: the weights layer sits above the models (it reads the table)
-
         load_pretrained(model, name, pretrained)
     return model
 
