@@ -21,6 +21,8 @@ from paddle.utils import download
 from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
 from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning, official
 from paddle_resnet.weights import safetensors as safetensors_io
+from paddle_resnet.weights.pytorch_cifar import from_pytorch_cifar
+from references import akamaster_cifar
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -326,6 +328,37 @@ def test_torchvision_weights_with_another_head_load_the_backbone_only():
         report = load_weights(model, _torchvision_state(source), strict=False)
     assert sorted(report.mismatched) == ["fc.bias", "fc.weight"] and report.naming == "torchvision"
     _assert_same_state(model, _state(source), keys=[k for k in _state(source) if not k.startswith("fc.")])
+
+
+# ------------------------------------------------------------------------ PyTorch CIFAR ResNets (akamaster)
+
+@pytest.mark.parametrize("name, blocks", [("resnet20", 3), ("resnet32", 5)])
+def test_pytorch_cifar_weights_give_their_logits_after_reordering(tmp_path, name, blocks):
+    """Their option-A shortcut pads zeros on both sides, ours appends them: loaded as they are, the weights
+    compute something else, with a warning; through from_pytorch_cifar, the reference network's logits."""
+    state = akamaster_cifar.random_state(blocks, seed=16)
+    x = paddle.to_tensor(np.random.RandomState(1).randn(4, 3, 32, 32).astype("float32"))
+    expected = akamaster_cifar.forward(state, x, blocks).numpy()
+    path = tmp_path / "akamaster.safetensors"
+    with open(path, "wb") as file:
+        safetensors_io.dump(state, file)
+
+    model = create_model(name)
+    load_weights(model, from_pytorch_cifar(str(path), model))
+    model.eval()
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+    renamed = {key[len("module."):].replace("linear.", "fc."): value for key, value in state.items()}
+    naive = create_model(name)
+    with pytest.warns(WeightsWarning, match="pad both sides.*from_pytorch_cifar"):
+        assert load_weights(naive, renamed).ok  # every key fits: only the logits show the difference
+    naive.eval()
+    assert np.abs(naive(x).numpy() - expected).max() > 0.1 * np.abs(expected).max()
+
+
+def test_pytorch_cifar_conversion_refuses_a_model_without_padding_shortcuts():
+    with pytest.raises(ValueError, match="no option-A shortcut that pads"):
+        from_pytorch_cifar(akamaster_cifar.random_state(), create_model("resnet20", shortcut="B"))
 
 
 # ------------------------------------------------------------------------------------------ saving

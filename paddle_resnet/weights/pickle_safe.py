@@ -237,11 +237,12 @@ def load(path: str, classes: Mapping[Tuple[str, str], type] = None) -> Any:
             raw = _Unpickler(file, classes).load()
         return _paddle_post_processing(_plain(raw, tuple(classes.values())))
     except UnsafePickleError as error:
+        danger = "; reading it with pickle would run that code" if str(error).startswith("it imports") else ""
         raise UnsafePickleError(
             f"{path}: refused to load: {error}, which paddle.save does not write for weights or optimizer "
-            "state; reading such a file could run code from it. If you trust the file and where it came from, "
-            "pass trusted=True (load_weights(model, path, trusted=True)); better, convert it once to "
-            ".safetensors, which cannot hold code (see 'Files that are refused' in docs/weights.md)"
+            f"state{danger}. If you trust the file and where it came from, pass trusted=True "
+            "(load_weights(model, path, trusted=True)); better, convert it once to .safetensors, which cannot "
+            "hold code (see 'Files that are refused' in docs/weights.md)"
         ) from None
 
 
