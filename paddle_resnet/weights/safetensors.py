@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from typing import BinaryIO, Dict, List, Mapping, Optional, Tuple
 
@@ -40,7 +41,10 @@ class SafetensorsError(ValueError):
 def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     """Read a safetensors file into ``({name: array}, metadata)``, checking the header against the data."""
     with open(path, "rb") as file:
-        data = file.read()
+        # Into one writable buffer that the arrays then share: one copy of the data, not two.
+        data = bytearray(os.fstat(file.fileno()).st_size)
+        size = file.readinto(data)
+        del data[size:]
     if len(data) < 8:
         raise SafetensorsError(f"{path}: {len(data)} bytes, too short for a safetensors file (truncated?)")
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -72,8 +76,9 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         array = np.frombuffer(buffer[begin:end], dtype=DTYPES[dtype]).reshape(shape)
         if dtype == "BF16":
             array = (array.astype(np.uint32) << 16).view(np.float32)
-        # A native-endian copy: independent of the file buffer, writable, and what Paddle expects.
-        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
+        # Native byte order and aligned, as Paddle expects: a copy only where the file's layout is not.
+        aligned = array.ctypes.data % array.dtype.itemsize == 0
+        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=not aligned)
         spans.append((begin, end))
     # The format requires the tensors to tile the data section exactly: a gap or overlap means corruption.
     position = 0
