@@ -35,7 +35,7 @@ from __future__ import annotations
 import collections
 import math
 import pickle
-from typing import Any, Callable, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -221,7 +221,7 @@ class _Unpickler(pickle.Unpickler):
         _refuse("a persistent id (paddle.save writes none)")
 
 
-def load(path: str, classes: Mapping[Tuple[str, str], type] = None) -> Any:
+def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) -> Any:
     """The object in the ``paddle.save`` file ``path``, as ``paddle.load(path, return_numpy=True)`` returns it.
 
     ``classes`` maps ``(module, name)`` of further allowed classes to stand-ins of our own (instances of which
