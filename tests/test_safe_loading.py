@@ -153,6 +153,7 @@ def test_train_resume_refuses_it_in_any_file_of_an_earlier_checkpoint(kind, file
     _write_hostile(run / "last" / file, kind, marker)
     code, _, err = run_cli(capsys, "train", "--resume", str(run))
     assert code == 1 and f"{run / 'last' / file}: refused to load: it imports" in err, err
+    assert "the file was changed after it was saved. Do not resume from it" in err
 
 
 def test_trusted_files_are_read_with_paddle_load(tmp_path):

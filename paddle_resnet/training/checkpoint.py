@@ -34,6 +34,8 @@ import paddle
 from .._files import atomic_dir, recover
 from ..weights import safetensors
 from ..weights.files import check_regular_file, read_pickle, write_state
+from ..weights.loading import load_weights
+from ..weights.pickle_safe import UnsafePickleError
 
 MODEL_FILE, TRAINER_FILE, STATE_FILE, ARRAYS_FILE = "model.safetensors", "trainer.json", "state.json", "state.safetensors"
 #: The files of a checkpoint written before version 2 of the format (pickles).
@@ -93,6 +95,21 @@ def model_file(directory) -> Path:
     directory = Path(directory)
     legacy = directory / LEGACY_MODEL_FILE
     return legacy if legacy.exists() and not (directory / MODEL_FILE).exists() else directory / MODEL_FILE
+
+
+def load_model_weights(model, directory) -> None:
+    """Load the weights of the checkpoint in ``directory`` into ``model`` (strictly: every tensor must fit)."""
+    try:
+        load_weights(model, model_file(directory))
+    except UnsafePickleError as error:
+        raise _altered(error) from None
+
+
+def _altered(error: UnsafePickleError) -> UnsafePickleError:
+    """The refusal of a checkpoint file, which only an edit after saving can explain."""
+    return UnsafePickleError(f"{error.path}: refused to load: {error.reason}. paddle_resnet never wrote that into a "
+                             "checkpoint: the file was changed after it was saved. Do not resume from it",
+                             error.path, error.reason)
 
 
 def load_training_state(directory) -> Dict[str, Any]:
@@ -245,8 +262,11 @@ def _load_legacy_state(directory: Path) -> Dict[str, Any]:
     optimizer_file, state_file = directory / LEGACY_OPTIMIZER_FILE, directory / LEGACY_STATE_FILE
     for file in (optimizer_file, state_file):
         check_regular_file(str(file), "checkpoint file")
-    optimizer = read_pickle(str(optimizer_file))
-    state = read_pickle(str(state_file), classes=_LEGACY_CLASSES)
+    try:
+        optimizer = read_pickle(str(optimizer_file))
+        state = read_pickle(str(state_file), classes=_LEGACY_CLASSES)
+    except UnsafePickleError as error:
+        raise _altered(error) from None
     try:
         rng = state["rng"]
         rng["paddle"] = [generator.values for generator in rng["paddle"]]

@@ -20,7 +20,6 @@ import paddle.nn.functional as F
 
 from ..builders import create_model
 from ..models.transfer import freeze
-from ..weights.loading import load_weights
 from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig, check_resumable
@@ -205,7 +204,7 @@ def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> 
 
     Every file is read with readers that cannot run code from it (``checkpoint``); a damaged one raises an
     error naming it."""
-    load_weights(model, ckpt.model_file(directory))
+    ckpt.load_model_weights(model, directory)
     state = ckpt.load_training_state(directory)
     try:
         with warnings.catch_warnings():
@@ -356,7 +355,7 @@ def export_best(export, model, out: Path, config: TrainConfig) -> str:
     """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
     to ``out/export/model.*``; returns the model file's path."""
     source = out / ("best" if (out / "best").is_dir() else "last")
-    load_weights(model, ckpt.model_file(source))
+    ckpt.load_model_weights(model, source)
     files = export(model, str(out / "export" / "model"), input_size=(3, config.input_size, config.input_size),
                    format="paddle")
     return files[-1]

@@ -6,8 +6,10 @@
 * ``resnet50(pretrained=True)`` loads the official weights (``official.py``); ``pretrained=PATH_OR_URL`` any file.
 * ``save_weights(model, path)`` writes ``.pdparams`` or ``.safetensors`` atomically.
 
-Both loads run one pipeline: read the source, convert its naming, compare it with the model key by key, refuse
-what may not be skipped (before anything is copied), copy, and warn about what was skipped.
+Both loads run one pipeline: read the source (``.pdparams`` with a reader that cannot run code, ``files.py``),
+convert its naming, compare it with the model key by key, refuse what may not be skipped, convert every value to
+the model's dtype (so far nothing is copied: any failure leaves the model as it was), copy, and warn about what
+was skipped or holds NaN / infinity.
 """
 
 from __future__ import annotations

@@ -46,7 +46,12 @@ BIG_PARAMS = "UnpackBigParamInfor@@"
 
 
 class UnsafePickleError(ValueError):
-    """The file asks for something ``paddle.save`` never writes (a function to call, a class to build)."""
+    """The file asks for something ``paddle.save`` never writes (a function to call, a class to build).
+    ``path`` and ``reason`` (what it asked for) are set when the error leaves ``load``."""
+
+    def __init__(self, message: str, path: Optional[str] = None, reason: Optional[str] = None):
+        super().__init__(message)
+        self.path, self.reason = path, reason
 
 
 # The function numpy's own ndarray.__reduce__ names (under numpy 1's or 2's module), taken from numpy itself.
@@ -242,7 +247,7 @@ def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) ->
             f"{path}: refused to load: {error}, which paddle.save does not write for weights or optimizer "
             f"state{danger}. If you trust the file and where it came from, pass trusted=True "
             "(load_weights(model, path, trusted=True)); better, convert it once to .safetensors, which cannot "
-            "hold code (see 'Files that are refused' in docs/weights.md)"
+            "hold code (see 'Files that are refused' in docs/weights.md)", path=path, reason=str(error)
         ) from None
 
 
