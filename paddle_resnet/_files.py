@@ -3,16 +3,28 @@
 Everything is first written under a temporary name in the destination folder, flushed to disk, and then
 renamed into place: a rename within one file system is atomic, so readers see the old version or the new
 one, never a mixture.
+
+A writer holds a lock on its temporary file or directory while it works. One that was killed (``kill -9``,
+power loss) leaves it behind, unlocked; the next write of the same path, or ``recover``, removes such leftovers
+(only names of exactly our pattern, only when no process holds them).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator, Union
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so leftovers are never removed (they might be in use)
+    fcntl = None
 
 PathLike = Union[str, os.PathLike]
 
@@ -21,12 +33,18 @@ PathLike = Union[str, os.PathLike]
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
+#: A leftover younger than this is kept even when unlocked: its writer may be between creating and locking it.
+_GRACE_SECONDS = 10
+_RANDOM = r"[a-z0-9_]{8}"  # what tempfile puts in a name
+
 
 @contextlib.contextmanager
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; when the block succeeds, flush it and rename it onto ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched. A symbolic link is followed
+    (the file it points to is replaced, the link stays), and an existing file keeps its permissions.
+    ``path`` being a directory is an error before anything is written.
 
     >>> import tempfile, pathlib
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.txt"
@@ -35,18 +53,30 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     >>> target.read_text()
     'done'
     """
-    path = Path(path)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    target = Path(os.path.realpath(path))
     try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+        if os.path.isdir(target):
+            raise IsADirectoryError(f"{path} is a directory: cannot write a file in its place")
+    except FileNotFoundError:
+        mode = 0o666 & ~_UMASK
+    remove_leftovers(target)
+    try:
+        handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from None
+    try:
+        _lock(handle)
         yield Path(tmp)
         fsync_file(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(handle)
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
@@ -64,9 +94,14 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     ``<name>.old`` and deleted at the end; ``recover`` repairs a crash between the two renames.
     """
     path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path} is a file: cannot put a directory in its place")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    handle = os.open(tmp, os.O_RDONLY)
     try:
+        _lock(handle)
         yield tmp
         for file in tmp.iterdir():
             fsync_file(file)
@@ -78,17 +113,62 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
         shutil.rmtree(old, ignore_errors=True)
     finally:
+        os.close(handle)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def recover(path: PathLike) -> None:
-    """Finish or undo an ``atomic_dir`` replacement of ``path`` that a crash interrupted."""
+    """Finish or undo an ``atomic_dir`` replacement of ``path`` that a crash interrupted, and remove the
+    temporary files and directories killed writers of ``path`` left."""
     path = Path(path)
     old = path.with_name(path.name + ".old")
     if old.exists() and not path.exists():
         os.replace(old, path)
     elif old.exists():
         shutil.rmtree(old, ignore_errors=True)
+    remove_leftovers(path)
+
+
+def remove_leftovers(path: PathLike) -> list:
+    """Remove the temporary files (``.<name>.XXXXXXXX.tmp``) and directories (``.<name>.tmp-XXXXXXXX``) that
+    interrupted atomic writes of ``path`` left next to it, unless a living writer holds them; returns them."""
+    path = Path(path)
+    if fcntl is None or not path.parent.is_dir():
+        return []
+    pattern = re.compile(re.escape(f".{path.name}.") + f"(?:{_RANDOM}\\.tmp|tmp-{_RANDOM})")
+    removed = []
+    for candidate in path.parent.iterdir():
+        if pattern.fullmatch(candidate.name) and _abandoned(candidate):
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
+def _lock(handle: int) -> None:
+    if fcntl is not None:
+        with contextlib.suppress(OSError):  # a file system without locks: the leftover is then kept
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _abandoned(candidate: Path) -> bool:
+    """True when no process holds ``candidate``'s lock and it is not brand new."""
+    try:
+        if time.time() - candidate.lstat().st_mtime < _GRACE_SECONDS or candidate.is_symlink():
+            return False
+        handle = os.open(candidate, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:  # held by a writer that is still running (or locks unsupported: keep it)
+        return False
+    finally:
+        os.close(handle)
 
 
 def fsync_file(file: PathLike) -> None:

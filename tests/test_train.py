@@ -17,12 +17,13 @@ import pytest
 from helpers.images import make_image_folder, texture
 from PIL import Image
 
-from paddle_resnet import create_model
+from paddle_resnet import create_model, load_weights
 from paddle_resnet.cli import main as cli_main
 from paddle_resnet.training import BadDataError, TrainConfig, evaluate, loop, train
 from paddle_resnet.training import config as training_config
-from paddle_resnet.training.checkpoint import find_checkpoint
+from paddle_resnet.training.checkpoint import find_checkpoint, load_training_state
 from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_transform
+from paddle_resnet.weights.files import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,12 @@ def _run(**settings):
 
 
 def _weights(path):
-    return {key: np.asarray(value) for key, value in paddle.load(str(path)).items()}
+    return read_state(str(path))
+
+
+def _optimizer_state(checkpoint):
+    return {key: value if key == "LR_Scheduler" else np.asarray(value)
+            for key, value in load_training_state(checkpoint)["optimizer"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +64,7 @@ def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
     assert len(result.history) == 8 and "epoch 8/8" in output and "img/s" in output
     rows = (tmp_path / "out" / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 9
-    assert sorted(os.listdir(tmp_path / "out" / "last")) == ["model.pdparams", "optimizer.pdopt", "state.pkl",
+    assert sorted(os.listdir(tmp_path / "out" / "last")) == ["model.safetensors", "state.json", "state.safetensors",
                                                               "trainer.json"]
     if importlib.util.find_spec("matplotlib"):
         assert (tmp_path / "out" / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -69,7 +75,7 @@ def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
     best = json.loads((tmp_path / "out" / "best" / "trainer.json").read_text())
     assert best["best"] == result.best and best["epoch"] == result.best["epoch"]
     model = create_model("resnet20", num_classes=3)
-    model.set_state_dict(paddle.load(str(tmp_path / "out" / "best" / "model.pdparams")))
+    load_weights(model, tmp_path / "out" / "best" / "model.safetensors")
     val_samples = _val_samples(result)
     loader = paddle.io.DataLoader(ImageDataset(val_samples, eval_transform(32), seed=0),
                                   batch_sampler=EpochBatchSampler(len(val_samples), 16, shuffle=False))
@@ -115,11 +121,11 @@ def test_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tiny_
     # augmentation depend only on (seed, epoch, index), so that must not matter.
     assert cli_main(["train", "--resume", str(tmp_path / "resumed"), "--num-workers", "2"]) == 0
 
-    straight, resumed = (_weights(tmp_path / run / "last" / "model.pdparams") for run in ("straight", "resumed"))
+    straight, resumed = (_weights(tmp_path / run / "last" / "model.safetensors") for run in ("straight", "resumed"))
     assert straight.keys() == resumed.keys()
     for key in straight:
         assert np.array_equal(straight[key], resumed[key]), key  # bit for bit, BatchNorm statistics included
-    optimizer_states = [_weights(tmp_path / run / "last" / "optimizer.pdopt") for run in ("straight", "resumed")]
+    optimizer_states = [_optimizer_state(tmp_path / run / "last") for run in ("straight", "resumed")]
     for key, value in optimizer_states[0].items():
         if key != "LR_Scheduler":
             assert np.array_equal(value, optimizer_states[1][key]), key
@@ -159,7 +165,7 @@ def test_two_processes_train_data_parallel_like_one_process_with_the_global_batc
     assert trainer["world_size"] == 2 and trainer["train_images"] == 36 and trainer["epoch"] == 2
 
     assert cli_main(["train", str(tiny_data), "--out", str(tmp_path / "single"), "--batch-size", "16", *args]) == 0
-    parallel, single = (_weights(tmp_path / run / "last" / "model.pdparams") for run in ("ddp", "single"))
+    parallel, single = (_weights(tmp_path / run / "last" / "model.safetensors") for run in ("ddp", "single"))
     initial = create_model("resnet20", num_classes=3)  # what seed 0 initialises; the frozen part must keep it
     for key, value in single.items():
         if key.startswith("fc."):
@@ -173,7 +179,7 @@ def test_pretrained_weights_file_and_frozen_backbone(tiny_data, tmp_path):
     paddle.save(source.state_dict(), str(tmp_path / "start.pdparams"))
     _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=1, pretrained=str(tmp_path / "start.pdparams"),
          freeze="layer2")
-    start, trained = _weights(tmp_path / "start.pdparams"), _weights(tmp_path / "out" / "last" / "model.pdparams")
+    start, trained = _weights(tmp_path / "start.pdparams"), _weights(tmp_path / "out" / "last" / "model.safetensors")
     for key, value in start.items():
         frozen = key.startswith(("conv1.", "bn1.", "layer1.", "layer2."))
         assert np.array_equal(value, trained[key]) == frozen, key  # BatchNorm statistics stay frozen too
@@ -249,7 +255,7 @@ def test_adamw_with_the_step_schedule_trains_with_its_defaults(tiny_data, tmp_pa
     assert result.config.weight_decay == training_config.DEFAULT_WEIGHT_DECAY["adamw"]
     # metrics record each epoch's last step: half-way through the warm-up, then after the first division.
     assert [row["lr"] for row in result.history] == pytest.approx([lr / 2, lr / 10])
-    state = paddle.load(str(tmp_path / "out" / "last" / "optimizer.pdopt"))
+    state = _optimizer_state(tmp_path / "out" / "last")
     assert any("moment2" in key for key in state) and not any("velocity" in key for key in state)
 
 
@@ -351,7 +357,7 @@ def test_export_writes_the_best_model_for_deployment(tiny_data, tmp_path):
     result, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=2, export=True)
     assert Path(result.export).is_file() and "exported for deployment" in output
     model = create_model("resnet20", num_classes=3)
-    model.set_state_dict(paddle.load(str(tmp_path / "out" / "best" / "model.pdparams")))
+    load_weights(model, tmp_path / "out" / "best" / "model.safetensors")
     model.eval()
     exported = paddle.jit.load(str(tmp_path / "out" / "export" / "model"))
     x = paddle.randn([2, 3, 16, 16])

@@ -1,17 +1,17 @@
 """Pretrained weights, load_weights / save_weights, torchvision naming, and the safetensors reader/writer.
 
-No network: downloads are served from a temporary HTTP server on 127.0.0.1 into a temporary cache.
+No network: downloads are served from a temporary HTTP server on 127.0.0.1 (the ``server`` fixture of
+conftest.py) into a temporary cache.
 """
 
-import functools
 import hashlib
-import http.server
 import io
 import json
 import os
 import socket
+import stat
 import struct
-import threading
+import warnings
 
 import numpy as np
 import paddle
@@ -21,6 +21,8 @@ from paddle.utils import download
 from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
 from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning, official
 from paddle_resnet.weights import safetensors as safetensors_io
+from paddle_resnet.weights.pytorch_cifar import from_pytorch_cifar
+from references import akamaster_cifar
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -103,34 +105,6 @@ def test_paddle_vision_state_dict_loads_unchanged_and_gives_the_same_outputs():
 
 
 # ----------------------------------------------------------------------------- download through HTTP
-
-class _Server:
-    def __init__(self, root):
-        self.root, self.requests = root, []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *args):
-                server.requests.append(self.path)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                     functools.partial(Handler, directory=str(root)))
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """A file server on 127.0.0.1 and an empty Paddle weights cache, both under tmp_path."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
-    (tmp_path / "served").mkdir()
-    running = _Server(tmp_path / "served")
-    yield running
-    running.httpd.shutdown()
-    running.httpd.server_close()
-
 
 def _publish(server, monkeypatch, name="resnet20", md5=None):
     """Serve random resnet20 weights as the official file of ``name``; return their state dict."""
@@ -267,6 +241,35 @@ def test_strict_failure_lists_the_keys_and_leaves_the_model_unchanged():
     _assert_same_state(model, before)
 
 
+@pytest.mark.parametrize("bad_value", [np.array(["a"] * 10), np.ones(10, complex), np.array([None] * 10)],
+                         ids=["strings", "complex", "objects"])
+def test_a_value_that_is_not_a_number_fails_before_anything_is_copied(bad_value):
+    """fc.bias comes last: before, every earlier tensor had been copied when its cast failed."""
+    model = _randomise(resnet18(num_classes=10), 8)
+    before = _state(model)
+    state = _state(_randomise(resnet18(num_classes=10), 9))
+    state["fc.bias"] = bad_value
+    with pytest.raises(IncompatibleWeightsError, match=rf"<state dict>: .*nothing was loaded.*fc\.bias \({bad_value.dtype}\)"):
+        load_weights(model, state)
+    _assert_same_state(model, before)
+
+
+def test_nan_and_infinite_weights_load_with_a_warning_naming_them():
+    model = resnet20()
+    state = _state(_randomise(resnet20(), 10))
+    state["layer2.0.conv1.weight"][0, 0, 0, 0] = np.nan
+    state["fc.bias"][3] = -np.inf
+    state["bn1._variance"] = state["bn1._variance"].astype(np.float16)  # checked element by element
+    state["bn1._variance"][1] = np.inf
+    with pytest.warns(WeightsWarning, match=r"NaN or infinite values \(3\): bn1\._variance, layer2\.0\.conv1\.weight, fc\.bias"):
+        report = load_weights(model, state)
+    assert report.nonfinite == ["bn1._variance", "layer2.0.conv1.weight", "fc.bias"] and report.ok
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # huge but finite values overflow the fast check: not a false alarm
+        big = {key: np.full_like(value, 3e38) for key, value in _state(resnet20()).items()}
+        assert load_weights(resnet20(), big).nonfinite == []
+
+
 def test_prefixed_keys_get_a_hint():
     state = {"module." + key: value for key, value in _state(resnet20()).items()}
     with pytest.raises(IncompatibleWeightsError, match="every key of the weights starts with 'module'"):
@@ -298,6 +301,24 @@ def test_torchvision_safetensors_convert_to_identical_outputs(tmp_path, name):
     np.testing.assert_allclose(_outputs(model), _outputs(source), rtol=1e-5, atol=1e-5)
 
 
+def test_torchvision_file_without_batchnorm_statistics_is_recognised_by_its_transposed_classifier():
+    """Only the parameters (torch's ``named_parameters``): no running_mean keys to recognise the naming by, but
+    fc.weight is [out, in] where ours is [in, out]."""
+    source = _randomise(resnet18(num_classes=10), 11)
+    parameters = {key: value for key, value in _torchvision_state(source).items()
+                  if not key.endswith(("running_mean", "running_var", "num_batches_tracked"))}
+    model = resnet18(num_classes=10)
+    with pytest.warns(WeightsWarning):
+        report = load_weights(model, parameters, strict=False)
+    assert report.naming == "torchvision" and report.mismatched == {}
+    assert sorted(report.missing) == sorted(key for key in _state(source) if key.endswith(("_mean", "_variance")))
+    np.testing.assert_array_equal(model.fc.weight.numpy(), source.fc.weight.numpy())
+    # Paddle-named statistics outweigh a transposed-looking classifier (a square head proves nothing anyway).
+    mixed = dict(_state(source), **{"fc.weight": source.fc.weight.numpy().T})
+    with pytest.raises(IncompatibleWeightsError, match=r"fc\.weight \(weights \[10, 512\], model \[512, 10\]\)"):
+        load_weights(resnet18(num_classes=10), mixed)
+
+
 def test_torchvision_weights_with_another_head_load_the_backbone_only():
     source = _randomise(resnet18(), 11)
     model = resnet18(num_classes=2)
@@ -307,6 +328,37 @@ def test_torchvision_weights_with_another_head_load_the_backbone_only():
         report = load_weights(model, _torchvision_state(source), strict=False)
     assert sorted(report.mismatched) == ["fc.bias", "fc.weight"] and report.naming == "torchvision"
     _assert_same_state(model, _state(source), keys=[k for k in _state(source) if not k.startswith("fc.")])
+
+
+# ------------------------------------------------------------------------ PyTorch CIFAR ResNets (akamaster)
+
+@pytest.mark.parametrize("name, blocks", [("resnet20", 3), ("resnet32", 5)])
+def test_pytorch_cifar_weights_give_their_logits_after_reordering(tmp_path, name, blocks):
+    """Their option-A shortcut pads zeros on both sides, ours appends them: loaded as they are, the weights
+    compute something else, with a warning; through from_pytorch_cifar, the reference network's logits."""
+    state = akamaster_cifar.random_state(blocks, seed=16)
+    x = paddle.to_tensor(np.random.RandomState(1).randn(4, 3, 32, 32).astype("float32"))
+    expected = akamaster_cifar.forward(state, x, blocks).numpy()
+    path = tmp_path / "akamaster.safetensors"
+    with open(path, "wb") as file:
+        safetensors_io.dump(state, file)
+
+    model = create_model(name)
+    load_weights(model, from_pytorch_cifar(str(path), model))
+    model.eval()
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+    renamed = {key[len("module."):].replace("linear.", "fc."): value for key, value in state.items()}
+    naive = create_model(name)
+    with pytest.warns(WeightsWarning, match="pad both sides.*from_pytorch_cifar"):
+        assert load_weights(naive, renamed).ok  # every key fits: only the logits show the difference
+    naive.eval()
+    assert np.abs(naive(x).numpy() - expected).max() > 0.1 * np.abs(expected).max()
+
+
+def test_pytorch_cifar_conversion_refuses_a_model_without_padding_shortcuts():
+    with pytest.raises(ValueError, match="no option-A shortcut that pads"):
+        from_pytorch_cifar(akamaster_cifar.random_state(), create_model("resnet20", shortcut="B"))
 
 
 # ------------------------------------------------------------------------------------------ saving
@@ -339,6 +391,38 @@ def test_save_rejects_unknown_suffix_and_missing_folder(tmp_path):
         save_weights(resnet20(), tmp_path / "nowhere" / "w.safetensors")
 
 
+def test_saving_a_model_built_under_lazy_guard_is_refused(tmp_path):
+    with paddle.LazyGuard():
+        model = resnet20()
+    with pytest.raises(ValueError, match=r"tensors of the model have no values yet .*LazyGuard.*nothing was written"):
+        save_weights(model, tmp_path / "w.safetensors")
+    assert os.listdir(tmp_path) == []
+    for parameter in model.parameters():
+        parameter.initialize()
+    assert load_weights(resnet20(), save_weights(model, tmp_path / "w.safetensors")).ok
+
+
+def test_saving_through_a_symlink_keeps_the_link_and_the_file_mode(tmp_path):
+    real = save_weights(resnet20(), tmp_path / "real.safetensors")
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.safetensors"
+    link.symlink_to("real.safetensors")
+    source = _randomise(resnet20(), 15)
+    save_weights(source, link)
+    assert link.is_symlink() and stat.S_IMODE(os.stat(real).st_mode) == 0o600
+    model = resnet20()
+    load_weights(model, real)
+    _assert_same_state(model, _state(source))
+
+
+def test_saving_over_a_directory_fails_before_writing(tmp_path, monkeypatch):
+    (tmp_path / "w.safetensors").mkdir()
+    monkeypatch.setattr(safetensors_io, "dump", lambda *args: pytest.fail("wrote the file"))
+    with pytest.raises(IsADirectoryError, match="w.safetensors is a directory"):
+        save_weights(resnet20(), tmp_path / "w.safetensors")
+    assert os.listdir(tmp_path) == ["w.safetensors"]
+
+
 def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = save_weights(_randomise(resnet20(), 14), tmp_path / "w.safetensors")
     good = open(path, "rb").read()
@@ -361,6 +445,15 @@ def test_unknown_format_and_missing_file_get_clear_errors(tmp_path):
         load_weights(resnet20(), str(tmp_path / "w.bin"))
     with pytest.raises(FileNotFoundError, match="w.pdparams does not exist"):
         load_weights(resnet20(), str(tmp_path / "w.pdparams"))
+
+
+def test_a_directory_or_fifo_given_as_weights_is_named_for_what_it_is(tmp_path):
+    (tmp_path / "folder.pdparams").mkdir()
+    with pytest.raises(IsADirectoryError, match="folder.pdparams is a directory"):
+        load_weights(resnet20(), tmp_path / "folder.pdparams")
+    os.mkfifo(tmp_path / "pipe.safetensors")  # opening it would wait for a writer for ever
+    with pytest.raises(ValueError, match="pipe.safetensors is not a regular file"):
+        load_weights(resnet20(), tmp_path / "pipe.safetensors")
 
 
 @pytest.mark.parametrize("suffix, cut, error, message", [
@@ -421,11 +514,21 @@ def test_safetensors_reads_bfloat16_as_float32(tmp_path):
     ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8, "gap"),
     ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8, "4 bytes after the last"),
     ({"x": {"dtype": "F32"}}, b"", "malformed entry"),
+    ({"x": ["F32", [1], [0, 4]]}, b"\0" * 4, "malformed entry"),
+    ({"x": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, r"dtype \['F32'\]; supported"),
+    ({"x": {"dtype": "F32", "shape": [2 ** 70], "data_offsets": [0, 4]}}, b"\0" * 4, "needs 4722366482869645213696 bytes"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}}, b"\0" * 4, r"data_offsets \[0\.0, 4\.0\]"),
+    ({"x": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}}, b"\0" * 4, "shape '1'; expected a list"),
+    ({"x": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, b"\0" * 4, r"shape \[True\]"),
+    ({"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, r"shape \[-1\]"),
+    ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0]}}, b"\0" * 4, r"data_offsets \[0\]"),
+    ({"__metadata__": ["odd"]}, b"", "__metadata__ must be a JSON object of strings"),
+    ({"__metadata__": {"epoch": 3}}, b"", "__metadata__ must be a JSON object of strings"),
 ])
 def test_safetensors_rejects_inconsistent_files(tmp_path, header, data, message):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(_raw_file(header, data))
-    with pytest.raises(safetensors_io.SafetensorsError, match=message):
+    with pytest.raises(safetensors_io.SafetensorsError, match=f"^{tmp_path / 'bad.safetensors'}: .*{message}"):
         safetensors_io.load(str(path))
 
 
@@ -433,6 +536,10 @@ def test_safetensors_rejects_a_file_that_is_not_safetensors(tmp_path):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(b"\x80\x04 this is a pickle, not safetensors")
     with pytest.raises(safetensors_io.SafetensorsError, match="does not fit"):
+        safetensors_io.load(str(path))
+    deep = b"[" * 100_000 + b"]" * 100_000  # valid JSON that Python's parser cannot nest so deep
+    path.write_bytes(struct.pack("<Q", len(deep)) + deep)
+    with pytest.raises(safetensors_io.SafetensorsError, match="not valid JSON"):
         safetensors_io.load(str(path))
     with pytest.raises(safetensors_io.SafetensorsError, match="cannot store"):
         safetensors_io.dump({"c": np.array([1j])}, io.BytesIO())

@@ -2,61 +2,138 @@
 
 A checkpoint directory holds
 
-* ``model.pdparams``: the model's state dict (load it with ``model.set_state_dict(paddle.load(path))``);
+* ``model.safetensors``: the model's weights (load them with ``load_weights(model, path)``);
 * ``trainer.json``: the training settings, the number of finished epochs, the class names, the metrics so
   far and the best validation accuracy, readable by people and by ``--resume``;
-* for resuming (not in a best-model checkpoint): ``optimizer.pdopt`` (optimizer state with its momentum
-  buffers) and ``state.pkl`` (learning-rate schedule, loss scaler, and the Python, NumPy and Paddle random
-  generator states).
+* for resuming (not in a best-model checkpoint): ``state.json`` and ``state.safetensors``, the optimizer state
+  (momentum buffers), learning-rate schedule, loss scaler, and the Python, NumPy and Paddle random generator
+  states: their structure and numbers in the JSON file, every array in the safetensors file.
 
-A checkpoint is written to a temporary directory and moved into place whole (``atomic.atomic_dir``), so that a
+None of these formats can carry code: reading a checkpoint, however it was made, runs nothing from it. The
+JSON numbers are exact (Python writes the shortest text that reads back as the same float), so a resumed run
+continues bit for bit.
+
+Checkpoints of earlier versions (``model.pdparams``, ``optimizer.pdopt``, ``state.pkl``: pickles) are still
+read, through the restricted unpickler of ``weights.pickle_safe``, which refuses anything but arrays, numbers
+and Paddle's random generator state; the next checkpoint of the resumed run is written in the new format.
+
+A checkpoint is written to a temporary directory and moved into place whole (``_files.atomic_dir``), so that a
 crash at any moment leaves either the old or the new checkpoint complete, never a mixture and never nothing.
-The ``.pdparams``, ``.pdopt`` and ``.pkl`` files are pickles, which can run code when loaded: resume only from
-checkpoints you wrote yourself.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
 import random
 from pathlib import Path
-from typing import Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import paddle
 
 from .._files import atomic_dir, recover
+from ..weights import safetensors
+from ..weights.files import check_regular_file, read_pickle, write_state
+from ..weights.loading import load_weights
+from ..weights.pickle_safe import UnsafePickleError
 
-MODEL_FILE, OPTIMIZER_FILE, TRAINER_FILE, STATE_FILE = "model.pdparams", "optimizer.pdopt", "trainer.json", "state.pkl"
+MODEL_FILE, TRAINER_FILE, STATE_FILE, ARRAYS_FILE = "model.safetensors", "trainer.json", "state.json", "state.safetensors"
+#: The files of a checkpoint written before version 2 of the format (pickles).
+LEGACY_MODEL_FILE, LEGACY_OPTIMIZER_FILE, LEGACY_STATE_FILE = "model.pdparams", "optimizer.pdopt", "state.pkl"
+#: What ``trainer.json`` must hold for a run to be resumed.
+TRAINER_KEYS = ("config", "classes", "world_size", "train_images", "epoch", "history", "best")
+FORMAT = 2
+
+# How arrays, tensors, numpy scalars and tuples appear in state.json (JSON has no such types).
+_TENSOR, _ARRAY, _SCALAR, _TUPLE = "__tensor__", "__array__", "__scalar__", "__tuple__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is damaged or incomplete; the message names the file."""
 
 
 def save_checkpoint(directory, model, trainer: dict, optimizer=None, state: Optional[dict] = None) -> Path:
     """Write a checkpoint to ``directory`` atomically, replacing any checkpoint there.
 
-    ``trainer`` is JSON-able metadata; ``optimizer`` and ``state`` (picklable: scheduler and scaler state
-    dicts) are written when given. Random generator states are added to ``state`` here.
+    ``trainer`` is JSON-able metadata. With an ``optimizer`` the checkpoint is resumable: its state dict,
+    ``state`` (scheduler and scaler state dicts) and the random generator states are written too.
     """
     with atomic_dir(directory) as temporary:
-        paddle.save(model.state_dict(), str(temporary / MODEL_FILE))
+        write_state(str(temporary / MODEL_FILE), model.state_dict(), ".safetensors")
         if optimizer is not None:
-            paddle.save(optimizer.state_dict(), str(temporary / OPTIMIZER_FILE))
-        if state is not None:
-            with open(temporary / STATE_FILE, "wb") as file:
-                pickle.dump({**state, "rng": rng_states()}, file)
+            document, arrays = _to_json({"optimizer": optimizer.state_dict(), **(state or {}), "rng": rng_states()})
+            with open(temporary / ARRAYS_FILE, "wb") as file:
+                safetensors.dump(arrays, file)
+            (temporary / STATE_FILE).write_text(json.dumps({"format": FORMAT, "state": document}) + "\n")
         (temporary / TRAINER_FILE).write_text(json.dumps(trainer, indent=1) + "\n")
     return directory
 
 
 def load_trainer(directory) -> dict:
-    """The ``trainer.json`` metadata of the checkpoint in ``directory``."""
-    return json.loads((Path(directory) / TRAINER_FILE).read_text())
+    """The ``trainer.json`` metadata of the checkpoint in ``directory``, checked for what resuming needs."""
+    path = Path(directory) / TRAINER_FILE
+    check_regular_file(str(path), "checkpoint file")
+    try:
+        trainer = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error}): the checkpoint is damaged") from None
+    missing = [key for key in TRAINER_KEYS if key not in trainer] if isinstance(trainer, dict) else list(TRAINER_KEYS)
+    if missing:
+        raise CheckpointError(f"{path}: lacks {', '.join(missing)} (expected {', '.join(TRAINER_KEYS)}): not a "
+                              "checkpoint written by paddle_resnet, or damaged")
+    types = {"config": dict, "classes": list, "epoch": int, "history": list, "best": dict}
+    wrong = [f"{key} ({type(trainer[key]).__name__}, expected {kind.__name__})" for key, kind in types.items()
+             if not isinstance(trainer[key], kind)]
+    if wrong:
+        raise CheckpointError(f"{path}: {', '.join(wrong)}: the checkpoint is damaged")
+    return trainer
 
 
-def load_state(directory) -> dict:
-    """The ``state.pkl`` contents (scheduler, scaler, ``rng``) of a resumable checkpoint."""
-    with open(Path(directory) / STATE_FILE, "rb") as file:
-        return pickle.load(file)
+def model_file(directory) -> Path:
+    """The weights file of the checkpoint in ``directory`` (``model.safetensors``, or an earlier version's
+    ``model.pdparams``)."""
+    directory = Path(directory)
+    legacy = directory / LEGACY_MODEL_FILE
+    return legacy if legacy.exists() and not (directory / MODEL_FILE).exists() else directory / MODEL_FILE
+
+
+def load_model_weights(model, directory) -> None:
+    """Load the weights of the checkpoint in ``directory`` into ``model`` (strictly: every tensor must fit)."""
+    try:
+        load_weights(model, model_file(directory))
+    except UnsafePickleError as error:
+        raise _altered(error) from None
+
+
+def _altered(error: UnsafePickleError) -> UnsafePickleError:
+    """The refusal of a checkpoint file, which only an edit after saving can explain."""
+    return UnsafePickleError(f"{error.path}: refused to load: {error.reason}. paddle_resnet never wrote that into a "
+                             "checkpoint: the file was changed after it was saved. Do not resume from it",
+                             error.path, error.reason)
+
+
+def load_training_state(directory) -> Dict[str, Any]:
+    """``{"optimizer", "scheduler", "scaler", "rng"}`` of the resumable checkpoint in ``directory``: the
+    optimizer state dict with Paddle tensors (as ``paddle.load`` gives it), the others as saved."""
+    directory = Path(directory)
+    if not (directory / STATE_FILE).exists() and (directory / LEGACY_STATE_FILE).exists():
+        return _load_legacy_state(directory)
+    path = directory / STATE_FILE
+    for file in (path, directory / ARRAYS_FILE):
+        check_regular_file(str(file), "checkpoint file")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error}): the checkpoint is damaged") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT or "state" not in document:
+        raise CheckpointError(f"{path}: not a training state of format {FORMAT} (written by another version of "
+                              "paddle_resnet, or damaged)")
+    arrays = safetensors.load(str(directory / ARRAYS_FILE))[0]
+    state = _from_json(document["state"], arrays, path)
+    missing = [key for key in ("optimizer", "scheduler", "scaler", "rng") if key not in state]
+    if missing:
+        raise CheckpointError(f"{path}: lacks {', '.join(missing)}: the checkpoint is damaged")
+    return state
 
 
 def find_checkpoint(path) -> Path:
@@ -66,21 +143,145 @@ def find_checkpoint(path) -> Path:
     for candidate in (path, path / "last"):
         recover(candidate)
         if (candidate / TRAINER_FILE).is_file():
-            if not (candidate / OPTIMIZER_FILE).is_file():
-                raise FileNotFoundError(f"{candidate} holds model weights only (a best-model checkpoint), not the "
-                                        f"optimizer state needed to resume; resume from {candidate.parent / 'last'}")
+            if not _resumable(candidate):
+                last = candidate.parent / "last"
+                if last != candidate and (last / TRAINER_FILE).is_file():
+                    raise FileNotFoundError(f"{candidate} holds model weights only (a best-model checkpoint), not "
+                                            f"the optimizer state needed to resume; resume from {last}")
+                raise CheckpointError(
+                    f"{candidate} is incomplete: it lacks {STATE_FILE} and {ARRAYS_FILE} (the optimizer, schedule "
+                    f"and random generator states), so it cannot be resumed. Start a new run from its weights "
+                    f"with --pretrained {model_file(candidate)}")
             return candidate
     raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "
                             f"with --out {path}) or {path / TRAINER_FILE}")
 
 
+def _resumable(directory: Path) -> bool:
+    return ((directory / STATE_FILE).exists() and (directory / ARRAYS_FILE).exists()) or \
+        ((directory / LEGACY_STATE_FILE).exists() and (directory / LEGACY_OPTIMIZER_FILE).exists())
+
+
 def rng_states() -> dict:
-    """The state of Python's, NumPy's and Paddle's global random generators."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
+    """The state of Python's, NumPy's and Paddle's global random generators, as tuples, numbers and arrays."""
+    return {"python": random.getstate(), "numpy": np.random.get_state(),
+            "paddle": [tuple(state.__getstate__()) for state in paddle.get_rng_state()]}
 
 
 def set_rng_states(states: dict) -> None:
     """Restore what ``rng_states`` returned."""
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
-    paddle.set_rng_state(states["paddle"])
+    generator_state = type(paddle.get_rng_state()[0])
+    restored = []
+    for values in states["paddle"]:
+        state = generator_state.__new__(generator_state)
+        state.__setstate__(tuple(values))
+        restored.append(state)
+    paddle.set_rng_state(restored)
+
+
+# --------------------------------------------------------------------------------- the JSON of state.json
+
+def _to_json(tree) -> Tuple[Any, Dict[str, np.ndarray]]:
+    """``(JSON-able document, {name: array})``: every tensor, array and numpy scalar of ``tree`` moves to the
+    arrays (named by its path) and is replaced by a reference; tuples are marked to come back as tuples."""
+    arrays: Dict[str, np.ndarray] = {}
+
+    def encode(value, path):
+        if isinstance(value, paddle.Tensor):
+            arrays[path] = value.numpy()
+            return {_TENSOR: path}
+        if isinstance(value, (np.ndarray, np.generic)):
+            arrays[path] = np.asarray(value)
+            return {_ARRAY if isinstance(value, np.ndarray) else _SCALAR: path}
+        if isinstance(value, dict):
+            if not all(isinstance(key, str) and key not in (_TENSOR, _ARRAY, _SCALAR, _TUPLE) for key in value):
+                raise TypeError(f"checkpoint state {path}: keys {list(value)[:5]} cannot be saved as JSON")
+            return {key: encode(item, f"{path}/{key}") for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            items = [encode(item, f"{path}/{index}") for index, item in enumerate(value)]
+            return {_TUPLE: items} if isinstance(value, tuple) else items
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"checkpoint state {path}: a {type(value).__name__} cannot be saved")
+
+    return encode(tree, ""), arrays
+
+
+def _from_json(document, arrays: Dict[str, np.ndarray], path: Path):
+    """The inverse of ``_to_json``; a reference to an array that is not there is a damaged checkpoint."""
+
+    def array(name):
+        if not isinstance(name, str) or name not in arrays:
+            raise CheckpointError(f"{path}: refers to array {name!r}, which {path.with_suffix('.safetensors')} "
+                                  "does not hold: the checkpoint is damaged")
+        return arrays[name]
+
+    def decode(value):
+        if isinstance(value, dict):
+            if len(value) == 1:
+                (tag, content), = value.items()
+                if tag == _TENSOR:
+                    return paddle.to_tensor(array(content))
+                if tag == _ARRAY:
+                    return array(content)
+                if tag == _SCALAR:
+                    return array(content)[()]
+                if tag == _TUPLE and isinstance(content, list):
+                    return tuple(decode(item) for item in content)
+            return {key: decode(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [decode(item) for item in value]
+        return value
+
+    return decode(document)
+
+
+# ------------------------------------------------------------------------- checkpoints of earlier versions
+
+class _GeneratorState:
+    """Stands for ``paddle.base.libpaddle.GeneratorState`` in an earlier version's ``state.pkl``: it only
+    keeps the numbers (device, seed, offset and, in Paddle 3, the Mersenne Twister state as character codes)
+    after checking them, so no Paddle code sees the file's data."""
+
+    __slots__ = ("values",)
+
+    def __setstate__(self, values):
+        if not (isinstance(values, tuple) and len(values) in (3, 4) and all(type(v) is int for v in values[:3])
+                and (len(values) == 3 or (isinstance(values[3], list) and len(values[3]) < 1_000_000
+                                          and all(type(v) is int and 0 <= v < 256 for v in values[3])))):
+            raise CheckpointError("a Paddle random generator state that is not made of numbers")
+        self.values = values
+
+
+_LEGACY_CLASSES = {("paddle.base.libpaddle", "GeneratorState"): _GeneratorState}
+
+
+def _load_legacy_state(directory: Path) -> Dict[str, Any]:
+    optimizer_file, state_file = directory / LEGACY_OPTIMIZER_FILE, directory / LEGACY_STATE_FILE
+    for file in (optimizer_file, state_file):
+        check_regular_file(str(file), "checkpoint file")
+    try:
+        optimizer = read_pickle(str(optimizer_file))
+        state = read_pickle(str(state_file), classes=_LEGACY_CLASSES)
+    except UnsafePickleError as error:
+        raise _altered(error) from None
+    try:
+        rng = state["rng"]
+        rng["paddle"] = [generator.values for generator in rng["paddle"]]
+        state = {"optimizer": _tensors(optimizer), "scheduler": state["scheduler"], "scaler": state["scaler"],
+                 "rng": rng}
+    except (AttributeError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{state_file}: not the state of a paddle_resnet checkpoint "
+                              f"({type(error).__name__}: {error}): the checkpoint is damaged") from None
+    return state
+
+
+def _tensors(tree):
+    """Arrays to Paddle tensors, as ``paddle.load`` returns them (optimizers expect tensors)."""
+    if isinstance(tree, np.ndarray):
+        return paddle.to_tensor(tree)
+    if isinstance(tree, dict):
+        return {key: _tensors(value) for key, value in tree.items()}
+    return tree

@@ -166,7 +166,7 @@ def check_resumable(saved: dict, config: dict) -> None:
         raise ValueError(
             "a resumed run keeps its settings, but these differ from the checkpoint's: " + ", ".join(differences)
             + ". Continue with the checkpoint's settings (resume_config(path) in Python, --resume alone on the "
-            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.pdparams.")
+            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.safetensors.")
 
 
 def _is_number(value) -> bool:

@@ -200,17 +200,25 @@ def _finish(run: _Run, say) -> TrainResult:
 
 
 def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
-    """Load a resumable checkpoint into freshly built training objects, random generator states included."""
-    model.set_state_dict(paddle.load(str(directory / ckpt.MODEL_FILE)))
-    state = ckpt.load_state(directory)
-    with warnings.catch_warnings():
-        # LinearWarmup's set_state_dict hands its whole state to the base class, which warns about the nested
-        # entry that LinearWarmup then loads itself.
-        warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
-        optimizer.set_state_dict(paddle.load(str(directory / ckpt.OPTIMIZER_FILE)))
-        scheduler.set_state_dict(state["scheduler"])
-    scaler.load_state_dict(state["scaler"])
-    ckpt.set_rng_states(state["rng"])
+    """Load a resumable checkpoint into freshly built training objects, random generator states included.
+
+    Every file is read with readers that cannot run code from it (``checkpoint``); a damaged one raises an
+    error naming it."""
+    ckpt.load_model_weights(model, directory)
+    state = ckpt.load_training_state(directory)
+    try:
+        with warnings.catch_warnings():
+            # LinearWarmup's set_state_dict hands its whole state to the base class, which warns about the
+            # nested entry that LinearWarmup then loads itself.
+            warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
+            optimizer.set_state_dict(state["optimizer"])
+            scheduler.set_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        ckpt.set_rng_states(state["rng"])
+    except (AssertionError, AttributeError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise ckpt.CheckpointError(f"{directory}: its optimizer, schedule or random generator state does not fit "
+                                   f"this run ({type(error).__name__}: {error}): the checkpoint is damaged or "
+                                   "from another run") from None
 
 
 def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig):
@@ -347,7 +355,7 @@ def export_best(export, model, out: Path, config: TrainConfig) -> str:
     """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
     to ``out/export/model.*``; returns the model file's path."""
     source = out / ("best" if (out / "best").is_dir() else "last")
-    model.set_state_dict(paddle.load(str(source / ckpt.MODEL_FILE)))
+    ckpt.load_model_weights(model, source)
     files = export(model, str(out / "export" / "model"), input_size=(3, config.input_size, config.input_size),
                    format="paddle")
     return files[-1]

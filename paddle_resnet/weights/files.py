@@ -1,22 +1,27 @@
 """Weight files on disk: ``.pdparams`` (Paddle's pickle) and ``.safetensors``, read into numpy arrays and written
-from a model's state dict. The format is chosen by the file's suffix."""
+from a model's state dict. The format is chosen by the file's suffix.
+
+A ``.pdparams`` file is read with ``pickle_safe``, which refuses anything ``paddle.save`` does not write for a
+state dict, so no file can run code here; ``trusted=True`` reads it with ``paddle.load`` instead.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Dict, Mapping
+import stat
+from typing import Dict, Mapping, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
 import paddle
 
-from . import safetensors
+from . import pickle_safe, safetensors
+from .official import download_url
 
 #: File formats ``load_weights`` and ``save_weights`` understand, by suffix.
 SUFFIXES = (".pdparams", ".safetensors")
 
-#: Key paddle.save adds to some state dicts to record parameter names; not a tensor.
-_PADDLE_NAME_TABLE = "StructuredToParameterName@@"
+Source = Union[str, "os.PathLike[str]", Mapping[str, object]]
 
 
 def suffix_of(path: str) -> str:
@@ -36,11 +41,41 @@ def check_suffix(path: str) -> str:
     return suffix
 
 
-def read_state(path: str) -> Dict[str, np.ndarray]:
-    """The tensors of the weights file ``path`` as ``{name: numpy array}``."""
-    if check_suffix(path) == ".safetensors":
+def check_regular_file(path: str, what: str = "weights file") -> None:
+    """Raise an error saying what ``path`` is when it is not a readable regular file: missing, a directory,
+    or a FIFO, socket or device (reading one of those would block or never end)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} {path} does not exist") from None
+    except OSError as error:
+        raise OSError(f"{what} {path} cannot be read: {error.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"{what} {path} is a directory; give the file itself")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{what} {path} is not a regular file (a FIFO, socket or device); give a file")
+
+
+def read_source(source: Source, trusted: bool = False) -> Tuple[Dict[str, np.ndarray], str]:
+    """``({name: numpy array}, label for messages)`` of a file path, an ``http(s)://`` URL (downloaded once into
+    Paddle's weights cache) or a state dict."""
+    if isinstance(source, Mapping):
+        return state_from_mapping(source), "<state dict>"
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"weights source {source!r}: expected a file path, a URL or a state dict")
+    label = os.fspath(source)
+    check_suffix(label)
+    return read_state(download_url(label) if is_url(label) else label, trusted), label
+
+
+def read_state(path: str, trusted: bool = False) -> Dict[str, np.ndarray]:
+    """The tensors of the weights file ``path`` as ``{name: numpy array}``. ``.pdparams`` files are read with
+    the restricted unpickler unless ``trusted``."""
+    suffix = check_suffix(path)
+    check_regular_file(path)
+    if suffix == ".safetensors":
         return safetensors.load(path)[0]
-    return _read_pdparams(path)
+    return _read_pdparams(path, trusted)
 
 
 def write_state(path: str, state: Mapping[str, paddle.Tensor], suffix: str) -> None:
@@ -56,21 +91,32 @@ def write_state(path: str, state: Mapping[str, paddle.Tensor], suffix: str) -> N
 def state_from_mapping(source: Mapping[str, object]) -> Dict[str, np.ndarray]:
     """A state dict of tensors or arrays as ``{name: numpy array}``."""
     return {key: value.numpy() if isinstance(value, paddle.Tensor) else np.asarray(value)
-            for key, value in source.items() if key != _PADDLE_NAME_TABLE}
+            for key, value in source.items() if key != pickle_safe.NAME_TABLE}
 
 
-def _read_pdparams(path: str) -> Dict[str, np.ndarray]:
+def read_pickle(path: str, trusted: bool = False, classes=None):
+    """The object in the ``paddle.save`` file ``path`` (as ``paddle.load(path, return_numpy=True)`` returns it),
+    read with the restricted unpickler unless ``trusted``; a damaged file raises ``ValueError`` naming it."""
     try:
-        state = paddle.load(path, return_numpy=True)
+        if trusted:
+            return paddle.load(path, return_numpy=True)
+        return pickle_safe.load(path, classes)
+    except pickle_safe.UnsafePickleError:
+        raise
     except Exception as error:  # a truncated or foreign pickle fails in many ways
-        raise ValueError(f"{path}: cannot be read as a .pdparams file ({type(error).__name__}: {error})") from None
+        raise ValueError(f"{path}: cannot be read as a {suffix_of(path) or 'paddle.save'} file "
+                         f"({type(error).__name__}: {error})") from None
+
+
+def _read_pdparams(path: str, trusted: bool) -> Dict[str, np.ndarray]:
+    state = read_pickle(path, trusted)
     if not isinstance(state, dict):
         raise ValueError(f"{path}: holds a {type(state).__name__}, not a state dict")
-    state.pop(_PADDLE_NAME_TABLE, None)
+    state.pop(pickle_safe.NAME_TABLE, None)
     nested = [key for key, value in state.items() if not isinstance(value, np.ndarray)]
     if nested:
         raise ValueError(
-            f"{path}: entries {', '.join(nested[:5])} are not tensors; is it a training checkpoint? Save or "
-            "pass its model state dict instead"
+            f"{path}: entries {', '.join(map(str, nested[:5]))} are not tensors; is it a training checkpoint? "
+            "Save or pass its model state dict instead"
         )
     return state

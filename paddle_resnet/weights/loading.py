@@ -6,8 +6,10 @@
 * ``resnet50(pretrained=True)`` loads the official weights (``official.py``); ``pretrained=PATH_OR_URL`` any file.
 * ``save_weights(model, path)`` writes ``.pdparams`` or ``.safetensors`` atomically.
 
-Both loads run one pipeline: read the source, convert its naming, compare it with the model key by key, refuse
-what may not be skipped (before anything is copied), copy, and warn about what was skipped.
+Both loads run one pipeline: read the source (``.pdparams`` with a reader that cannot run code, ``files.py``),
+convert its naming, compare it with the model key by key, refuse what may not be skipped, convert every value to
+the model's dtype (so far nothing is copied: any failure leaves the model as it was), copy, and warn about what
+was skipped or holds NaN / infinity.
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ from paddle import nn
 
 from .._files import atomic_path
 from ..models.stages import HEAD, part_of, stage_number
-from .files import SUFFIXES, check_suffix, is_url, read_state, state_from_mapping, suffix_of, write_state
+from .files import SUFFIXES, Source, read_source, suffix_of, write_state
 from .naming import to_paddle_naming
-from .official import check_official, download_url, official_weights_path
-
-Source = Union[str, "os.PathLike[str]", Mapping[str, object]]
+from .official import check_official, official_weights_path
+from .pytorch_cifar import padding_warning
 
 
 class WeightsWarning(UserWarning):
@@ -54,6 +55,7 @@ class LoadReport:
         unexpected: keys of the weights the model does not have (ignored).
         mismatched: keys present in both with different shapes: ``{key: (shape in weights, shape in model)}``
             (not loaded; the model keeps its own).
+        nonfinite: loaded keys whose values include NaN or infinity (loaded as they are, with a warning).
     """
 
     source: str
@@ -62,6 +64,7 @@ class LoadReport:
     missing: List[str]
     unexpected: List[str]
     mismatched: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]]
+    nonfinite: List[str] = dataclasses.field(default_factory=list)
 
     @property
     def skipped(self) -> List[str]:
@@ -82,6 +85,7 @@ class LoadReport:
              [f"{key} (weights {list(a)}, model {list(b)})" for key, (a, b) in self.mismatched.items()]),
             ("missing from the weights, kept the model's own", self.missing),
             ("in the weights but not in the model, ignored", self.unexpected),
+            ("loaded, but hold NaN or infinite values", self.nonfinite),
         ]
         for title, keys in kinds:
             if keys:
@@ -99,7 +103,7 @@ def _summarise(keys: List[str], limit: int) -> str:
     return ", ".join(f"{layer}.* ({count} keys)" for layer, count in counts.items())
 
 
-def load_weights(model: nn.Layer, source: Source, strict: bool = True) -> LoadReport:
+def load_weights(model: nn.Layer, source: Source, strict: bool = True, trusted: bool = False) -> LoadReport:
     """Load weights into ``model`` and report, key by key, what was loaded.
 
     Args:
@@ -110,18 +114,22 @@ def load_weights(model: nn.Layer, source: Source, strict: bool = True) -> LoadRe
         strict: if True, any missing, unexpected or mismatched key raises ``IncompatibleWeightsError``
             listing them, and the model is left unchanged. If False, the tensors that fit are loaded, the
             rest is listed in the report and in a ``WeightsWarning``.
+        trusted: read a ``.pdparams`` file with ``paddle.load``, which runs any code the file contains. By
+            default it is read by a restricted reader that accepts only what ``paddle.save`` writes for a state
+            dict and refuses anything else before it can run (``UnsafePickleError``). Only for files you trust.
 
     Returns:
         A ``LoadReport``.
 
     Every tensor is read, converted and checked before the model is modified, so a failure never leaves a
-    half-loaded model. Note that a ``.pdparams`` file is a pickle: load only files you trust.
+    half-loaded model. Tensors holding NaN or infinity are loaded and named in a ``WeightsWarning``.
     """
     def refuse(report: LoadReport, keys: List[str]) -> str:
         return (f"the weights do not fit the model (nothing was loaded; pass strict=False to load the tensors "
                 f"that fit):\n{report.describe()}{_prefix_hint(report)}")
 
-    return _load(model, source, may_skip=lambda key: not strict, refuse=refuse, note=_prefix_hint)
+    return _load(model, source, may_skip=lambda key: not strict, refuse=refuse, note=_prefix_hint,
+                 trusted=trusted)
 
 
 def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> LoadReport:
@@ -152,7 +160,8 @@ def save_weights(model: nn.Layer, path: Union[str, "os.PathLike[str]"]) -> str:
     """Save ``model``'s weights to ``path``: ``.pdparams`` (Paddle's pickle) or ``.safetensors``, by suffix.
 
     The file is written to a temporary name in the same folder and then renamed over ``path``, so an
-    interrupted save never leaves a truncated file where a good one was. Returns ``path``.
+    interrupted save never leaves a truncated file where a good one was (see ``_files.atomic_path``: a symlink
+    is followed, an existing file's permissions are kept). Returns ``path``.
     """
     path = os.fspath(path)
     suffix = suffix_of(path)
@@ -162,22 +171,43 @@ def save_weights(model: nn.Layer, path: Union[str, "os.PathLike[str]"]) -> str:
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save_weights({path!r}): the folder {directory} does not exist")
     state = model.state_dict()
+    _check_initialised(state, path)
     with atomic_path(path) as temporary:
         write_state(str(temporary), state, suffix)
     return path
 
 
+def _check_initialised(state: Mapping[str, object], path: str) -> None:
+    """A model built under ``paddle.LazyGuard`` has no values yet: saving it would write empty tensors."""
+    lazy = [key for key, tensor in state.items() if not getattr(tensor, "_is_initialized", lambda: True)()]
+    if lazy:
+        raise ValueError(
+            f"save_weights({path!r}): {len(lazy)} tensors of the model have no values yet ({_summarise(lazy, 5)}): "
+            "it was built under paddle.LazyGuard. Initialise it first (for p in model.parameters(): "
+            "p.initialize()) or load weights into it; nothing was written"
+        )
+
+
 def _load(model: nn.Layer, source: Source, may_skip: Callable[[str], bool],
-          refuse: Callable[["LoadReport", List[str]], str], note: Callable[["LoadReport"], str]) -> LoadReport:
+          refuse: Callable[["LoadReport", List[str]], str], note: Callable[["LoadReport"], str],
+          trusted: bool = False) -> LoadReport:
     """The one load pipeline: read, convert, compare, refuse (``refuse(report, keys)`` gives the message when a
-    key that ``may_skip`` does not allow was skipped), copy, warn (with ``note(report)`` appended)."""
-    state, naming, label = _read_source(source, model)
-    report = _compare(model, state, naming, label)
+    key that ``may_skip`` does not allow was skipped), convert every value to the model's dtype, and only then
+    copy; warn (with ``note(report)`` appended)."""
+    state, label = read_source(source, trusted)
+    state, naming = to_paddle_naming(state, model)
+    own = model.state_dict()
+    report = _compare(own, state, naming, label)
     refused = [key for key in report.skipped if not may_skip(key)]
     if refused:
         raise IncompatibleWeightsError(refuse(report, refused), report)
-    _apply(model, state, report)
-    if not report.ok:
+    values = _converted(own, state, report)
+    for key, value in values.items():  # set_value is what set_state_dict does, without its warnings
+        own[key].set_value(value)
+    padding = padding_warning(model, naming, label)
+    if padding:
+        _warn_at_caller(padding, WeightsWarning)
+    if not report.ok or report.nonfinite:
         _warn_at_caller(report.describe() + note(report), WeightsWarning)
     return report
 
@@ -201,25 +231,7 @@ def _is_head_or_unbuilt(model: nn.Layer, key: str) -> bool:
     return number is not None and num_stages is not None and number > num_stages
 
 
-def _read_source(source: Source, model: nn.Layer) -> Tuple[Dict[str, np.ndarray], str, str]:
-    """Read ``source`` into numpy arrays in Paddle naming: ``(state, original naming, label for messages)``."""
-    if isinstance(source, Mapping):
-        label, state = "<state dict>", state_from_mapping(source)
-    elif isinstance(source, (str, os.PathLike)):
-        label = os.fspath(source)
-        check_suffix(label)
-        path = download_url(label) if is_url(label) else label
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"weights file {path} does not exist")
-        state = read_state(path)
-    else:
-        raise TypeError(f"weights source {source!r}: expected a file path, a URL or a state dict")
-    state, naming = to_paddle_naming(state, model)
-    return state, naming, label
-
-
-def _compare(model: nn.Layer, state: Mapping[str, np.ndarray], naming: str, label: str) -> LoadReport:
-    own = model.state_dict()
+def _compare(own: Mapping[str, object], state: Mapping[str, np.ndarray], naming: str, label: str) -> LoadReport:
     loaded, missing, mismatched = [], [], {}
     for key, tensor in own.items():
         if key not in state:
@@ -232,12 +244,34 @@ def _compare(model: nn.Layer, state: Mapping[str, np.ndarray], naming: str, labe
     return LoadReport(label, naming, loaded, missing, unexpected, mismatched)
 
 
-def _apply(model: nn.Layer, state: Mapping[str, np.ndarray], report: LoadReport) -> None:
-    # set_value on each tensor (what set_state_dict does), without its warnings about keys we skip on purpose.
-    own = model.state_dict()
-    for key in report.loaded:
-        value, dtype = state[key], _numpy_dtype(own[key])
-        own[key].set_value(value.astype(dtype) if dtype is not None and value.dtype != dtype else value)
+def _converted(own: Mapping[str, object], state: Mapping[str, np.ndarray], report: LoadReport) -> Dict[str, object]:
+    """The values of ``report.loaded`` in the dtypes of the model's tensors, all converted before any is copied,
+    so that a value that cannot be converted leaves the model untouched. Notes NaN / infinity in the report."""
+    values, unusable = {}, []
+    with np.errstate(over="ignore", invalid="ignore"):  # the finiteness check overflows on purpose
+        for key in report.loaded:
+            value, dtype = state[key], _numpy_dtype(own[key])
+            if value.dtype.kind not in "biuf":  # strings, objects, complex numbers: not weights
+                unusable.append(f"{key} ({value.dtype})")
+                continue
+            if value.dtype.kind == "f" and not _all_finite(value):
+                report.nonfinite.append(key)
+            values[key] = value.astype(dtype) if dtype is not None and value.dtype != dtype else value
+    if unusable:
+        raise IncompatibleWeightsError(
+            f"{report.source}: tensors of a dtype that is not a number (nothing was loaded): "
+            f"{', '.join(unusable[:12])}{' ...' if len(unusable) > 12 else ''}; accepted: bool, integer and "
+            "floating-point arrays", report)
+    return values
+
+
+def _all_finite(value: np.ndarray) -> bool:
+    """No NaN or infinity in ``value``. A sum of squares is one fast pass (BLAS) and is finite exactly when every
+    element is, unless huge finite values overflow it: only then are the elements checked one by one."""
+    flat = value.reshape(-1)
+    if value.dtype.itemsize >= 4 and np.isfinite(np.dot(flat, flat)):
+        return True
+    return bool(np.isfinite(flat).all())
 
 
 def _numpy_dtype(tensor) -> Union[np.dtype, None]:

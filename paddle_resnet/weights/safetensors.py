@@ -14,8 +14,10 @@ Specification: https://github.com/huggingface/safetensors#format
 from __future__ import annotations
 
 import json
+import math
+import os
 import struct
-from typing import BinaryIO, Dict, Mapping, Optional, Tuple
+from typing import BinaryIO, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -39,7 +41,10 @@ class SafetensorsError(ValueError):
 def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     """Read a safetensors file into ``({name: array}, metadata)``, checking the header against the data."""
     with open(path, "rb") as file:
-        data = file.read()
+        # Into one writable buffer that the arrays then share: one copy of the data, not two.
+        data = bytearray(os.fstat(file.fileno()).st_size)
+        size = file.readinto(data)
+        del data[size:]
     if len(data) < 8:
         raise SafetensorsError(f"{path}: {len(data)} bytes, too short for a safetensors file (truncated?)")
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -50,25 +55,19 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         )
     try:
         header = json.loads(data[8:8 + header_size].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SafetensorsError(f"{path}: the header is not valid JSON ({error})") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path}: the header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
+    if not (isinstance(metadata, dict) and all(isinstance(value, str) for value in metadata.values())):
+        raise SafetensorsError(f"{path}: __metadata__ must be a JSON object of strings, not {metadata!r:.100}")
     buffer = memoryview(data)[8 + header_size:]
 
     tensors, spans = {}, []
     for name, entry in header.items():
-        try:
-            dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise SafetensorsError(f"{path}: tensor {name!r} has a malformed entry {entry!r}") from None
-        if dtype not in DTYPES:
-            raise SafetensorsError(
-                f"{path}: tensor {name!r} has dtype {dtype!r}; supported: {', '.join(DTYPES)}"
-            )
-        count = int(np.prod(shape, dtype=np.int64))
-        expected = count * np.dtype(DTYPES[dtype]).itemsize
+        dtype, shape, (begin, end) = _check_entry(path, name, entry)
+        expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize
         if not 0 <= begin <= end <= len(buffer) or end - begin != expected:
             raise SafetensorsError(
                 f"{path}: tensor {name!r} ({dtype}, shape {shape}) needs {expected} bytes but its offsets are "
@@ -77,8 +76,9 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         array = np.frombuffer(buffer[begin:end], dtype=DTYPES[dtype]).reshape(shape)
         if dtype == "BF16":
             array = (array.astype(np.uint32) << 16).view(np.float32)
-        # A native-endian copy: independent of the file buffer, writable, and what Paddle expects.
-        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
+        # Native byte order and aligned, as Paddle expects: a copy only where the file's layout is not.
+        aligned = array.ctypes.data % array.dtype.itemsize == 0
+        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=not aligned)
         spans.append((begin, end))
     # The format requires the tensors to tile the data section exactly: a gap or overlap means corruption.
     position = 0
@@ -89,6 +89,29 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     if position != len(buffer):
         raise SafetensorsError(f"{path}: {len(buffer) - position} bytes after the last tensor")
     return tensors, dict(metadata)
+
+
+def _check_entry(path: str, name: str, entry) -> Tuple[str, List[int], List[int]]:
+    """``(dtype, shape, data_offsets)`` of a header entry, each checked for its JSON type: a malformed header
+    must give a ``SafetensorsError`` naming the file, not a ``TypeError`` from deep inside."""
+    if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
+        raise SafetensorsError(f"{path}: tensor {name!r} has a malformed entry {entry!r:.200}; expected "
+                               '{"dtype": ..., "shape": [...], "data_offsets": [begin, end]}')
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise SafetensorsError(f"{path}: tensor {name!r} has dtype {dtype!r:.80}; supported: {', '.join(DTYPES)}")
+    if not _is_int_list(shape) or len(shape) > 64:
+        raise SafetensorsError(f"{path}: tensor {name!r} has shape {shape!r:.80}; expected a list of at most 64 "
+                               "non-negative integers")
+    if not _is_int_list(offsets) or len(offsets) != 2:
+        raise SafetensorsError(f"{path}: tensor {name!r} has data_offsets {offsets!r:.80}; expected two "
+                               "non-negative integers [begin, end]")
+    return dtype, shape, offsets
+
+
+def _is_int_list(value) -> bool:
+    # bool is an int in Python but not in JSON's sense; floats (2.0) are not accepted by the reference either.
+    return isinstance(value, list) and all(type(item) is int and item >= 0 for item in value)
 
 
 def dump(tensors: Mapping[str, np.ndarray], file: BinaryIO, metadata: Optional[Mapping[str, str]] = None) -> None:

@@ -2,6 +2,8 @@
 
 * ``closed_form``: every architecture described layer by layer from the papers (imports neither Paddle nor
   paddle_resnet);
+* ``akamaster_cifar``: the most used PyTorch CIFAR ResNet, restated from its source with Paddle's functional
+  ops (its option-A shortcut pads zeros on both sides; ours appends them);
 * ``published``: numbers copied from published sources (torchvision's weights metadata, the paper's tables) and
   ``paddle.summary`` printouts of models built side by side.
 """

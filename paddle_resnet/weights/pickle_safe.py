@@ -1,0 +1,344 @@
+"""Read the pickles ``paddle.save`` writes (``.pdparams``, ``.pdopt``) without letting them run code.
+
+A pickle is a small program: its ``GLOBAL`` / ``STACK_GLOBAL`` instructions import any function of any module,
+and ``REDUCE`` calls it with arguments from the file, so ``pickle.load`` (and ``paddle.load``, which is
+``pickle.load``) runs whatever the file's author wrote. This reader gives a file only what ``paddle.save``
+itself writes for state dicts and optimizer states on Paddle 2.6 and 3.x:
+
+=========================================================  =========================================
+global the file names                                      what it gets here
+=========================================================  =========================================
+``numpy.core.multiarray._reconstruct`` (numpy 1 writer),   an empty array placeholder; the following
+``numpy._core.multiarray._reconstruct`` (numpy 2 writer)   ``BUILD`` must give shape, dtype and bytes
+``numpy.ndarray``                                          a marker (not the class)
+``numpy.dtype``                                            numeric dtypes only: bool, (u)int8-64,
+                                                           float16/32/64, complex64/128
+``numpy.(_)core.multiarray.scalar``                        a numeric numpy scalar (checkpoints)
+``builtins.tuple``, ``collections.OrderedDict``            empty or from a tuple / list
+``_codecs.encode``                                         ``str.encode("latin-1")`` (protocol 2 bytes)
+=========================================================  =========================================
+
+Anything else (``os.system``, ``subprocess.Popen``, ``builtins.eval``, any class) is refused when the file
+*names* it, before anything could call it: ``UnsafePickleError`` names the file and the global. No real numpy
+function sees the file's data unchecked: each array's shape, dtype and byte count are validated, then numpy's
+own unpickling calls are made, so the result equals ``paddle.load(path, return_numpy=True)``.
+After unpickling, the result may hold only dicts, lists, tuples, sets, numbers, strings, ``None`` and arrays.
+
+Found by scanning every file both Paddle versions write (state dicts at pickle protocols 2-4, optimizer states
+with and without master weights, nested checkpoints, big tensors split by protocol 2/3) and by reading
+``paddle/framework/io.py``; see docs/weights.md. ``builtins.eval`` is refused although Paddle uses it for a raw
+``DenseTensor`` (``eval("data", {"data": array})``): state dicts never contain one.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import pickle
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+#: Key paddle.save adds to state dicts: ``{structured name: parameter name}``; not a tensor.
+NAME_TABLE = "StructuredToParameterName@@"
+#: Key paddle.save (protocol 2 and 3) adds when it splits tensors larger than 1 GiB into slices.
+BIG_PARAMS = "UnpackBigParamInfor@@"
+
+
+class UnsafePickleError(ValueError):
+    """The file asks for something ``paddle.save`` never writes (a function to call, a class to build).
+    ``path`` and ``reason`` (what it asked for) are set when the error leaves ``load``."""
+
+    def __init__(self, message: str, path: Optional[str] = None, reason: Optional[str] = None):
+        super().__init__(message)
+        self.path, self.reason = path, reason
+
+
+# The function numpy's own ndarray.__reduce__ names (under numpy 1's or 2's module), taken from numpy itself.
+_NUMPY_RECONSTRUCT = np.empty(0).__reduce__()[0]
+# dtype codes numpy writes for the dtypes a Paddle tensor becomes (bfloat16 -> uint16) -> allowed byte orders.
+_DTYPE_CODES = {
+    "b1": "|", "i1": "|", "u1": "|",
+    "i2": "<>=", "u2": "<>=", "i4": "<>=", "u4": "<>=", "i8": "<>=", "u8": "<>=",
+    "f2": "<>=", "f4": "<>=", "f8": "<>=", "c8": "<>=", "c16": "<>=",
+}
+_MAX_DIMENSIONS, _MAX_DEPTH = 32, 64
+_MAX_NODES = 10_000_000  # containers and leaves, counting shared references as copies ("billion laughs")
+
+
+def _refuse(what: str):
+    raise UnsafePickleError(what)
+
+
+class _NdarrayMarker:
+    """Stands for ``numpy.ndarray``: an argument of ``_reconstruct``, not a class (``NEWOBJ`` fails on it)."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        _refuse("BUILD on numpy.ndarray")
+
+
+class _Dtype:
+    """``numpy.dtype(code, align, copy)`` inside the file; its ``BUILD`` state is checked, then the real
+    dtype is made from our table, never from the file's bytes."""
+
+    __slots__ = ("code", "dtype")
+
+    def __init__(self, code):
+        self.code, self.dtype = code, None
+
+    def __setstate__(self, state):
+        # numpy writes (3, byteorder, subarray, names, fields, elsize, alignment, flags) for plain dtypes.
+        if self.dtype is not None or not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3):
+            _refuse(f"numpy dtype state {state!r:.80}")
+        byteorder = state[1]
+        if not (isinstance(byteorder, str) and len(byteorder) == 1 and byteorder in _DTYPE_CODES[self.code]) \
+                or state[2:] != (None, None, None, -1, -1, 0):
+            _refuse(f"numpy dtype state {state!r:.80}")
+        self.dtype = np.dtype(self.code if byteorder == "|" else byteorder + self.code)
+
+
+class _Array:
+    """``_reconstruct(ndarray, (0,), b"b")`` inside the file; its ``BUILD`` gives shape, dtype and bytes."""
+
+    __slots__ = ("array",)
+
+    def __init__(self):
+        self.array = None
+
+    def __setstate__(self, state):
+        if self.array is not None or not isinstance(state, tuple) or len(state) not in (4, 5):
+            _refuse("numpy array state")
+        if len(state) == 5:
+            if state[0] != 1:
+                _refuse("numpy array state version")
+            state = state[1:]
+        shape, dtype, fortran_order, raw = state
+        if not isinstance(dtype, _Dtype) or dtype.dtype is None:
+            _refuse("a numpy array whose dtype is not a numpy.dtype")
+        if not (type(shape) is tuple and len(shape) <= _MAX_DIMENSIONS
+                and all(type(size) is int and size >= 0 for size in shape)):
+            _refuse(f"numpy array shape {shape!r:.80}")
+        if fortran_order not in (True, False):  # also 0 and 1
+            _refuse("numpy array order flag")
+        if isinstance(raw, str):  # latin-1 text: how Python 2 era pickles hold bytes
+            raw = raw.encode("latin-1")
+        if type(raw) is not bytes or len(raw) != math.prod(shape) * dtype.dtype.itemsize:
+            _refuse(f"numpy array data: {len(raw) if isinstance(raw, bytes) else type(raw).__name__} bytes for "
+                    f"shape {shape} of {dtype.dtype}")
+        # Exactly the calls numpy's own unpickling makes, with checked values: same layout, no extra copy.
+        array = _NUMPY_RECONSTRUCT(np.ndarray, (0,), b"b")
+        array.__setstate__((1, shape, dtype.dtype, bool(fortran_order), raw))
+        self.array = array
+
+
+def _reconstruct(subtype, shape, typecode):
+    if subtype is not _NDARRAY or shape != (0,) or typecode not in (b"b", "b"):
+        _refuse("numpy _reconstruct arguments")
+    return _Array()
+
+
+def _dtype(code, align=False, copy=True):
+    if isinstance(code, bytes):
+        code = code.decode("latin-1")
+    if not isinstance(code, str) or code not in _DTYPE_CODES:
+        _refuse(f"numpy dtype {code!r:.40} (only numeric dtypes are allowed)")
+    if align not in (False, 0) or copy not in (True, 1):
+        _refuse("numpy.dtype arguments")
+    return _Dtype(code)
+
+
+def _scalar(dtype, data):
+    if not isinstance(dtype, _Dtype) or dtype.dtype is None:
+        _refuse("a numpy scalar whose dtype is not a numpy.dtype")
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    if type(data) is not bytes or len(data) != dtype.dtype.itemsize:
+        _refuse("numpy scalar data")
+    return np.frombuffer(data, dtype.dtype)[0].copy()
+
+
+def _tuple(items=()):
+    if type(items) not in (tuple, list):
+        _refuse("tuple() of something that is not a tuple or list")
+    return tuple(items)
+
+
+def _latin1_encode(text, encoding="utf-8", errors="strict"):
+    if type(text) is not str or encoding not in ("latin1", "latin-1") or errors != "strict":
+        _refuse("_codecs.encode other than text.encode('latin1')")
+    return text.encode("latin-1")
+
+
+def _ordered_dict(*args):
+    if args:
+        _refuse("OrderedDict() with arguments")
+    return collections.OrderedDict()
+
+
+_NDARRAY = _NdarrayMarker()
+_ALLOWED: Dict[Tuple[str, str], Callable] = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "scalar"): _scalar,
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy", "dtype"): _dtype,
+    ("collections", "OrderedDict"): _ordered_dict,
+    ("builtins", "tuple"): _tuple,
+    ("__builtin__", "tuple"): _tuple,  # protocol 2 names builtins the Python 2 way
+    ("_codecs", "encode"): _latin1_encode,
+}
+#: The globals a file may name, as ``module.name``.
+ALLOWED_GLOBALS = tuple(sorted(f"{module}.{name}" for module, name in [*_ALLOWED, ("numpy", "ndarray")]))
+
+
+class _Call:
+    """What ``find_class`` hands the pickle for an allowed function: made fresh for every file, and ``BUILD``
+    on it (which could set attributes on a shared function) is refused."""
+
+    __slots__ = ("function", "name")
+
+    def __init__(self, function, name):
+        self.function, self.name = function, name
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+    def __setstate__(self, state):
+        _refuse(f"BUILD on {self.name}")
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, classes: Mapping[Tuple[str, str], type]):
+        super().__init__(file, encoding="latin1")  # as paddle.load
+        self._table = {key: _Call(function, ".".join(key)) for key, function in _ALLOWED.items()}
+        self._table[("numpy", "ndarray")] = _NDARRAY
+        self._table.update(classes)
+
+    def find_class(self, module, name):
+        try:
+            return self._table[(module, name)]
+        except (KeyError, TypeError):
+            raise UnsafePickleError(f"it imports {module}.{name}") from None
+
+    def persistent_load(self, pid):
+        _refuse("a persistent id (paddle.save writes none)")
+
+
+def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) -> Any:
+    """The object in the ``paddle.save`` file ``path``, as ``paddle.load(path, return_numpy=True)`` returns it.
+
+    ``classes`` maps ``(module, name)`` of further allowed classes to stand-ins of our own (instances of which
+    may then appear in the result); they are built without arguments and get the file's state through their
+    ``__setstate__``, which must check it.
+
+    Raises ``UnsafePickleError`` (naming the file and what it asked for) for anything ``paddle.save`` does not
+    write, and ``pickle.UnpicklingError``, ``EOFError`` or ``ValueError`` for a damaged file.
+    """
+    classes = dict(classes or {})
+    try:
+        with open(path, "rb") as file:
+            raw = _Unpickler(file, classes).load()
+        return _paddle_post_processing(_plain(raw, tuple(classes.values())))
+    except UnsafePickleError as error:
+        danger = "; reading it with pickle would run that code" if str(error).startswith("it imports") else ""
+        raise UnsafePickleError(
+            f"{path}: refused to load: {error}, which paddle.save does not write for weights or optimizer "
+            f"state{danger}. If you trust the file and where it came from, pass trusted=True "
+            "(load_weights(model, path, trusted=True)); better, convert it once to .safetensors, which cannot "
+            "hold code (see 'Files that are refused' in docs/weights.md)", path=path, reason=str(error)
+        ) from None
+
+
+def _plain(obj, classes: Tuple[type, ...]):
+    """``obj`` with array stand-ins replaced by arrays; refuses every other object, cycles, deep nesting and
+    structures that are huge once shared references are expanded."""
+    done: Dict[int, Any] = {}
+    sizes: Dict[int, int] = {}
+    active = set()
+    atoms = (str, int, float, bool, complex, type(None))
+
+    def walk(item, depth):
+        kind = type(item)
+        if kind in atoms or isinstance(item, np.generic) or kind in classes:
+            return item
+        if kind is _Array:
+            if item.array is None:
+                _refuse("a numpy array without its data")
+            return item.array
+        key = id(item)
+        if key in done:
+            return done[key]
+        if key in active:
+            _refuse("a structure that contains itself")
+        if depth > _MAX_DEPTH:
+            _refuse(f"nesting deeper than {_MAX_DEPTH}")
+        active.add(key)
+        if kind is dict or kind is collections.OrderedDict:
+            if getattr(item, "__dict__", None):
+                _refuse("an OrderedDict with attributes")
+            result = kind()
+            for name, value in item.items():
+                if type(name) not in atoms:
+                    _refuse(f"a dict key of type {type(name).__name__}")
+                result[name] = walk(value, depth + 1)
+            children = item.values()
+        elif kind in (list, tuple, set):
+            result = kind(walk(value, depth + 1) for value in item)
+            children = item
+        else:
+            _refuse(f"an object of type {kind.__name__}")
+        active.discard(key)
+        size = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if size > _MAX_NODES:
+            _refuse("a structure too large once its shared parts are expanded")
+        done[key], sizes[key] = result, size
+        return result
+
+    return walk(obj, 0)
+
+
+def _paddle_post_processing(result):
+    """What ``paddle.load(..., return_numpy=True)`` does after unpickling (``paddle/framework/io.py``)."""
+    if isinstance(result, dict):
+        _join_big_params(result)
+        if NAME_TABLE in result:  # a state dict: arrays stay arrays, the name table goes
+            del result[NAME_TABLE]
+            return result
+    return _tensor_tuples_to_arrays(result, {})
+
+
+def _join_big_params(state: dict) -> None:
+    """Tensors over 1 GiB saved at protocol 2 or 3 are stored as 1-D slices plus a table: join them back."""
+    table = state.pop(BIG_PARAMS, None)
+    if table is None:
+        return
+    try:
+        for key, info in table.items():
+            parts = [state.pop(name) for name in info["slices"]]
+            if not parts or not all(isinstance(part, np.ndarray) and part.ndim == 1 for part in parts):
+                raise ValueError(key)
+            state[key] = np.concatenate(parts).reshape(tuple(info["OriginShape"]))
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"a damaged {BIG_PARAMS} table ({type(error).__name__}: {error})") from None
+
+
+def _tensor_tuples_to_arrays(item, done: Dict[int, Any]):
+    """Outside state dicts, paddle.save writes each tensor as ``(name, array)``; paddle.load returns the array."""
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and isinstance(item[1], np.ndarray):
+        return item[1]
+    kind = type(item)
+    if kind not in (dict, collections.OrderedDict, list, tuple, set):
+        return item
+    if id(item) in done:
+        return done[id(item)]
+    if kind in (dict, collections.OrderedDict):
+        done[id(item)] = item
+        for key in list(item):
+            item[key] = _tensor_tuples_to_arrays(item[key], done)
+        return item
+    result = kind(_tensor_tuples_to_arrays(value, done) for value in item)
+    done[id(item)] = result
+    return result
+
