@@ -24,8 +24,9 @@ from paddle import nn
 from .._files import atomic_path
 from ..models.stages import HEAD, part_of, stage_number
 from .files import SUFFIXES, check_suffix, is_url, read_state, state_from_mapping, suffix_of, write_state
-from .naming import to_paddle_naming
-from .official import check_official, download_url, official_weights_path
+from .adapt import adapt_input_channels
+from .naming import layout_hints, to_paddle_naming
+from .official import VARIANTS, check_official, download_url, official_weights_path
 
 Source = Union[str, "os.PathLike[str]", Mapping[str, object]]
 
@@ -48,12 +49,15 @@ class LoadReport:
 
     Attributes:
         source: the file, URL or ``"<state dict>"`` the weights came from.
-        naming: ``"paddle"`` or ``"torchvision"`` (the latter was converted; timm uses the same names).
+        naming: ``"paddle"``, or the naming that was converted: ``"torchvision"`` (timm uses the same names),
+            ``"paddleclas"`` or ``"paddleclas-2.0"`` (see ``naming.py``).
         loaded: keys copied into the model.
         missing: model keys the weights lack (they keep their initialisation).
         unexpected: keys of the weights the model does not have (ignored).
         mismatched: keys present in both with different shapes: ``{key: (shape in weights, shape in model)}``
             (not loaded; the model keeps its own).
+        adapted: ``{key: how}`` for tensors changed to fit: the first conv's RGB kernel adapted to the model's
+            ``in_channels`` (see ``adapt.py``); they are also in ``loaded``.
     """
 
     source: str
@@ -62,6 +66,7 @@ class LoadReport:
     missing: List[str]
     unexpected: List[str]
     mismatched: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]]
+    adapted: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def skipped(self) -> List[str]:
@@ -86,6 +91,7 @@ class LoadReport:
         for title, keys in kinds:
             if keys:
                 lines.append(f"  {title} ({len(keys)}): {_summarise(keys, limit)}")
+        lines += [f"  adapted to the model's input channels: {key} {how}" for key, how in self.adapted.items()]
         return "\n".join(lines)
 
 
@@ -127,15 +133,17 @@ def load_weights(model: nn.Layer, source: Source, strict: bool = True) -> LoadRe
 def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> LoadReport:
     """Load pretrained weights into a freshly built ``model`` of architecture ``name`` (used by the builders).
 
-    ``source`` is ``True`` for the official ``paddle.vision`` weights, or a path or URL. The backbone must
+    ``source`` is ``True`` for the official weights (``paddle.vision``'s, or PaddleClas's for the ResNet-D rows),
+    ``"ssld"`` for PaddleClas's SSLD-distilled ones, or a path or URL. The backbone must
     load completely; only the head (``fc``) may be skipped, e.g. for another ``num_classes``, as may
     stages the model does not build (``out_stages``). Skipped keys are reported in a ``WeightsWarning``.
     """
-    if source is True:
+    if source is True or (isinstance(source, str) and source in VARIANTS):
         check_official(model, name)
-        source = official_weights_path(name)
+        source = official_weights_path(name) if source is True else official_weights_path(name, source)
     elif not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"pretrained={source!r}: expected True (official weights) or a path or URL")
+        raise TypeError(f"pretrained={source!r}: expected True (official weights), "
+                        f"{' or '.join(map(repr, VARIANTS))}, or a path or URL")
 
     def refuse(report: LoadReport, keys: List[str]) -> str:
         return (f"the pretrained weights do not fit the backbone of this {name} (nothing was loaded); offending "
@@ -172,12 +180,15 @@ def _load(model: nn.Layer, source: Source, may_skip: Callable[[str], bool],
     """The one load pipeline: read, convert, compare, refuse (``refuse(report, keys)`` gives the message when a
     key that ``may_skip`` does not allow was skipped), copy, warn (with ``note(report)`` appended)."""
     state, naming, label = _read_source(source, model)
+    state, adapted = adapt_input_channels(state, model)
     report = _compare(model, state, naming, label)
+    report.adapted = adapted
     refused = [key for key in report.skipped if not may_skip(key)]
     if refused:
-        raise IncompatibleWeightsError(refuse(report, refused), report)
+        hints = "".join(f"\n  {hint}" for hint in layout_hints(report.missing, report.unexpected))
+        raise IncompatibleWeightsError(refuse(report, refused) + hints, report)
     _apply(model, state, report)
-    if not report.ok:
+    if not report.ok or report.adapted:
         _warn_at_caller(report.describe() + note(report), WeightsWarning)
     return report
 
