@@ -29,7 +29,8 @@ def _cifar(n: int) -> ResNetConfig:
 
 # fmt: off
 #: Every named architecture. ImageNet rows follow paddle.vision.models.resnet (and torchvision), whose
-#: official weights load into them unchanged; CIFAR rows follow section 4.2 of He et al. (2015).
+#: official weights load into them unchanged; ResNet-D rows follow PaddleClas and timm (He et al. 2019, "Bag of
+#: Tricks"), whose weights load with their keys renamed; CIFAR rows follow section 4.2 of He et al. (2015).
 ARCHITECTURES: Dict[str, ResNetConfig] = {
     #                               block         blocks per stage  stage widths  options
     "resnet18":         ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC),
@@ -81,7 +82,7 @@ def list_models() -> List[str]:
     """Names of every architecture in the table, sorted.
 
     >>> list_models()[:3]
-    ['resnet101', 'resnet110', 'resnet1202']
+    ['resnet101', 'resnet101_vd', 'resnet110']
     """
     return sorted(ARCHITECTURES)
 
