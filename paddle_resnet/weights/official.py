@@ -81,6 +81,13 @@ class WeightsDownloadError(OSError):
     """A weights file could not be downloaded (offline, unreachable, or a corrupt download)."""
 
 
+def official_names(variant: Union[bool, str] = True) -> Tuple[str, ...]:
+    """The architectures with official weights of ``variant`` (``True``: ImageNet; ``"ssld"``)."""
+    if variant is True:
+        return (*OFFICIAL_WEIGHTS, *PADDLECLAS_WEIGHTS)
+    return tuple(name for name, urls in PADDLECLAS_WEIGHTS.items() if variant in urls)
+
+
 def official_weights_path(name: str, variant: Union[bool, str] = True) -> str:
     """Local path of the official weights of ``name`` (``variant=True``; ``"ssld"`` for PaddleClas's distilled
     ones), downloading them into Paddle's cache if needed."""

@@ -2,6 +2,8 @@
 
 * ``closed_form``: every architecture described layer by layer from the papers (imports neither Paddle nor
   paddle_resnet);
-* ``published``: numbers copied from published sources (torchvision's weights metadata, the paper's tables) and
-  ``paddle.summary`` printouts of models built side by side.
+* ``published``: numbers copied from published sources (torchvision's weights metadata, timm's results table,
+  PaddleClas's model zoo, the paper's tables) and ``paddle.summary`` printouts of models built side by side;
+* ``paddleclas``: PaddleClas's own ResNet code, imported from an installed ``paddleclas`` wheel, built side by side;
+* ``timm_resnetd_keys.json``: the state-dict keys and shapes of timm's ResNet-D models (no PyTorch needed).
 """
