@@ -44,8 +44,8 @@ def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConf
 
 def _stem_conv(stem: str, in_channels: int, width: int) -> nn.Layer:
     """The stem's convolution(s) before ``bn1``: 7x7/2 (ImageNet), 3x3/1 (CIFAR), or the deep stem's three 3x3
-    convs (the first with stride 2; the first two ``width // 2`` wide), which see the same 11x11 input window
-    as one 7x7 conv with fewer multiplications per output (Bag of Tricks, ResNet-C)."""
+    convs (the first with stride 2; the first two ``width // 2`` wide; Bag of Tricks' ResNet-C), which see an
+    11x11 window of the input through two more nonlinearities where the 7x7 conv sees 7x7."""
     if stem == "imagenet":
         return nn.Conv2D(in_channels, width, 7, stride=2, padding=3, bias_attr=False)
     if stem == "cifar":
