@@ -179,6 +179,13 @@ def test_training_runs_on_a_resnet_d_row(tmp_path):
 
 # ------------------------------------------------------------------------------------ PaddleClas weights
 
+def test_the_paddleclas_reference_is_there_when_ci_requires_it():
+    """.ci/run installs PaddleClas and sets PADDLE_RESNET_REQUIRE_PADDLECLAS, so that the equivalence tests below
+    cannot silently skip in CI; elsewhere they skip with the install command."""
+    if os.environ.get("PADDLE_RESNET_REQUIRE_PADDLECLAS") and _MISSING_PADDLECLAS:
+        pytest.fail(_MISSING_PADDLECLAS)
+
+
 @needs_paddleclas
 @pytest.mark.parametrize("name", ["resnet18_vd", "resnet50_vd", "resnet18d", "resnet50"])
 def test_paddleclas_weights_give_identical_logits(name, tmp_path):
@@ -205,6 +212,29 @@ def test_every_paddleclas_network_has_our_keys_and_shapes(name):
     converted, naming = to_paddle_naming(_stand_ins(theirs), _lazy(name))
     assert naming == "paddleclas"
     assert {key: list(value.shape) for key, value in converted.items()} == _shapes(_lazy(name))
+
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "architectures.json").read_text())["architectures"]
+_LAYERS_WITH_SETTINGS = ("Conv2D", "AvgPool2D", "MaxPool2D", "Linear")
+
+
+@needs_paddleclas
+@pytest.mark.parametrize("name", RESNET_D)
+def test_golden_and_closed_form_match_paddleclas_built_side_by_side(name):
+    """The golden parameter counts against PaddleClas's paddle.summary, and every convolution, pool and linear
+    layer of the closed form (kernel, stride, padding, groups, output shape, parameters, in order: what the
+    digest hashes) against PaddleClas's network traced with its kernels running."""
+    from references.published import summary_params
+    from paddle_resnet.analysis.trace import trace
+
+    with constant_init():
+        theirs = paddleclas.build(name)
+    assert summary_params(theirs, (1, 3, 64, 64)) == GOLDEN[name]["values"]["params"]
+    traced = [(c.type, c.output_shape, c.params, c.settings) for c in trace(theirs, (1, 3, 64, 64), "eager")
+              if c.type in _LAYERS_WITH_SETTINGS]
+    described = [(r.type, r.output_shape, r.params, r.settings) for r in closed_form.describe_resnet_d(name, 64).rows
+                 if r.type in _LAYERS_WITH_SETTINGS]
+    assert traced == described
 
 
 @needs_paddleclas
