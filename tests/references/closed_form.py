@@ -100,6 +100,14 @@ class _Net:
     def relu(self, c, h):
         self.rows.append(Row("ReLU", [1, c, h, h], 0, 0, {}, self.stage))
 
+    def max_pool(self, c, h_in):
+        """The ImageNet stem's 3x3 max-pool with stride 2 and padding 1."""
+        h = (h_in + 2 - 3) // 2 + 1
+        self.rows.append(Row("MaxPool2D", [1, c, h, h], 0, 0,
+                             {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], "ceil_mode": False},
+                             self.stage))
+        self.c, self.h = c, h
+
     def shortcut(self, c_in, c_out, s, h_in, option):
         if s == 1 and c_in == c_out and option != "D-projected":
             return
@@ -156,6 +164,15 @@ class _Net:
         self.rows.append(Row("Linear", [1, classes], params, params, {}, "head"))
 
 
+def _imagenet_stages(net: _Net, layers, add_block) -> None:
+    """The four ImageNet stages: stage i has 64 * 2**i planes, and its first block halves the resolution (except
+    in the first stage); ``add_block(planes, stride, first)`` appends one block."""
+    for i, count in enumerate(layers):
+        net.stage = f"layer{i + 1}"
+        for j in range(count):
+            add_block(64 * 2 ** i, 2 if i > 0 and j == 0 else 1, j == 0)
+
+
 def describe(name: str) -> _Net:
     """Walk architecture ``name`` at its default input size (224x224 ImageNet, 32x32 CIFAR)."""
     if name in RESNET_D:
@@ -166,19 +183,14 @@ def describe(name: str) -> _Net:
         h = net.conv(3, 64, 7, 2, 3, 224)
         net.bn(64, h)
         net.relu(64, h)
-        h = (h + 2 - 3) // 2 + 1
-        net.rows.append(Row("MaxPool2D", [1, 64, h, h], 0, 0,
-                            {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], "ceil_mode": False}, "stem"))
-        net.c, net.h = 64, h
-        for i, count in enumerate(layers):
-            net.stage = f"layer{i + 1}"
-            planes = 64 * 2 ** i
-            for j in range(count):
-                stride = 2 if i > 0 and j == 0 else 1
-                if block == "basic":
-                    net.basic(net.c, planes, stride, "B")
-                else:
-                    net.bottleneck(net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups)
+        net.max_pool(64, h)
+        def add_block(planes, stride, first):
+            if block == "basic":
+                net.basic(net.c, planes, stride, "B")
+            else:
+                net.bottleneck(net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups)
+
+        _imagenet_stages(net, layers, add_block)
         net.head(1000)
         return net
     n = CIFAR[name]
@@ -209,20 +221,16 @@ def describe_resnet_d(name: str, size: int = 224) -> _Net:
     net.conv(32, 64, 3, 1, 1, h)
     net.bn(64, h)
     net.relu(64, h)
-    h = (h + 2 - 3) // 2 + 1
-    net.rows.append(Row("MaxPool2D", [1, 64, h, h], 0, 0,
-                        {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], "ceil_mode": False}, "stem"))
-    net.c, net.h = 64, h
-    for i, count in enumerate(layers):
-        net.stage = f"layer{i + 1}"
-        planes = 64 * 2 ** i
-        for j in range(count):
-            stride = 2 if i > 0 and j == 0 else 1
-            option = "D-projected" if project_first and j == 0 else "D"
-            if block == "basic":
-                net.basic(net.c, planes, stride, option)
-            else:
-                net.bottleneck(net.c, 4 * planes, stride, planes, 1, option)
+    net.max_pool(64, h)
+
+    def add_block(planes, stride, first):
+        option = "D-projected" if project_first and first else "D"
+        if block == "basic":
+            net.basic(net.c, planes, stride, option)
+        else:
+            net.bottleneck(net.c, 4 * planes, stride, planes, 1, option)
+
+    _imagenet_stages(net, layers, add_block)
     net.head(1000)
     return net
 
