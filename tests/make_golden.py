@@ -77,7 +77,8 @@ def paddleclas_entry(name, size):
         nn.initializer.set_global_initializer(None, None)
     constructor, options = paddleclas.ROWS.get(name, ("ResNet", {"config": paddleclas.RESNET200D_CONFIG,
                                                                  "version": "vd"}))
-    call = f"PaddleClas {paddleclas.TESTED_VERSION} {constructor}({', '.join(f'{k}={v!r}' for k, v in options.items())})"
+    arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    call = f"PaddleClas {paddleclas.TESTED_VERSION} {constructor}({arguments})"
     calls = trace(model, size, mode="eager")
     values["params"] = summary_params(model, tuple(size))
     values["macs"] = sum(c.macs for c in calls)
