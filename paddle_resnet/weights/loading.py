@@ -140,7 +140,7 @@ def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> Loa
     """
     if source is True or (isinstance(source, str) and source in VARIANTS):
         check_official(model, name)
-        source = official_weights_path(name) if source is True else official_weights_path(name, source)
+        source = official_weights_path(name, source)
     elif not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"pretrained={source!r}: expected True (official weights), "
                         f"{' or '.join(map(repr, VARIANTS))}, or a path or URL")

@@ -43,10 +43,6 @@ _TORCH_ONLY_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 _TORCH_TO_PADDLE = {".running_mean": "._mean", ".running_var": "._variance"}
 
 
-#: The namings ``to_paddle_naming`` recognises, as ``LoadReport.naming`` reports them.
-NAMINGS = ("paddle", "torchvision", "paddleclas", "paddleclas-2.0")
-
-
 def to_paddle_naming(state: Mapping[str, np.ndarray], model: nn.Layer) -> Tuple[Dict[str, np.ndarray], str]:
     """``(state in our naming, the naming it came in)``: torchvision / timm and PaddleClas keys are recognised
     and converted for ``model`` (whose Linear layers tell which weights to transpose); our own naming is returned
@@ -165,9 +161,9 @@ def layout_hints(missing: Iterable[str], unexpected: Iterable[str]) -> List[str]
     """The builder options (or rows) under which weights would fit, read from the keys missing from the weights
     and the keys the model lacks (both in our naming); empty when no known layout difference explains them.
 
-    >>> layout_hints(["layer1.0.downsample.0.weight", "layer1.0.downsample.1.weight"], [])  # doctest: +ELLIPSIS
-    ["the model has a projection shortcut on layer1's first block and the weights do not ...: build with \
-first_block_projection=False (rows resnet18d, resnet34d)"]
+    >>> hints = layout_hints(missing=["layer1.0.downsample.0.weight", "layer1.0.downsample.1.weight"], unexpected=[])
+    >>> hints[0].split(": ")[-1]
+    'build with first_block_projection=False (rows resnet18d, resnet34d)'
     """
     first = "layer1.0.downsample."
     missing_first = [key for key in missing if key.startswith(first)]
