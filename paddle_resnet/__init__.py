@@ -26,10 +26,11 @@ except ImportError as error:  # pragma: no cover - exercised in a Paddle-free en
     ) from error
 
 from .analysis import ParamCount, count_macs, count_params, summarize
-from .builders import (create_model, resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, resnet101,
-                       resnet110, resnet152, resnet1202, resnext50_32x4d, resnext50_64x4d, resnext101_32x4d,
-                       resnext101_32x8d, resnext101_64x4d, resnext152_32x4d, resnext152_64x4d, wide_resnet50_2,
-                       wide_resnet101_2)
+from .builders import (create_model, resnet18, resnet18_vd, resnet18d, resnet20, resnet32, resnet34, resnet34_vd,
+                       resnet34d, resnet44, resnet50, resnet50_vd, resnet56, resnet101, resnet101_vd, resnet110,
+                       resnet152, resnet152_vd, resnet200_vd, resnet200d, resnet1202, resnext50_32x4d,
+                       resnext50_64x4d, resnext101_32x4d, resnext101_32x8d, resnext101_64x4d, resnext152_32x4d,
+                       resnext152_64x4d, wide_resnet50_2, wide_resnet101_2)
 from .deploy.export import export
 from .deploy.predictor import Predictor
 from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut, freeze,

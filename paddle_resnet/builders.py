@@ -23,7 +23,9 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
 
     Args:
         name: a table entry, e.g. ``"resnet50"`` or ``"resnext50_32x4d"``.
-        pretrained: ``True`` for the official weights, or a path or URL of a weights file.
+        pretrained: ``True`` for the official ImageNet weights (``paddle.vision``'s; PaddleClas's for the
+            ``*_vd`` rows), ``"ssld"`` for PaddleClas's SSLD-distilled weights (resnet34_vd, resnet50_vd,
+            resnet101_vd), or a path or URL of a weights file (paddle, torchvision / timm or PaddleClas naming).
         **options: any of these (``config.OPTIONS``):
 
 {options}
@@ -51,6 +53,8 @@ def _builder(name: str):
     build.__doc__ = (
         f"{name}: {config.block} blocks {config.blocks_per_stage}, stage widths {config.stage_widths}"
         + (f", {config.groups} groups x {config.width_per_group} channels" if config.groups > 1 else "")
+        + (f", {config.stem} stem, shortcut downsample {config.downsample!r}" if config.stem == "deep" else "")
+        + (", a projection on every stage's first block" if config.first_block_projection else "")
         + f", {config.image_size}x{config.image_size} input by default.\n\n"
         "Same as ``create_model(name, pretrained, **options)``; see there for the options."
     )
@@ -71,6 +75,15 @@ resnext152_32x4d = _builder("resnext152_32x4d")
 resnext152_64x4d = _builder("resnext152_64x4d")
 wide_resnet50_2 = _builder("wide_resnet50_2")
 wide_resnet101_2 = _builder("wide_resnet101_2")
+resnet18_vd = _builder("resnet18_vd")
+resnet34_vd = _builder("resnet34_vd")
+resnet50_vd = _builder("resnet50_vd")
+resnet101_vd = _builder("resnet101_vd")
+resnet152_vd = _builder("resnet152_vd")
+resnet200_vd = _builder("resnet200_vd")
+resnet18d = _builder("resnet18d")
+resnet34d = _builder("resnet34d")
+resnet200d = _builder("resnet200d")
 resnet20 = _builder("resnet20")
 resnet32 = _builder("resnet32")
 resnet44 = _builder("resnet44")

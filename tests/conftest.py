@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import paddle
 import pytest
-from helpers.serve import FileServer
 from paddle.utils import download
+
+from helpers.http import FileServer
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +17,8 @@ def _seed():
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    """A file server on 127.0.0.1 for ``tmp_path / "served"`` and an empty Paddle weights cache under tmp_path."""
+    """A file server on 127.0.0.1 (``server.root`` is served at ``server.url``) and an empty Paddle weights
+    cache, both under tmp_path."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))

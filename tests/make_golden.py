@@ -7,8 +7,12 @@ Sources, in order of preference:
 - Architectures that ``paddle.vision.models`` has: the official model built side by side. Parameter counts are
   parsed from ``paddle.summary``'s printout; MACs, shapes, layer counts and the digest come from tracing the
   official model eagerly (its kernels really run) with paddle_resnet's tracer.
-- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/closed_form.py,
+- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/references/closed_form.py,
   written from the papers without importing paddle_resnet.
+- The ResNet-D rows (resnet50_vd ..., resnet18d ...): PaddleClas's own model built side by side (its wheel must
+  be installed: pip install --no-deps paddleclas==2.6.0) for the parameter counts (paddle.summary) and the MACs
+  and output shape (an eager trace); the closed form for the per-part shapes, layer counts and digest, which
+  PaddleClas's differently named and nested layers cannot give.
 - The source reproduction's block examples: ``paddle.summary`` of the equivalent ``paddle.vision`` blocks.
 The tests then check every golden value against every reference that has it (see tests/test_golden.py).
 """
@@ -27,9 +31,11 @@ import paddle  # noqa: E402
 from paddle import nn  # noqa: E402
 from paddle.vision.models import resnet as vision  # noqa: E402
 
-import reference_resnet  # noqa: E402
+from references import closed_form, paddleclas  # noqa: E402
 from references.published import summary_params  # noqa: E402
-from paddle_resnet.verification import digest_rows, fingerprint, load_golden, write_golden  # noqa: E402
+from paddle_resnet.analysis.trace import trace  # noqa: E402
+from paddle_resnet.verification import load_golden, write_golden  # noqa: E402
+from paddle_resnet.verification.fingerprint import digest_rows, fingerprint  # noqa: E402
 
 GOLDEN = HERE / "golden" / "architectures.json"
 PADDLE = f"paddlepaddle {paddle.__version__}"
@@ -55,8 +61,32 @@ def closed_form_entry(name):
     values = closed_form.closed_form(name)
     values["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
                                    for r in closed_form.describe(name).rows)
-    source = "closed form from the paper's definition: tests/closed_form.py (imports no paddle_resnet code)"
+    source = ("closed form from the paper's definition: tests/references/closed_form.py (imports no paddle_resnet "
+              "code)")
     return values, {key: source for key in values}
+
+
+def paddleclas_entry(name, size):
+    """A ResNet-D row: parameters, MACs and output shape from PaddleClas's model, the rest from the closed form."""
+    values, sources = closed_form_entry(name)
+    init = nn.initializer.Constant(0.0)  # structure only: constant weights build much faster than random ones
+    nn.initializer.set_global_initializer(init, init)
+    try:
+        model = paddleclas.build(name)
+    finally:
+        nn.initializer.set_global_initializer(None, None)
+    constructor, options = paddleclas.ROWS.get(name, ("ResNet", {"config": paddleclas.RESNET200D_CONFIG,
+                                                                 "version": "vd"}))
+    arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    call = f"PaddleClas {paddleclas.TESTED_VERSION} {constructor}({arguments})"
+    calls = trace(model, size, mode="eager")
+    values["params"] = summary_params(model, tuple(size))
+    values["macs"] = sum(c.macs for c in calls)
+    values["output_shape"] = calls[-1].output_shape
+    traced = f"{call} (ppcls/arch/backbone/legendary_models/resnet.py) built side by side and traced eagerly, {PADDLE}"
+    sources.update(params=f"paddle.summary({call}, {tuple(size)}) printout, {PADDLE}", macs=traced,
+                   output_shape=traced)
+    return values, sources
 
 
 def block_entries():
@@ -87,7 +117,12 @@ def build():
     architectures = {}
     for name in closed_form.ALL:
         size = closed_form.input_size(name)
-        values, sources = official_entry(name, size) if name in vision.model_urls else closed_form_entry(name)
+        if name in vision.model_urls:
+            values, sources = official_entry(name, size)
+        elif name in closed_form.RESNET_D:
+            values, sources = paddleclas_entry(name, size)
+        else:
+            values, sources = closed_form_entry(name)
         architectures[name] = {"input_size": size, "values": values, "sources": sources}
         print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")
     return {"format": 1, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
@@ -97,6 +132,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with the file instead of writing it")
     args = parser.parse_args(argv)
+    missing = paddleclas.unavailable_reason()
+    if missing:
+        parser.error(f"the ResNet-D rows are generated from PaddleClas's model: {missing}")
     data = build()
     if args.check:  # values only: the sources name the Paddle version they were recorded with
         current = load_golden(GOLDEN)

@@ -67,7 +67,7 @@ def test_summary_usage_errors_exit_2(capsys, argv, message):
 def test_verify_all_architectures_pass(capsys):
     code, out, _ = run_cli(capsys, "verify")
     assert code == 0
-    assert "20 of 20 architectures match" in out and "MISMATCH" not in out
+    assert "29 of 29 architectures match" in out and "MISMATCH" not in out
 
 
 def test_verify_json_verbose(capsys):

@@ -21,7 +21,7 @@ OFFICIAL = sorted(vision.model_urls)  # the architectures paddle.vision.models a
 
 def test_list_models_is_the_sorted_table():
     assert list_models() == sorted(ARCHITECTURES)
-    assert len(list_models()) == 20
+    assert len(list_models()) == 29  # 20 paddle.vision-style and CIFAR rows, 9 ResNet-D rows (PaddleClas and timm)
     assert set(OFFICIAL) <= set(list_models())
 
 
@@ -176,9 +176,9 @@ def test_option_a_and_b_on_imagenet_nets():
     (lambda: create_model("resnet50", shortcut="C"), "'A', 'B'"),
     (lambda: create_model("resnet50", num_classes=-1), "num_classes=-1"),
     (lambda: create_model("resnet50", in_channels=0), "in_channels=0"),
-    (lambda: create_model("resnet50", colour="red"), "unknown option(s) colour for resnet50; accepted: shortcut, "
-                                                     "stride_on, num_classes, with_pool, in_channels, "
-                                                     "zero_init_residual, out_stages"),
+    (lambda: create_model("resnet50", colour="red"), "unknown option(s) colour for resnet50; accepted: stem, shortcut, "
+                                                     "downsample, first_block_projection, stride_on, num_classes, "
+                                                     "with_pool, in_channels, zero_init_residual, out_stages"),
     (lambda: create_model("resnet18", stride_on="1x1"), "bottleneck"),
     (lambda: create_model("resnet50", with_pool=False), "num_classes=0"),
     (lambda: create_model("resnet50", out_stages=(5,)), "(1, 2, 3, 4)"),

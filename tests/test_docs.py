@@ -101,15 +101,17 @@ FIXTURES = {"README.md": _readme, "docs/performance.md": _performance, "docs/wei
 @pytest.fixture
 def local_official_weights(monkeypatch, tmp_path_factory):
     """``pretrained=True`` reads a file written from paddle.vision's model of that architecture (random weights,
-    official naming) instead of downloading the ImageNet file."""
+    official naming) instead of downloading the ImageNet file; for PaddleClas's rows (``pretrained=True`` or
+    ``"ssld"``), a file written from our own model of that row."""
     from paddle.vision.models import resnet as vision
 
     folder = tmp_path_factory.mktemp("official")
 
-    def local(name):
-        path = folder / f"{name}.pdparams"
+    def local(name, variant=True):
+        path = folder / f"{name}-{variant}.pdparams"
         if not path.exists():
-            paddle.save(getattr(vision, name)().state_dict(), str(path))
+            model = getattr(vision, name)() if hasattr(vision, name) else paddle_resnet.create_model(name)
+            paddle.save(model.state_dict(), str(path))
         return str(path)
 
     monkeypatch.setattr("paddle_resnet.weights.loading.official_weights_path", local)

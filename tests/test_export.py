@@ -391,3 +391,33 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
     assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
     assert f"= {machine['peak_gflops']:.0f} GFLOP/s" in machine["peak_formula"]
     assert "| Paddle Inference, oneDNN" in out and "peak FP32: " in out
+
+
+@pytest.mark.parametrize("format, onednn", [("paddle", None), ("paddle", False),
+                                            pytest.param("onnx", None, marks=needs_onnx)],
+                         ids=["paddle-onednn", "paddle-plain-cpu", "onnx"])
+def test_resnet_d_average_pool_shortcut_survives_export_at_odd_sizes(tmp_path, format, onednn):
+    """ResNet-D's shortcut pool rounds up (ceil mode) and averages only the pixels inside the input. At 65x65 the
+    maps it pools are odd (17, 9, 5 pixels), so a converter that dropped ceil mode would give shapes the main path
+    cannot be added to, and one that counted the overhang in the average would give other values."""
+    paddle.seed(3)
+    model = create_model("resnet18_vd", num_classes=10)
+    export(model, str(tmp_path / "resnet18_vd"), input_size=(3, 65, 65), format=format)
+    predictor = Predictor(str(tmp_path / "resnet18_vd"), device="cpu",
+                          **({"onednn": onednn} if format == "paddle" else {}))
+    images = _images(2, (3, 65, 65))
+    assert_same_answer(predictor(images), _eager(model, images))
+    # Controls: dividing by the full 2x2 window at the edges (counting the overhang as zeros) changes the logits,
+    # and a floor-mode pool (8 pixels from 17) no longer fits the main path.
+    class ZeroPaddedAverage(paddle.nn.Layer):  # pads odd sizes with zeros, then averages every full 2x2 window
+        def forward(self, x):
+            return paddle.nn.functional.avg_pool2d(
+                paddle.nn.functional.pad(x, [0, x.shape[3] % 2, 0, x.shape[2] % 2]), 2, 2)
+
+    overhang, floor = copy.deepcopy(model), copy.deepcopy(model)
+    for stage in overhang.stages[1:]:
+        stage[0].downsample[0] = ZeroPaddedAverage()
+    assert max_relative_difference(_eager(overhang, images), _eager(model, images)) > 100 * RELATIVE_TOLERANCE
+    floor.layer2[0].downsample[0].ceil_mode = False
+    with pytest.raises(ValueError):
+        _eager(floor, images)

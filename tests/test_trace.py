@@ -25,6 +25,7 @@ def _comparable(calls):
     ("resnext50_32x4d", {"out_stages": (2, 4)}, (1, 3, 64, 64)),
     ("resnet20", {}, (1, 3, 31, 33)),
     ("resnet20", {"shortcut": "B"}, (1, 3, 32, 32)),
+    ("resnet18_vd", {}, (1, 3, 65, 63)),  # deep stem; ceil-mode average pools on odd maps (17x16, 9x8, 5x4)
 ])
 def test_symbolic_trace_equals_the_eager_run(name, options, size):
     """The shape rules against Paddle's own kernels, on options and odd sizes where rounding matters."""
@@ -96,3 +97,24 @@ def test_custom_configuration_traces():
     calls = trace(model, (1, 3, 64, 64), "symbolic")
     assert _comparable(calls) == _comparable(trace(model, (1, 3, 64, 64), "eager"))
     assert calls[-1].output_shape == [1, 5]
+
+
+@pytest.mark.parametrize("pool", [
+    lambda: nn.AvgPool2D(2, 2, ceil_mode=True),  # ResNet-D's shortcut pool
+    lambda: nn.AvgPool2D(2, 2, ceil_mode=True, exclusive=False),
+    lambda: nn.AvgPool2D(3, 2, padding=1, ceil_mode=True),  # a last window that starts in the padding
+    lambda: nn.AvgPool2D(2, 2, padding="SAME", ceil_mode=True),  # PaddleClas's spelling of ResNet-D's pool
+    lambda: nn.AvgPool2D(3, 2, padding="SAME"),
+    lambda: nn.AvgPool2D(3, 1, padding="VALID"),
+    lambda: nn.AvgPool2D(2, 2, divisor_override=3),
+    lambda: nn.MaxPool2D(3, 2, padding=[0, 1], ceil_mode=True),
+])
+@pytest.mark.parametrize("size", [(5, 8), (7, 6), (9, 9)])
+def test_pool_shape_rules_equal_paddles_kernels(pool, size):
+    layer = pool()
+    model = nn.Sequential(layer)
+    symbolic, eager = (trace(model, (1, 2, *size), mode) for mode in ("symbolic", "eager"))
+    assert _comparable(symbolic) == _comparable(eager)
+    settings = symbolic[0].settings
+    assert len(settings["padding"]) == 4 and settings["ceil_mode"] == bool(layer.ceil_mode)
+    assert ("exclusive" in settings) == isinstance(layer, nn.AvgPool2D)

@@ -91,8 +91,9 @@ def test_architectures_without_official_weights_name_those_with_them():
 def test_official_weights_refuse_options_that_change_the_trained_architecture():
     with pytest.raises(ValueError, match="stride_on='3x3'.*stride_on='1x1'"):
         create_model("resnet50", pretrained=True, stride_on="1x1")
-    with pytest.raises(ValueError, match="in_channels=3.*in_channels=1"):
-        create_model("resnet18", pretrained=True, in_channels=1)
+    with pytest.raises(ValueError, match="shortcut='B'.*shortcut='A'"):
+        create_model("resnet18", pretrained=True, shortcut="A")
+    # in_channels is not refused: the first conv's RGB kernel is adapted (tests/test_vd.py).
 
 
 def test_paddle_vision_state_dict_loads_unchanged_and_gives_the_same_outputs():

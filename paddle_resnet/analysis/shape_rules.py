@@ -76,17 +76,45 @@ def _conv2d(layer, shape):
 
 def _pool2d(layer, shape):
     _expect_nchw(layer, shape)
-    if isinstance(layer.padding, str) or getattr(layer, "data_format", "NCHW") != "NCHW":
-        raise UnsupportedLayer("symbolic trace supports NCHW pools with explicit padding only")
+    if getattr(layer, "data_format", "NCHW") != "NCHW":
+        raise UnsupportedLayer("symbolic trace supports NCHW pools only")
     kernel = _pair(layer.ksize)
     stride = kernel if layer.stride is None else _pair(layer.stride)
-    pads = _pair(layer.padding)
+    if isinstance(layer.padding, str):
+        pads = _named_padding(layer.padding.upper(), shape[2:], kernel, stride)
+    else:
+        pads = _pair(layer.padding)
     if len(pads) == 2:
         pads = [pads[0], pads[0], pads[1], pads[1]]
-    out_hw = [_window_out(size, k, s, pads[2 * i], pads[2 * i + 1], ceil_mode=layer.ceil_mode)
-              for i, (size, k, s) in enumerate(zip(shape[2:], kernel, stride))]
+    if isinstance(layer.padding, str) and layer.padding.upper() == "SAME":
+        out_hw = [-(-size // s) for size, s in zip(shape[2:], stride)]  # Paddle ignores ceil_mode here
+    else:
+        # Paddle's ceil mode adds stride - 1 before dividing and, unlike PyTorch, keeps a last window that starts
+        # in the padding (checked against the kernels in tests/test_trace.py).
+        out_hw = [_window_out(size, k, s, pads[2 * i], pads[2 * i + 1], ceil_mode=layer.ceil_mode)
+                  for i, (size, k, s) in enumerate(zip(shape[2:], kernel, stride))]
     settings = {"kernel": kernel, "stride": stride, "padding": pads, "ceil_mode": bool(layer.ceil_mode)}
+    if isinstance(layer, nn.AvgPool2D):
+        # Values, not shapes: whether padded positions (and, in ceil mode, the overhang past the input) count in
+        # the average. ResNet-D's shortcut pool averages only real pixels.
+        settings["exclusive"] = bool(layer.exclusive)
+        if getattr(layer, "divisor", None) is not None:
+            settings["divisor"] = int(layer.divisor)
     return [*shape[:2], *out_hw], 0, settings
+
+
+def _named_padding(algorithm, sizes, kernel, stride) -> List[int]:
+    """Explicit ``[top, bottom, left, right]`` pads of Paddle's ``"SAME"`` (output ``ceil(size / stride)``, the
+    padding split with the extra pixel after) and ``"VALID"`` (none) paddings."""
+    if algorithm == "VALID":
+        return [0, 0, 0, 0]
+    if algorithm != "SAME":
+        raise UnsupportedLayer(f"unknown pool padding {algorithm!r}")
+    pads = []
+    for size, k, s in zip(sizes, kernel, stride):
+        total = max((-(-size // s) - 1) * s + k - size, 0)
+        pads += [total // 2, total - total // 2]
+    return pads
 
 
 def _adaptive_pool2d(layer, shape):

@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-size", type=int, metavar="PIXELS",
                         help="square input resolution (default: the architecture's, 224 or 32)")
     parser.add_argument("--pretrained", nargs="?", const=True, metavar="PATH",
-                        help="start from the official weights, or from a weights file PATH")
+                        help="start from the official weights, from PaddleClas's SSLD weights (ssld), or from a "
+                             "weights file PATH")
     parser.add_argument("--freeze", metavar="STAGE",
                         help="freeze the stem and stages up to STAGE (stem, layer1, layer2, ...): fine-tuning")
     parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; ignored on CPU)")

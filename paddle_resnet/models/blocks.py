@@ -12,7 +12,7 @@ import paddle
 from paddle import nn
 
 from .._checks import check_choice, check_positive
-from .config import SHORTCUTS, STRIDE_PLACEMENTS
+from .config import DOWNSAMPLES, SHORTCUTS, STRIDE_PLACEMENTS
 
 
 class ZeroPadShortcut(nn.Layer):
@@ -55,17 +55,34 @@ class ZeroPadShortcut(nn.Layer):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
 
 
-def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str):
-    """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out)."""
+def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str, downsample: str = "conv",
+                  always_project: bool = False):
+    """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out and no
+    ``always_project``).
+
+    A projection (option B) is ``Sequential(conv 1x1, BN)`` with the stride on the conv (``downsample="conv"``,
+    paddle.vision's layout), or ``Sequential(pool, conv 1x1, BN)`` with ``downsample="avgpool"`` (ResNet-D,
+    timm's layout, so that timm's keys ``downsample.1`` / ``downsample.2`` fit): the pool averages each
+    ``stride x stride`` window (ceil mode, averaging only the pixels inside the input, as PaddleClas and timm do,
+    so an odd size rounds up like the main path's padded 3x3 conv) and is an ``Identity`` where the stride is 1.
+    """
     check_choice("shortcut", shortcut, SHORTCUTS)
-    if stride == 1 and in_channels == out_channels:
+    check_choice("downsample", downsample, DOWNSAMPLES)
+    if stride == 1 and in_channels == out_channels and not always_project:
         return None
     if shortcut == "A":
+        if always_project or downsample != "conv":
+            raise ValueError(f"shortcut='A' is parameter-free: it cannot take always_project={always_project} or "
+                             f"downsample={downsample!r}; use shortcut='B'")
         return ZeroPadShortcut(in_channels, out_channels, stride)
-    return nn.Sequential(
-        nn.Conv2D(in_channels, out_channels, 1, stride=stride, bias_attr=False),
-        nn.BatchNorm2D(out_channels),
-    )
+    if downsample == "conv":
+        return nn.Sequential(
+            nn.Conv2D(in_channels, out_channels, 1, stride=stride, bias_attr=False),
+            nn.BatchNorm2D(out_channels),
+        )
+    # A strided 1x1 conv reads one pixel in four and drops the rest; averaging first lets every pixel count.
+    pool = nn.AvgPool2D(stride, stride, ceil_mode=True, exclusive=True) if stride > 1 else nn.Identity()
+    return nn.Sequential(pool, nn.Conv2D(in_channels, out_channels, 1, bias_attr=False), nn.BatchNorm2D(out_channels))
 
 
 def _last_bn(channels: int, zero_init: bool):
@@ -92,6 +109,9 @@ class BasicBlock(nn.Layer):
         out_channels: channels of the output (and of both convolutions).
         stride: 2 halves the resolution, 1 keeps it.
         shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+        downsample: how a projection halves the resolution: ``"conv"`` (strided 1x1 conv) or ``"avgpool"``
+            (2x2 average pool, then the 1x1 conv: ResNet-D).
+        always_project: project even where the shape does not change (PaddleClas's first blocks).
 
     >>> import paddle
     >>> list(BasicBlock(64, 128, 2)(paddle.zeros([1, 64, 56, 56])).shape)
@@ -99,7 +119,7 @@ class BasicBlock(nn.Layer):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "B",
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, downsample: str = "conv", always_project: bool = False):
         super().__init__()
         _check_channels_and_stride(in_channels, out_channels, stride)
         self.conv1 = nn.Conv2D(in_channels, out_channels, 3, stride=stride, padding=1, bias_attr=False)
@@ -107,7 +127,7 @@ class BasicBlock(nn.Layer):
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2D(out_channels, out_channels, 3, padding=1, bias_attr=False)
         self.bn2 = _last_bn(out_channels, zero_init_residual)
-        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut)
+        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut, downsample, always_project)
         self.relu2 = nn.ReLU()
 
     def forward(self, x):
@@ -132,6 +152,7 @@ class BottleneckBlock(nn.Layer):
         stride_on: ``"3x3"`` puts the stride on the 3x3 conv (paddle.vision, torchvision, "v1.5");
             ``"1x1"`` on the first 1x1 conv, as in the 2015 paper (cheaper, slightly less accurate).
         shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+        downsample, always_project: as for ``BasicBlock``.
 
     >>> import paddle
     >>> list(BottleneckBlock(64, 128, 2)(paddle.zeros([1, 64, 56, 56])).shape)
@@ -140,7 +161,7 @@ class BottleneckBlock(nn.Layer):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, groups: int = 1,
                  inner_width: int | None = None, stride_on: str = "3x3", shortcut: str = "B",
-                 zero_init_residual: bool = False):
+                 zero_init_residual: bool = False, downsample: str = "conv", always_project: bool = False):
         super().__init__()
         _check_channels_and_stride(in_channels, out_channels, stride)
         check_choice("stride_on", stride_on, STRIDE_PLACEMENTS)
@@ -159,7 +180,7 @@ class BottleneckBlock(nn.Layer):
         self.relu2 = nn.ReLU()
         self.conv3 = nn.Conv2D(width, out_channels, 1, bias_attr=False)
         self.bn3 = _last_bn(out_channels, zero_init_residual)
-        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut)
+        self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut, downsample, always_project)
         self.relu3 = nn.ReLU()
 
     def forward(self, x):

@@ -18,8 +18,9 @@ from typing import Dict, Tuple
 from .._checks import check_choice, check_positive, is_int
 
 BLOCK_TYPES = ("basic", "bottleneck")
-STEMS = ("imagenet", "cifar")
+STEMS = ("imagenet", "deep", "cifar")
 SHORTCUTS = ("A", "B")
+DOWNSAMPLES = ("conv", "avgpool")
 STRIDE_PLACEMENTS = ("3x3", "1x1")
 
 
@@ -45,21 +46,34 @@ class ResNetConfig:
                                                trained=True)
     stage_widths: Tuple[int, ...] = _field(
         help="output channels of each stage (for bottlenecks the expanded width, 4x the inner width)", trained=True)
-    stem: str = _field("imagenet", help="'imagenet' (7x7/2 conv, 3x3/2 max-pool) or 'cifar' (3x3/1 conv, no pool)",
-                       trained=True, choices=STEMS)
-    stem_width: int = _field(64, help="output channels of the stem convolution", trained=True)
+    stem: str = _field("imagenet", help="'imagenet' (7x7/2 conv, 3x3/2 max-pool), 'deep' (three 3x3 convs, the "
+                                        "first with stride 2, then the max-pool: ResNet-C/D) or 'cifar' (3x3/1 "
+                                        "conv, no pool; CIFAR rows take no other stem)",
+                       option=True, trained=True, choices=STEMS)
+    stem_width: int = _field(64, help="output channels of the stem (the deep stem's first two convs have half as "
+                                      "many)", trained=True)
     groups: int = _field(1, help="groups of the bottleneck 3x3 conv (ResNeXt's cardinality)", trained=True)
     width_per_group: int = _field(
         64, help="channels per group of the first stage's bottleneck 3x3 conv (64: ResNet, 4: ResNeXt 32x4d, "
                  "128: Wide ResNet); doubles with each stage", trained=True)
     shortcut: str = _field("B", help="'B': 1x1 projection where the shape changes; 'A': parameter-free "
                                      "subsample and zero-pad", option=True, trained=True, choices=SHORTCUTS)
+    downsample: str = _field("conv", help="how a projection shortcut halves the resolution: 'conv' (1x1 conv with "
+                                          "stride 2, which reads one pixel in four) or 'avgpool' (2x2 average "
+                                          "pool, then a stride-1 1x1 conv: ResNet-D)",
+                             option=True, trained=True, choices=DOWNSAMPLES)
+    first_block_projection: bool = _field(
+        False, help="a projection shortcut on every stage's first block, even where the shape does not change "
+                    "(PaddleClas's ResNet-18/34 and their _vd: one more 1x1 conv + BN in the first stage)",
+        option=True, trained=True)
     stride_on: str = _field("3x3", help="where a bottleneck downsamples: '3x3' (paddle.vision, torchvision, "
                                         "'v1.5') or '1x1' (the 2015 paper)", option=True, trained=True,
                             choices=STRIDE_PLACEMENTS)
     num_classes: int = _field(1000, help="classifier outputs; 0 builds no classifier", option=True)
     with_pool: bool = _field(True, help="global average pooling after the last stage", option=True)
-    in_channels: int = _field(3, help="channels of the input image", option=True, trained=True)
+    # Not ``trained``: pretrained RGB weights are adapted to another channel count (weights/adapt.py).
+    in_channels: int = _field(3, help="channels of the input image (pretrained RGB weights are adapted to it: "
+                                      "summed for 1, repeated and rescaled for more)", option=True)
     zero_init_residual: bool = _field(
         False, help="start each block's last BatchNorm at zero, so every block begins as the identity",
         option=True)
@@ -95,7 +109,7 @@ class ResNetConfig:
             check_positive("stage_widths entry", width)
         if not is_int(self.num_classes) or self.num_classes < 0:
             raise ValueError(f"num_classes={self.num_classes!r}: expected 0 (no classifier) or a positive int")
-        for name in ("with_pool", "zero_init_residual"):
+        for name in ("with_pool", "zero_init_residual", "first_block_projection"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected True or False")
         if self.num_classes > 0 and not self.with_pool:
@@ -114,6 +128,15 @@ class ResNetConfig:
                     f"with_pool={self.with_pool}: a feature backbone returns stage maps and has no pool or "
                     "classifier; pass num_classes=0, with_pool=False (create_model does this for you)"
                 )
+        if self.shortcut == "A" and (self.downsample != "conv" or self.first_block_projection):
+            raise ValueError(
+                f"shortcut='A' with downsample={self.downsample!r}, first_block_projection="
+                f"{self.first_block_projection}: option A shortcuts are parameter-free (subsample and zero-pad) and "
+                "have no projection to pool before or to add; use shortcut='B' with these options"
+            )
+        if self.stem == "deep" and self.stem_width % 2:
+            raise ValueError(f"stem_width={self.stem_width}: the deep stem's first two convs have half the stem's "
+                             "width, so it must be even")
         if self.block == "basic":
             if self.groups != 1 or self.width_per_group != 64:
                 raise ValueError(

@@ -2,6 +2,10 @@
 
     input -> stem (conv1, bn1, relu[, maxpool]) -> layer1 -> layer2 -> ... -> avgpool -> flatten -> fc
 
+The deep stem (``stem="deep"``, ResNet-C/D) replaces the single ``conv1`` with a ``Sequential`` of three 3x3
+convs with BatchNorm and ReLU between them, named as timm names it (``conv1.0``, ``conv1.1`` ... ``conv1.6``);
+its last BatchNorm and ReLU are the usual ``bn1`` and ``relu``.
+
 Each stage (``layer1`` ...) is a ``Sequential`` of blocks; its first block changes the width and, except
 in the first stage, halves the resolution.
 """
@@ -17,8 +21,8 @@ from .config import ResNetConfig, check_options
 from .stages import stage_name
 from .table import ARCHITECTURES, IMAGENET_DEPTHS, get_config
 
-#: Downsampling factor of each stem: 7x7/2 conv then 3x3/2 max-pool, or a stride-1 3x3 conv.
-STEM_REDUCTION = {"imagenet": 4, "cifar": 1}
+#: Downsampling factor of each stem: a stride-2 conv then a 3x3/2 max-pool, or a stride-1 3x3 conv.
+STEM_REDUCTION = {"imagenet": 4, "deep": 4, "cifar": 1}
 
 
 def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConfig:
@@ -36,6 +40,22 @@ def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConf
                              f"{', '.join(map(str, IMAGENET_DEPTHS))}{cifar}")
         arch = IMAGENET_DEPTHS[arch]
     return get_config(arch, **options)
+
+
+def _stem_conv(stem: str, in_channels: int, width: int) -> nn.Layer:
+    """The stem's convolution(s) before ``bn1``: 7x7/2 (ImageNet), 3x3/1 (CIFAR), or the deep stem's three 3x3
+    convs (the first with stride 2; the first two ``width // 2`` wide; Bag of Tricks' ResNet-C), which see an
+    11x11 window of the input through two more nonlinearities where the 7x7 conv sees 7x7."""
+    if stem == "imagenet":
+        return nn.Conv2D(in_channels, width, 7, stride=2, padding=3, bias_attr=False)
+    if stem == "cifar":
+        return nn.Conv2D(in_channels, width, 3, stride=1, padding=1, bias_attr=False)
+    half = width // 2
+    return nn.Sequential(
+        nn.Conv2D(in_channels, half, 3, stride=2, padding=1, bias_attr=False), nn.BatchNorm2D(half), nn.ReLU(),
+        nn.Conv2D(half, half, 3, padding=1, bias_attr=False), nn.BatchNorm2D(half), nn.ReLU(),
+        nn.Conv2D(half, width, 3, padding=1, bias_attr=False),
+    )
 
 
 class ResNet(nn.Layer):
@@ -61,19 +81,16 @@ class ResNet(nn.Layer):
             options["num_classes"] = num_classes
         self.config = config = resolve_config(arch, **options)
 
-        if config.stem == "imagenet":
-            self.conv1 = nn.Conv2D(config.in_channels, config.stem_width, 7, stride=2, padding=3, bias_attr=False)
-        else:
-            self.conv1 = nn.Conv2D(config.in_channels, config.stem_width, 3, stride=1, padding=1, bias_attr=False)
+        self.conv1 = _stem_conv(config.stem, config.in_channels, config.stem_width)
         self.bn1 = nn.BatchNorm2D(config.stem_width)
         self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1) if config.stem == "imagenet" else None
+        self.maxpool = None if config.stem == "cifar" else nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
 
         in_channels = config.stem_width
         for index in range(config.num_stages):
             stage = nn.Sequential(*[
                 self._make_block(index, in_channels if i == 0 else config.stage_widths[index],
-                                 config.stage_strides[index] if i == 0 else 1)
+                                 config.stage_strides[index] if i == 0 else 1, first=i == 0)
                 for i in range(config.blocks_per_stage[index])
             ])
             self.add_sublayer(stage_name(index + 1), stage)
@@ -83,9 +100,10 @@ class ResNet(nn.Layer):
         self.flatten = nn.Flatten() if config.with_pool else None
         self.fc = nn.Linear(config.stage_widths[-1], config.num_classes) if config.num_classes else None
 
-    def _make_block(self, stage: int, in_channels: int, stride: int) -> nn.Layer:
+    def _make_block(self, stage: int, in_channels: int, stride: int, first: bool) -> nn.Layer:
         config = self.config
-        common = dict(stride=stride, shortcut=config.shortcut, zero_init_residual=config.zero_init_residual)
+        common = dict(stride=stride, shortcut=config.shortcut, zero_init_residual=config.zero_init_residual,
+                      downsample=config.downsample, always_project=config.first_block_projection and first)
         if config.block == "basic":
             return BasicBlock(in_channels, config.stage_widths[stage], **common)
         return BottleneckBlock(in_channels, config.stage_widths[stage], groups=config.groups,
@@ -123,7 +141,7 @@ class ResNet(nn.Layer):
             )
 
     def forward_stem(self, x):
-        """The stem: conv1, bn1, relu and (ImageNet stem) max-pool."""
+        """The stem: conv1 (three convs in the deep stem), bn1, relu and (except the CIFAR stem) max-pool."""
         x = self.relu(self.bn1(self.conv1(x)))
         return x if self.maxpool is None else self.maxpool(x)
 

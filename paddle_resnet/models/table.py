@@ -15,6 +15,11 @@ from .config import ResNetConfig, check_options
 _BASIC = (64, 128, 256, 512)
 _BOTTLENECK = (256, 512, 1024, 2048)
 _CIFAR = dict(stem="cifar", stem_width=16, shortcut="A", num_classes=10, image_size=32)
+#: ResNet-D (He et al. 2019, "Bag of Tricks"): the deep 3x3 stem and the average-pool shortcut, as timm builds it.
+_D = dict(stem="deep", downsample="avgpool")
+#: PaddleClas's ResNet*_vd: ResNet-D plus a projection on the first block of every stage (which changes only
+#: ResNet-18/34: their first stage keeps the shape, so timm and torchvision have no projection there).
+_VD = dict(_D, first_block_projection=True)
 
 
 def _cifar(n: int) -> ResNetConfig:
@@ -24,7 +29,8 @@ def _cifar(n: int) -> ResNetConfig:
 
 # fmt: off
 #: Every named architecture. ImageNet rows follow paddle.vision.models.resnet (and torchvision), whose
-#: official weights load into them unchanged; CIFAR rows follow section 4.2 of He et al. (2015).
+#: official weights load into them unchanged; ResNet-D rows follow PaddleClas and timm (He et al. 2019, "Bag of
+#: Tricks"), whose weights load with their keys renamed; CIFAR rows follow section 4.2 of He et al. (2015).
 ARCHITECTURES: Dict[str, ResNetConfig] = {
     #                               block         blocks per stage  stage widths  options
     "resnet18":         ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC),
@@ -43,6 +49,19 @@ ARCHITECTURES: Dict[str, ResNetConfig] = {
     # Wide ResNet (Zagoruyko & Komodakis 2016), ImageNet variant: bottlenecks twice as wide inside.
     "wide_resnet50_2":  ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK, width_per_group=128),
     "wide_resnet101_2": ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, width_per_group=128),
+    # ResNet-D as PaddleClas publishes it (ResNet50_vd ...), which PaddleDetection, PaddleSeg and PaddleOCR use as
+    # their backbone; PaddleClas's weights load into these. 50/101/152 are also timm's resnet50d/101d/152d.
+    "resnet18_vd":      ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC,      **_VD),
+    "resnet34_vd":      ResNetConfig("basic",      (3, 4, 6, 3),     _BASIC,      **_VD),
+    "resnet50_vd":      ResNetConfig("bottleneck", (3, 4, 6, 3),     _BOTTLENECK, **_VD),
+    "resnet101_vd":     ResNetConfig("bottleneck", (3, 4, 23, 3),    _BOTTLENECK, **_VD),
+    "resnet152_vd":     ResNetConfig("bottleneck", (3, 8, 36, 3),    _BOTTLENECK, **_VD),
+    "resnet200_vd":     ResNetConfig("bottleneck", (3, 12, 48, 3),   _BOTTLENECK, **_VD),  # PaddleClas's depths
+    # ResNet-D as timm builds it, where it differs from PaddleClas's: no projection on resnet18d/34d's first block,
+    # and resnet200d with the blocks of the "Identity Mappings" paper's ResNet-200 (3, 24, 36, 3).
+    "resnet18d":        ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC,      **_D),
+    "resnet34d":        ResNetConfig("basic",      (3, 4, 6, 3),     _BASIC,      **_D),
+    "resnet200d":       ResNetConfig("bottleneck", (3, 24, 36, 3),   _BOTTLENECK, **_D),
     # CIFAR-10 (He et al. 2015, section 4.2): 6n+2 layers, 3x3 stem, no max-pool, option-A shortcuts.
     "resnet20":         _cifar(3),
     "resnet32":         _cifar(5),
@@ -63,7 +82,7 @@ def list_models() -> List[str]:
     """Names of every architecture in the table, sorted.
 
     >>> list_models()[:3]
-    ['resnet101', 'resnet110', 'resnet1202']
+    ['resnet101', 'resnet101_vd', 'resnet110']
     """
     return sorted(ARCHITECTURES)
 
@@ -79,8 +98,16 @@ def get_config(name: str, **options) -> ResNetConfig:
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}")
     check_options(options, f" for {name}")
+    row = ARCHITECTURES[name]
+    if "stem" in options and row.stem == "cifar" and options["stem"] != "cifar":
+        raise ValueError(
+            f"stem={options['stem']!r} for {name}: {name} is a CIFAR-10 network whose 3x3 stride-1 stem keeps the "
+            f"{row.image_size}x{row.image_size} input resolution; the {options['stem']!r} stem would shrink it 4x "
+            "before the first stage. CIFAR rows accept only stem='cifar'; ImageNet rows accept 'imagenet', 'deep' "
+            "or 'cifar'"
+        )
     if options.get("out_stages"):
         # A feature backbone has no head: default the head options off rather than make every caller say so.
         options.setdefault("num_classes", 0)
         options.setdefault("with_pool", False)
-    return ARCHITECTURES[name].replace(**options)
+    return row.replace(**options)

@@ -9,7 +9,7 @@ from typing import Optional, Union
 
 from ..models.stages import STEM, stage_name
 from ..models.table import get_config, list_models
-from ..weights.official import OFFICIAL_WEIGHTS
+from ..weights.official import VARIANTS, official_names
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step")
@@ -45,8 +45,8 @@ class TrainConfig:
         schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
         warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
         input_size: square training and evaluation resolution; by default the architecture's (224 or 32).
-        pretrained: ``True`` for the official weights (only architectures in ``OFFICIAL_WEIGHTS``), or a weights
-            file path (see ``create_model``).
+        pretrained: ``True`` for the official weights (``weights.official.official_names()``), ``"ssld"`` for
+            PaddleClas's distilled ones, or a weights file path (see ``create_model``).
         freeze: freeze the stem and stages up to this one (``"stem"``, ``"layer1"`` ... ``"layerN"`` for a model
             with N stages; see ``paddle_resnet.freeze``).
         amp: mixed precision on GPU; ignored with a notice on CPU.
@@ -106,9 +106,10 @@ class TrainConfig:
                 raise ValueError(f"val_split={self.val_split!r}: expected a fraction in [0, 1)")
         if not isinstance(self.pretrained, (bool, str)) or self.pretrained == "":
             raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
-        if self.pretrained is True and self.model not in OFFICIAL_WEIGHTS:
-            raise ValueError(f"pretrained=True: there are no official weights for {self.model}, only for "
-                             f"{', '.join(OFFICIAL_WEIGHTS)}; give a weights file path instead")
+        official = self.pretrained is True or self.pretrained in VARIANTS
+        if official and self.model not in official_names(self.pretrained):
+            raise ValueError(f"pretrained={self.pretrained!r}: there are no official weights for {self.model}, only "
+                             f"for {', '.join(official_names(self.pretrained))}; give a weights file path instead")
         stages = [STEM] + [stage_name(i) for i in range(1, get_config(self.model).num_stages + 1)]
         if self.freeze is not None and self.freeze not in stages:
             raise ValueError(f"freeze={self.freeze!r}: {self.model} can be frozen up to one of {', '.join(stages)}")

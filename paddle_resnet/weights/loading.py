@@ -26,8 +26,9 @@ from paddle import nn
 from .._files import atomic_path
 from ..models.stages import HEAD, part_of, stage_number
 from .files import SUFFIXES, Source, read_source, suffix_of, write_state
-from .naming import to_paddle_naming
-from .official import check_official, official_weights_path
+from .adapt import adapt_input_channels
+from .naming import layout_hints, to_paddle_naming
+from .official import VARIANTS, check_official, official_weights_path
 from .pytorch_cifar import padding_warning
 
 
@@ -49,13 +50,16 @@ class LoadReport:
 
     Attributes:
         source: the file, URL or ``"<state dict>"`` the weights came from.
-        naming: ``"paddle"`` or ``"torchvision"`` (the latter was converted; timm uses the same names).
+        naming: ``"paddle"``, or the naming that was converted: ``"torchvision"`` (timm uses the same names),
+            ``"paddleclas"`` or ``"paddleclas-2.0"`` (see ``naming.py``).
         loaded: keys copied into the model.
         missing: model keys the weights lack (they keep their initialisation).
         unexpected: keys of the weights the model does not have (ignored).
         mismatched: keys present in both with different shapes: ``{key: (shape in weights, shape in model)}``
             (not loaded; the model keeps its own).
         nonfinite: loaded keys whose values include NaN or infinity (loaded as they are, with a warning).
+        adapted: ``{key: how}`` for tensors changed to fit: the first conv's RGB kernel adapted to the model's
+            ``in_channels`` (see ``adapt.py``); they are also in ``loaded``.
     """
 
     source: str
@@ -65,6 +69,7 @@ class LoadReport:
     unexpected: List[str]
     mismatched: Dict[str, Tuple[Tuple[int, ...], Tuple[int, ...]]]
     nonfinite: List[str] = dataclasses.field(default_factory=list)
+    adapted: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def skipped(self) -> List[str]:
@@ -90,6 +95,7 @@ class LoadReport:
         for title, keys in kinds:
             if keys:
                 lines.append(f"  {title} ({len(keys)}): {_summarise(keys, limit)}")
+        lines += [f"  adapted to the model's input channels: {key} {how}" for key, how in self.adapted.items()]
         return "\n".join(lines)
 
 
@@ -135,15 +141,17 @@ def load_weights(model: nn.Layer, source: Source, strict: bool = True, trusted: 
 def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> LoadReport:
     """Load pretrained weights into a freshly built ``model`` of architecture ``name`` (used by the builders).
 
-    ``source`` is ``True`` for the official ``paddle.vision`` weights, or a path or URL. The backbone must
+    ``source`` is ``True`` for the official weights (``paddle.vision``'s, or PaddleClas's for the ResNet-D rows),
+    ``"ssld"`` for PaddleClas's SSLD-distilled ones, or a path or URL. The backbone must
     load completely; only the head (``fc``) may be skipped, e.g. for another ``num_classes``, as may
     stages the model does not build (``out_stages``). Skipped keys are reported in a ``WeightsWarning``.
     """
-    if source is True:
+    if source is True or (isinstance(source, str) and source in VARIANTS):
         check_official(model, name)
-        source = official_weights_path(name)
+        source = official_weights_path(name, source)
     elif not isinstance(source, (str, os.PathLike)):
-        raise TypeError(f"pretrained={source!r}: expected True (official weights) or a path or URL")
+        raise TypeError(f"pretrained={source!r}: expected True (official weights), "
+                        f"{' or '.join(map(repr, VARIANTS))}, or a path or URL")
 
     def refuse(report: LoadReport, keys: List[str]) -> str:
         return (f"the pretrained weights do not fit the backbone of this {name} (nothing was loaded); offending "
@@ -196,18 +204,21 @@ def _load(model: nn.Layer, source: Source, may_skip: Callable[[str], bool],
     copy; warn (with ``note(report)`` appended)."""
     state, label = read_source(source, trusted)
     state, naming = to_paddle_naming(state, model)
+    state, adapted = adapt_input_channels(state, model)
     own = model.state_dict()
     report = _compare(own, state, naming, label)
+    report.adapted = adapted
     refused = [key for key in report.skipped if not may_skip(key)]
     if refused:
-        raise IncompatibleWeightsError(refuse(report, refused), report)
+        hints = "".join(f"\n  {hint}" for hint in layout_hints(report.missing, report.unexpected))
+        raise IncompatibleWeightsError(refuse(report, refused) + hints, report)
     values = _converted(own, state, report)
     for key, value in values.items():  # set_value is what set_state_dict does, without its warnings
         own[key].set_value(value)
     padding = padding_warning(model, naming, label)
     if padding:
         _warn_at_caller(padding, WeightsWarning)
-    if not report.ok or report.nonfinite:
+    if not report.ok or report.nonfinite or report.adapted:
         _warn_at_caller(report.describe() + note(report), WeightsWarning)
     return report
 

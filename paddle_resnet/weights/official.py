@@ -1,18 +1,24 @@
-"""Official pretrained weights: the ``paddle.vision`` ImageNet files, and downloading weights by URL.
+"""Official pretrained weights: the ``paddle.vision`` ImageNet files, PaddleClas's files for the ResNet-D rows,
+and downloading weights by URL.
 
 ``resnet50(pretrained=True)`` downloads the official file once through Paddle's own downloader (cached under
 ``~/.cache/paddle/hapi/weights``, shared with ``paddle.vision``, md5-checked, fetched again when the cached copy
-is corrupt). Any other ``http(s)://`` weights URL is downloaded once into a folder of its own in that cache.
+is corrupt). ``resnet50_vd(pretrained=True)`` (or ``pretrained="ssld"``) downloads PaddleClas's file the same way
+into ``paddleclas/`` in that cache. PaddleClas publishes no checksums, so there the first download is trusted:
+its sha256 is recorded next to it, and a cached copy that no longer matches the record is fetched again (and
+must then match it). Any other ``http(s)://`` weights URL is downloaded once into a folder of its own in the
+cache.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from typing import Callable, Dict, Tuple, Union
+from typing import Callable, Dict, Optional, Tuple, Union
 
 from paddle import nn
 
+from .._files import atomic_write_text
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
 
@@ -47,19 +53,59 @@ OFFICIAL_WEIGHTS: Dict[str, Tuple[str, str]] = {
     "wide_resnet101_2": ("https://paddle-hapi.bj.bcebos.com/models/wide_resnet101_2.pdparams",
                          "d4360a2d23657f059216f5d5a1a9ac93"),
 }
+
+_PADDLECLAS = "https://paddle-imagenet-models-name.bj.bcebos.com/dygraph/legendary_models/"
+
+#: PaddleClas's ImageNet weights of the ResNet-D rows, by ``pretrained`` variant: "imagenet" (``pretrained=True``)
+#: is ``MODEL_URLS`` of ``ppcls/arch/backbone/legendary_models/resnet.py`` in PaddleClas 2.6.0 (a test compares
+#: them with the installed module); "ssld" the SSLD-distilled weights PaddleClas's model zoo lists (its
+#: ``use_ssld=True`` turns "_pretrained" into "_ssld_pretrained"), only for these three. No checksums published.
+PADDLECLAS_WEIGHTS: Dict[str, Dict[str, str]] = {
+    "resnet18_vd":  {"imagenet": _PADDLECLAS + "ResNet18_vd_pretrained.pdparams"},
+    "resnet34_vd":  {"imagenet": _PADDLECLAS + "ResNet34_vd_pretrained.pdparams",
+                     "ssld":     _PADDLECLAS + "ResNet34_vd_ssld_pretrained.pdparams"},
+    "resnet50_vd":  {"imagenet": _PADDLECLAS + "ResNet50_vd_pretrained.pdparams",
+                     "ssld":     _PADDLECLAS + "ResNet50_vd_ssld_pretrained.pdparams"},
+    "resnet101_vd": {"imagenet": _PADDLECLAS + "ResNet101_vd_pretrained.pdparams",
+                     "ssld":     _PADDLECLAS + "ResNet101_vd_ssld_pretrained.pdparams"},
+    "resnet152_vd": {"imagenet": _PADDLECLAS + "ResNet152_vd_pretrained.pdparams"},
+    "resnet200_vd": {"imagenet": _PADDLECLAS + "ResNet200_vd_pretrained.pdparams"},
+}
 # fmt: on
+
+#: Values of ``pretrained`` that name other published weights of the same architecture (besides ``True``).
+VARIANTS = ("ssld",)
 
 
 class WeightsDownloadError(OSError):
     """A weights file could not be downloaded (offline, unreachable, or a corrupt download)."""
 
 
-def official_weights_path(name: str) -> str:
-    """Local path of the official weights of ``name``, downloading them into Paddle's cache if needed."""
+def official_names(variant: Union[bool, str] = True) -> Tuple[str, ...]:
+    """The architectures with official weights of ``variant`` (``True``: ImageNet; ``"ssld"``)."""
+    if variant is True:
+        return (*OFFICIAL_WEIGHTS, *PADDLECLAS_WEIGHTS)
+    return tuple(name for name, urls in PADDLECLAS_WEIGHTS.items() if variant in urls)
+
+
+def official_weights_path(name: str, variant: Union[bool, str] = True) -> str:
+    """Local path of the official weights of ``name`` (``variant=True``; ``"ssld"`` for PaddleClas's distilled
+    ones), downloading them into Paddle's cache if needed."""
+    if variant is not True:
+        if variant not in VARIANTS:
+            raise ValueError(f"pretrained={variant!r}: expected True, {', '.join(map(repr, VARIANTS))}, or a path")
+        with_ssld = [row for row, urls in PADDLECLAS_WEIGHTS.items() if variant in urls]
+        if variant not in PADDLECLAS_WEIGHTS.get(name, {}):
+            raise ValueError(f"no {variant.upper()} weights for {name!r}: PaddleClas publishes them for "
+                             f"{', '.join(with_ssld)}; pretrained=True loads the ImageNet weights")
+        return _paddleclas_weights_path(PADDLECLAS_WEIGHTS[name][variant])
+    if name in PADDLECLAS_WEIGHTS:
+        return _paddleclas_weights_path(PADDLECLAS_WEIGHTS[name]["imagenet"])
     if name not in OFFICIAL_WEIGHTS:
         raise ValueError(
             f"no official pretrained weights for {name!r}; architectures with official weights: "
-            f"{', '.join(OFFICIAL_WEIGHTS)}. Use pretrained='path/or/url' to load another file."
+            f"{', '.join(OFFICIAL_WEIGHTS)} (paddle.vision's) and {', '.join(PADDLECLAS_WEIGHTS)} (PaddleClas's). "
+            "Use pretrained='path/or/url' to load another file."
         )
     from paddle.utils import download
 
@@ -78,6 +124,43 @@ def download_url(url: str) -> str:
                      url, os.path.join(folder, _url_filename(url)), None)
 
 
+def _paddleclas_weights_path(url: str) -> str:
+    """Download a PaddleClas file once into ``paddleclas/`` in Paddle's cache, guarding the cached copy with the
+    sha256 recorded at its first download (PaddleClas publishes no checksum to check against)."""
+    from paddle.utils import download
+
+    folder = os.path.join(download.WEIGHTS_HOME, "paddleclas")
+    cached = os.path.join(folder, _url_filename(url))
+    record = cached + ".sha256"
+    recorded = _read_record(record)
+    if recorded is not None and os.path.isfile(cached):
+        if _sha256(cached) == recorded:
+            return cached
+        os.remove(cached)  # changed since it was downloaded (a bad disk, a partial copy): fetch it again
+    note = (" (PaddleClas publishes no checksum; the sha256 of the file you place there is recorded at its first "
+            "use and checked at every later one)")
+    path = _download(lambda: download.get_path_from_url(url, folder, None, decompress=False), url, cached, None,
+                     note)
+    digest = _sha256(path)
+    if recorded is None:
+        atomic_write_text(record, f"{digest}  {os.path.basename(path)}\n")
+    elif digest != recorded:
+        raise WeightsDownloadError(
+            f"{url}: the copy downloaded now has sha256 {digest}, but the first download (recorded in {record}) "
+            f"had {recorded}. PaddleClas publishes no checksum, so which one is right cannot be checked: if "
+            f"PaddleClas replaced the file, delete {record} to accept the new one."
+        )
+    return path
+
+
+def _read_record(record: str) -> Optional[str]:
+    if not os.path.isfile(record):
+        return None
+    with open(record) as file:
+        fields = file.read().split()
+    return fields[0] if fields else None
+
+
 def check_official(model: nn.Layer, name: str) -> None:
     """The official weights were trained for the table's architecture: refuse options that change it."""
     config, trained = getattr(model, "config", None), ARCHITECTURES[name]
@@ -92,7 +175,7 @@ def check_official(model: nn.Layer, name: str) -> None:
             )
 
 
-def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None]) -> str:
+def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None], note: str = "") -> str:
     """Run Paddle's downloader; turn its failures into an error that says where to put the file by hand."""
     try:
         return fetch()
@@ -105,7 +188,7 @@ def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, N
         check = f" with md5 {md5}" if md5 else ""
         raise WeightsDownloadError(
             f"{url}: {reason}. If this machine is offline, download the file elsewhere and place it at "
-            f"{cached}{check}; it will be used from there."
+            f"{cached}{check}; it will be used from there{note}."
         ) from error
 
 
@@ -114,7 +197,14 @@ def _url_filename(url: str) -> str:
 
 
 def _md5(path: str) -> str:
-    digest = hashlib.md5()
+    return _file_digest(path, hashlib.md5())
+
+
+def _sha256(path: str) -> str:
+    return _file_digest(path, hashlib.sha256())
+
+
+def _file_digest(path: str, digest) -> str:
     with open(path, "rb") as file:
         for chunk in iter(lambda: file.read(1 << 20), b""):
             digest.update(chunk)

@@ -10,6 +10,18 @@ for CIFAR-10); Xie et al. 2017 (ResNeXt: grouped 3x3 conv, "CxWd" = C groups of 
 stage); Zagoruyko & Komodakis 2016 / torchvision (wide_resnet*_2: bottleneck inner width doubled). Stride on
 the 3x3 conv of the bottleneck ("v1.5", as torchvision and paddle.vision), projection shortcuts (option B)
 on ImageNet, zero-padding identity shortcuts (option A) on CIFAR.
+
+ResNet-D (``RESNET_D``): He et al. 2019, "Bag of Tricks for Image Classification with Convolutional Neural
+Networks", section 4.1 and Figure 2: the stem's 7x7 conv replaced by three 3x3 convs (32, 32, 64 channels, the
+first with stride 2; ResNet-C), and a shortcut that must halve the resolution average-pools 2x2 with stride 2
+before its stride-1 1x1 conv (ResNet-D). The pool rounds up (ceil mode) and averages only the pixels inside the
+input, as PaddleClas (``AvgPool2D(2, 2, ceil_mode=True)``, exclusive by default) and timm (``AvgPool2d(2, 2,
+ceil_mode=True, count_include_pad=False)``) build it; where a projection keeps the resolution (the first stage)
+its pool is an identity, which timm writes as ``nn.Identity`` so that the conv stays ``downsample.1``. Two layouts
+differ between the libraries: PaddleClas gives *every* stage's first block a projection, also ResNet-18/34's
+first stage where the shape does not change (``ppcls/arch/backbone/legendary_models/resnet.py``: ``shortcut=False``
+for ``i == 0``), and its ResNet200_vd has (3, 12, 48, 3) blocks where timm's resnet200d has the (3, 24, 36, 3) of
+He et al. 2016, "Identity Mappings in Deep Residual Networks".
 """
 
 from __future__ import annotations
@@ -48,7 +60,20 @@ IMAGENET: Dict[str, Tuple[str, Tuple[int, ...], int, int]] = {
 CIFAR: Dict[str, int] = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18,
                          "resnet1202": 200}
 
-ALL = sorted([*IMAGENET, *CIFAR])
+# ResNet-D: name -> (block, blocks per stage, projection on every stage's first block)
+RESNET_D: Dict[str, Tuple[str, Tuple[int, ...], bool]] = {
+    "resnet18_vd": ("basic", (2, 2, 2, 2), True),
+    "resnet34_vd": ("basic", (3, 4, 6, 3), True),
+    "resnet50_vd": ("bottleneck", (3, 4, 6, 3), True),
+    "resnet101_vd": ("bottleneck", (3, 4, 23, 3), True),
+    "resnet152_vd": ("bottleneck", (3, 8, 36, 3), True),
+    "resnet200_vd": ("bottleneck", (3, 12, 48, 3), True),
+    "resnet18d": ("basic", (2, 2, 2, 2), False),
+    "resnet34d": ("basic", (3, 4, 6, 3), False),
+    "resnet200d": ("bottleneck", (3, 24, 36, 3), False),
+}
+
+ALL = sorted([*IMAGENET, *CIFAR, *RESNET_D])
 
 
 class _Net:
@@ -75,10 +100,29 @@ class _Net:
     def relu(self, c, h):
         self.rows.append(Row("ReLU", [1, c, h, h], 0, 0, {}, self.stage))
 
+    def max_pool(self, c, h_in):
+        """The ImageNet stem's 3x3 max-pool with stride 2 and padding 1."""
+        h = (h_in + 2 - 3) // 2 + 1
+        self.rows.append(Row("MaxPool2D", [1, c, h, h], 0, 0,
+                             {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], "ceil_mode": False},
+                             self.stage))
+        self.c, self.h = c, h
+
     def shortcut(self, c_in, c_out, s, h_in, option):
-        if s == 1 and c_in == c_out:
+        if s == 1 and c_in == c_out and option != "D-projected":
             return
-        if option == "B":
+        if option.startswith("D"):  # ResNet-D: pool (or identity), then a stride-1 1x1 conv and BN
+            if s == 1:
+                self.rows.append(Row("Identity", [1, c_in, h_in, h_in], 0, 0, {}, self.stage))
+                h = h_in
+            else:
+                h = -(-(h_in - s) // s) + 1  # ceil mode, no padding
+                self.rows.append(Row("AvgPool2D", [1, c_in, h, h], 0, 0,
+                                     {"kernel": [s, s], "stride": [s, s], "padding": [0, 0, 0, 0], "ceil_mode": True,
+                                      "exclusive": True}, self.stage))
+            self.conv(c_in, c_out, 1, 1, 0, h)
+            self.bn(c_out, h)
+        elif option == "B":
             h = self.conv(c_in, c_out, 1, s, 0, h_in)
             self.bn(c_out, h)
         else:  # option A: subsample, zero-pad channels: no parameters
@@ -97,7 +141,7 @@ class _Net:
         self.rows.append(Row("BasicBlock", [1, c_out, h, h], 0, 0, {}, self.stage))
         self.c, self.h = c_out, h
 
-    def bottleneck(self, c_in, c_out, s, width, groups):
+    def bottleneck(self, c_in, c_out, s, width, groups, option="B"):
         h_in = self.h
         self.conv(c_in, width, 1, 1, 0, h_in)
         self.bn(width, h_in)
@@ -107,7 +151,7 @@ class _Net:
         self.relu(width, h)
         self.conv(width, c_out, 1, 1, 0, h)
         self.bn(c_out, h)
-        self.shortcut(c_in, c_out, s, h_in, "B")
+        self.shortcut(c_in, c_out, s, h_in, option)
         self.relu(c_out, h)
         self.rows.append(Row("BottleneckBlock", [1, c_out, h, h], 0, 0, {}, self.stage))
         self.c, self.h = c_out, h
@@ -120,27 +164,33 @@ class _Net:
         self.rows.append(Row("Linear", [1, classes], params, params, {}, "head"))
 
 
+def _imagenet_stages(net: _Net, layers, add_block) -> None:
+    """The four ImageNet stages: stage i has 64 * 2**i planes, and its first block halves the resolution (except
+    in the first stage); ``add_block(planes, stride, first)`` appends one block."""
+    for i, count in enumerate(layers):
+        net.stage = f"layer{i + 1}"
+        for j in range(count):
+            add_block(64 * 2 ** i, 2 if i > 0 and j == 0 else 1, j == 0)
+
+
 def describe(name: str) -> _Net:
     """Walk architecture ``name`` at its default input size (224x224 ImageNet, 32x32 CIFAR)."""
+    if name in RESNET_D:
+        return describe_resnet_d(name)
     if name in IMAGENET:
         block, layers, groups, per_group = IMAGENET[name]
         net = _Net(3, 224)
         h = net.conv(3, 64, 7, 2, 3, 224)
         net.bn(64, h)
         net.relu(64, h)
-        h = (h + 2 - 3) // 2 + 1
-        net.rows.append(Row("MaxPool2D", [1, 64, h, h], 0, 0,
-                            {"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], "ceil_mode": False}, "stem"))
-        net.c, net.h = 64, h
-        for i, count in enumerate(layers):
-            net.stage = f"layer{i + 1}"
-            planes = 64 * 2 ** i
-            for j in range(count):
-                stride = 2 if i > 0 and j == 0 else 1
-                if block == "basic":
-                    net.basic(net.c, planes, stride, "B")
-                else:
-                    net.bottleneck(net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups)
+        net.max_pool(64, h)
+        def add_block(planes, stride, first):
+            if block == "basic":
+                net.basic(net.c, planes, stride, "B")
+            else:
+                net.bottleneck(net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups)
+
+        _imagenet_stages(net, layers, add_block)
         net.head(1000)
         return net
     n = CIFAR[name]
@@ -157,8 +207,36 @@ def describe(name: str) -> _Net:
     return net
 
 
+def describe_resnet_d(name: str, size: int = 224) -> _Net:
+    """Walk the ResNet-D ``name`` (``RESNET_D``) at ``size`` x ``size``: the deep stem, then stages whose
+    projections average-pool (see the module docstring)."""
+    block, layers, project_first = RESNET_D[name]
+    net = _Net(3, size)
+    h = net.conv(3, 32, 3, 2, 1, size)  # the deep stem: 3x3/2 32, 3x3 32, 3x3 64, BN and ReLU after each
+    net.bn(32, h)
+    net.relu(32, h)
+    net.conv(32, 32, 3, 1, 1, h)
+    net.bn(32, h)
+    net.relu(32, h)
+    net.conv(32, 64, 3, 1, 1, h)
+    net.bn(64, h)
+    net.relu(64, h)
+    net.max_pool(64, h)
+
+    def add_block(planes, stride, first):
+        option = "D-projected" if project_first and first else "D"
+        if block == "basic":
+            net.basic(net.c, planes, stride, option)
+        else:
+            net.bottleneck(net.c, 4 * planes, stride, planes, 1, option)
+
+    _imagenet_stages(net, layers, add_block)
+    net.head(1000)
+    return net
+
+
 def input_size(name: str) -> List[int]:
-    return [1, 3, 224, 224] if name in IMAGENET else [1, 3, 32, 32]
+    return [1, 3, 32, 32] if name in CIFAR else [1, 3, 224, 224]
 
 
 def closed_form(name: str) -> dict:

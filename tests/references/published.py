@@ -1,5 +1,5 @@
-"""Independent references that are not our own model: paddle.summary printouts and torchvision's published
-metadata."""
+"""Independent references that are not our own model: paddle.summary printouts and the published metadata of
+torchvision, timm and PaddleClas."""
 
 from __future__ import annotations
 
@@ -23,6 +23,22 @@ TORCHVISION_PUBLISHED = {
     "resnext101_64x4d": (83_455_272, 15.460),
     "wide_resnet50_2": (68_883_240, 11.398),
     "wide_resnet101_2": (126_886_696, 22.753),
+}
+
+# PaddleClas's model zoo, docs/zh_CN/models/ImageNet1k/ResNet.md (PaddlePaddle/PaddleClas at commit d178931,
+# Oct 2024): "Params (M)" as printed, and ImageNet top-1 of the published weights ("_ssld": the SSLD-distilled ones).
+PADDLECLAS_PUBLISHED = {
+    "resnet18_vd": (11.71, 0.723), "resnet34_vd": (21.82, 0.760), "resnet50_vd": (25.58, 0.791),
+    "resnet101_vd": (44.57, 0.802), "resnet152_vd": (60.21, 0.806), "resnet200_vd": (74.74, 0.809),
+}
+PADDLECLAS_SSLD_TOP1 = {"resnet34_vd": 0.797, "resnet50_vd": 0.830, "resnet101_vd": 0.837}
+
+# timm's results table, results/results-imagenet.csv (huggingface/pytorch-image-models at commit aa4b585):
+# param_count in millions, as printed, for timm's model -> our row with the same network.
+TIMM_PUBLISHED_PARAMS_M = {
+    "resnet18d": ("resnet18d", 11.71), "resnet34d": ("resnet34d", 21.82), "resnet50_vd": ("resnet50d", 25.58),
+    "resnet101_vd": ("resnet101d", 44.57), "resnet152_vd": ("resnet152d", 60.21),
+    "resnet200d": ("resnet200d", 64.69),
 }
 
 # He et al. 2015, Table 6 (CIFAR-10): parameters in millions, as printed.

@@ -1,4 +1,6 @@
-"""A file server on 127.0.0.1 for the download tests (no network): serves a folder, records the requests."""
+"""A static file server on 127.0.0.1 for download tests (tests never touch the network)."""
+
+from __future__ import annotations
 
 import functools
 import http.server
@@ -6,7 +8,8 @@ import threading
 
 
 class FileServer:
-    """Serves ``root`` at ``self.url`` from a background thread; ``self.requests`` lists the paths asked for."""
+    """Serves the files under ``root`` at ``url`` from a background thread; ``requests`` lists the paths asked
+    for, in order. ``close()`` stops it."""
 
     def __init__(self, root):
         self.root, self.requests = root, []
