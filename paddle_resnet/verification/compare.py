@@ -32,9 +32,9 @@ _COMMUTATIVE = {op.name for op in OPS if op.commutative}
 
 @dataclass
 class LayerDifference:
-    """One row that differs: ``change`` is ``"changed"``, ``"added"`` or ``"removed"``; ``where`` the row's id
-    (the expected side's, except for an added row); ``attributes`` maps each differing attribute to its
-    ``(expected, actual)`` values."""
+    """One row that differs: ``change`` is ``"changed"``, ``"added"``, ``"removed"`` or ``"moved"`` (the same row
+    at another place in the order); ``where`` the row's id (the expected side's, except for an added row);
+    ``attributes`` maps each differing attribute to its ``(expected, actual)`` values."""
 
     change: str
     where: str
@@ -44,11 +44,11 @@ class LayerDifference:
 
     def describe(self) -> str:
         """One line: ``layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape ...``."""
-        if self.change != "changed":
+        if self.change in ("added", "removed"):
             row = self.actual if self.change == "added" else self.expected
             return f"{self.label}: {self.change} ({summarize_row(row)})"
-        return f"{self.label}: " + "; ".join(f"{attribute} {_text(e)} -> {_text(a)}"
-                                              for attribute, (e, a) in self.attributes.items())
+        changes = [f"{attribute} {_text(e)} -> {_text(a)}" for attribute, (e, a) in self.attributes.items()]
+        return f"{self.label}: " + "; ".join((["moved"] if self.change == "moved" else []) + changes)
 
     @property
     def label(self) -> str:
@@ -75,12 +75,12 @@ def _base(row_id: str) -> str:
     return row_id.split("#", 1)[0]
 
 
-def _parent(row_id: str) -> str:
-    """Where a row sits: ``layer2.0`` for ``layer2.0.conv1`` and for ``layer2.0:add``."""
-    base = _base(row_id)
-    if ":" in base:
-        return base.split(":", 1)[0]
-    return base.rsplit(".", 1)[0] if "." in base else ""
+def _operation_site(row: Row):
+    """What an operation replaced by another at the same place has in common with it: the layer that performs it
+    and the output shape (a GELU where a ReLU was is that row changed; a pad where zeros were made is not). A
+    layer's row pairs only with the same path."""
+    base = _base(row.id)
+    return (base.split(":", 1)[0] + ":", str(row.shape)) if ":" in base else (base,)
 
 
 def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> List[LayerDifference]:
@@ -98,11 +98,11 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     if by == "computation":
         expected, actual = [r for r in expected if r.op], [r for r in actual if r.op]
         expected_keys, actual_keys = _computation_keys(expected), _computation_keys(actual)
-        coarse: Callable[[Row], str] = lambda r: r.op
+        coarse: Callable[[Row], object] = lambda r: r.op
     else:
         expected_keys, actual_keys = [_base(r.id) for r in expected], [_base(r.id) for r in actual]
-        coarse = lambda r: _parent(r.id)  # noqa: E731
-    pairs = _align(expected_keys, actual_keys, expected, actual, coarse)
+        coarse = _operation_site
+    pairs, moved = _align(expected_keys, actual_keys, expected, actual, coarse)
     counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
     differences = []
     for i, j in pairs:
@@ -112,8 +112,9 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
             differences.append(LayerDifference("added", actual[j].id, actual=actual[j]))
         else:
             attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
-            if attributes:
-                differences.append(LayerDifference("changed", expected[i].id, attributes, expected[i], actual[j]))
+            if attributes or i in moved:
+                change = "moved" if i in moved else "changed"
+                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j]))
     return differences
 
 
@@ -131,8 +132,9 @@ def _computation_keys(rows: List[Row]) -> List[str]:
     return keys
 
 
-def _align(expected_keys, actual_keys, expected, actual, coarse) -> List[Tuple[Optional[int], Optional[int]]]:
-    """Index pairs in order: ``(i, j)`` for rows that correspond, ``(i, None)`` removed, ``(None, j)`` added."""
+def _align(expected_keys, actual_keys, expected, actual, coarse):
+    """Index pairs in forward order: ``(i, j)`` for rows that correspond, ``(i, None)`` removed, ``(None, j)``
+    added; and the expected indices of rows that moved (removed here and added there with the same key)."""
     pairs: List[Tuple[Optional[int], Optional[int]]] = []
     matcher = difflib.SequenceMatcher(None, expected_keys, actual_keys, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -142,7 +144,7 @@ def _align(expected_keys, actual_keys, expected, actual, coarse) -> List[Tuple[O
             pairs += [(i, None) for i in range(i1, i2)]
         elif tag == "insert":
             pairs += [(None, j) for j in range(j1, j2)]
-        else:  # replaced: rows in the same place (same parent, or same operation) are changed, not swapped
+        else:  # replaced: an operation replaced by another at the same place is that row changed
             inner = difflib.SequenceMatcher(None, [coarse(r) for r in expected[i1:i2]],
                                             [coarse(r) for r in actual[j1:j2]], autojunk=False)
             for sub, a1, a2, b1, b2 in inner.get_opcodes():
@@ -150,7 +152,18 @@ def _align(expected_keys, actual_keys, expected, actual, coarse) -> List[Tuple[O
                     pairs += zip(range(i1 + a1, i1 + a2), range(j1 + b1, j1 + b2))
                 else:
                     pairs += [(i1 + i, None) for i in range(a1, a2)] + [(None, j1 + j) for j in range(b1, b2)]
-    return pairs
+    removed: Dict[str, List[int]] = {}
+    for position, (i, j) in enumerate(pairs):
+        if j is None:
+            removed.setdefault(expected_keys[i], []).append(position)
+    moved = set()
+    for position, (i, j) in enumerate(pairs):
+        if i is None and removed.get(actual_keys[j]):
+            origin = removed[actual_keys[j]].pop(0)
+            pairs[origin] = (pairs[origin][0], j)
+            pairs[position] = (None, None)
+            moved.add(pairs[origin][0])
+    return [pair for pair in pairs if pair != (None, None)], moved
 
 
 def _attribute_differences(expected: Row, actual: Row, counterpart, by) -> Dict[str, Tuple[object, object]]:

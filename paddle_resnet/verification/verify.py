@@ -23,7 +23,7 @@ class VerifyResult:
 
     ``mismatches`` holds ``(metric, expected, actual)`` tuples: a metric (``params.total``, ``macs`` ...), or
     ``"layers: <row id> <attribute>"`` for every attribute of a layer row that differs (``"... added"``,
-    ``"... removed"`` for rows that appear on one side only). ``differences`` holds the same layer rows as
+    ``"... removed"`` for rows that appear on one side only, ``"... moved"`` for a row found at another place). ``differences`` holds the same layer rows as
     ``LayerDifference`` objects, in forward order; ``report()`` says it in words.
     """
 
@@ -60,7 +60,7 @@ class VerifyResult:
         if self.differences:
             count = len(self.differences)
             lines.append(f"  {count} layer row{'s differ' if count > 1 else ' differs'} from the golden entry"
-                         + (f" (forward order; the first {limit} shown):" if limit and count > limit else ":"))
+                         + (" (in forward order):" if count > 1 else ":"))
             lines += [f"    {line}" for line in render_differences(self.differences, limit)]
         return "\n".join(lines)
 
@@ -143,6 +143,8 @@ def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List
         elif difference.change == "added":
             result.mismatches.append((f"{where} added", None, difference.actual.as_list()))
         else:
+            if difference.change == "moved":
+                result.mismatches.append((f"{where} moved", None, None))
             result.mismatches += [(f"{where} {attribute}", e, a) for attribute, (e, a) in
                                   difference.attributes.items()]
     if not result.differences:  # the same rows under other ids (say, two identical rows swapped)
