@@ -13,9 +13,10 @@ failure says which layers changed and how. Nothing writes a golden file implicit
 True
 >>> print(check_structure(resnet18(num_classes=3), path).report())  # doctest: +ELLIPSIS
 classifier: MISMATCH at input [1, 3, 64, 64]
-  params.total: 11177538 -> 11178051
+  macs: 148046848 -> 148047360
   ...
-    fc: output shape [1, 2] -> [1, 3]; params 1026 -> 1539; features [512, 2] -> [512, 3]
+  1 layer row differs from the golden entry:
+    fc: features [512, 2] -> [512, 3]; params 1026 -> 1539; output shape [1, 2] -> [1, 3]
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def record_structure(model, path, input_size=None, name: Optional[str] = None, s
     source = source or (f"recorded from {type(model).__module__}.{type(model).__name__} by "
                         f"paddle_resnet.record_structure on {datetime.date.today().isoformat()}")
     changes = update_entry(golden, name, model, source, input_size)
+    path.parent.mkdir(parents=True, exist_ok=True)  # tests/golden/ in a repository that has none yet
     write_golden(golden, path)
     return changes
 

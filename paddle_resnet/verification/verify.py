@@ -92,7 +92,7 @@ def verify_model(model, name: str, input_size=None, golden: Optional[dict] = Non
     >>> result.ok, [metric for metric, _, _ in result.mismatches if metric.startswith("params")]
     (False, ['params.total', 'params.trainable'])
     >>> [d.describe() for d in result.differences]
-    ['fc: output shape [1, 1000] -> [1, 10]; params 2049000 -> 20490; features [2048, 1000] -> [2048, 10]']
+    ['fc: features [2048, 1000] -> [2048, 10]; params 2049000 -> 20490; output shape [1, 1000] -> [1, 10]']
     """
     return check_entry(model, golden_entry(name, golden), name, input_size)
 
