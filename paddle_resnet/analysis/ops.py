@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
 
-import numpy as np
 import paddle
 
 from .._checks import is_int
@@ -75,6 +74,18 @@ def _accept(kwargs, **ignorable):
             raise UnsupportedLayer(f"no rule for the argument {key}={value!r}")
 
 
+def broadcast(*shapes) -> List[int]:
+    """The shape two tensors broadcast to (NumPy's rule); ``ValueError`` if they do not."""
+    ndim = max(len(shape) for shape in shapes)
+    out = []
+    for sizes in zip(*([1] * (ndim - len(shape)) + list(shape) for shape in shapes)):
+        bigger = {size for size in sizes if size != 1}
+        if len(bigger) > 1:
+            raise ValueError(f"shapes {list(shapes)} do not broadcast")
+        out.append(bigger.pop() if bigger else 1)
+    return out
+
+
 _VERBS = {"add": "add", "subtract": "subtract", "multiply": "multiply", "divide": "divide", "maximum": "take the "
           "maximum of", "minimum": "take the minimum of"}
 
@@ -84,7 +95,7 @@ def _binary(op):
         _accept(kwargs, out=None, rounding_mode=None)
         shapes = [shape_of(v) if is_tensor(v) else [] for v in (x, y)]
         try:
-            out = [int(d) for d in np.broadcast_shapes(*(tuple(s) for s in shapes))]
+            out = broadcast(*shapes)
         except ValueError:
             raise TraceError(f"cannot {_VERBS[op]} tensors of shapes {shapes[0]} and {shapes[1]}") from None
         return Applied([x, y], {} if alpha == 1 else {"alpha": alpha}, out)
@@ -118,9 +129,9 @@ def _reshape(x, shape, name=None):
     given, source = [int(d) for d in shape], shape_of(x)
     out = [source[i] if d == 0 else d for i, d in enumerate(given)]
     if out.count(-1) == 1:
-        known = int(np.prod([d for d in out if d != -1]))
-        out[out.index(-1)] = int(np.prod(source)) // max(known, 1)
-    if int(np.prod(out)) != int(np.prod(source)):
+        known = math.prod(d for d in out if d != -1)
+        out[out.index(-1)] = math.prod(source) // max(known, 1)
+    if math.prod(out) != math.prod(source):
         raise TraceError(f"cannot reshape a tensor of shape {source} to {given}")
     return Applied([x], {"shape": given}, out)
 
@@ -176,7 +187,7 @@ def _matmul(x, y, transpose_x=False, transpose_y=False, name=None, **kwargs):
     if a[-1] != b[-2]:
         raise TraceError(f"cannot multiply matrices of shapes {shape_of(x)} and {shape_of(y)}")
     try:
-        batch = [int(d) for d in np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2]))]
+        batch = broadcast(a[:-2], b[:-2])
     except ValueError:
         raise TraceError(f"cannot multiply matrices of shapes {shape_of(x)} and {shape_of(y)}") from None
     out = [*batch, *([] if drop[0] else [a[-2]]), *([] if drop[1] else [b[-1]])]

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
-import numpy as np
 from paddle import nn
 
 
@@ -124,7 +123,7 @@ def flatten_settings(start_axis, stop_axis, shape) -> dict:
 
 def flattened_shape(settings, shape) -> List[int]:
     start, stop = settings["start_axis"], settings["stop_axis"]
-    return [*shape[:start], int(np.prod(shape[start:stop + 1])), *shape[stop + 1:]]
+    return [*shape[:start], math.prod(shape[start:stop + 1]), *shape[stop + 1:]]
 
 
 # ------------------------------------------------------------------------------------------------ the rules
@@ -169,7 +168,7 @@ def _conv2d_shape(layer, shape, settings):
 
 def _conv2d_macs(layer, shape, out):
     kernel = pair(layer._kernel_size)
-    return int(np.prod(out[1:])) * (layer._in_channels // layer._groups) * kernel[0] * kernel[1]
+    return math.prod(out[1:]) * (layer._in_channels // layer._groups) * kernel[0] * kernel[1]
 
 
 def _pool_settings(layer, shape):
@@ -206,7 +205,7 @@ def _linear_shape(layer, shape, settings):
 
 
 def _linear_macs(layer, shape, out):
-    return int(np.prod(out[1:])) * int(layer.weight.shape[0])
+    return math.prod(out[1:]) * int(layer.weight.shape[0])
 
 
 def _same_shape(layer, shape, settings):

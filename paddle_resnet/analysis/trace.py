@@ -30,10 +30,12 @@ functions of ``ops.OPS`` (where Paddle and the model's own modules expose them) 
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import math
+import gc
 import importlib
 import importlib.util
+import math
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -209,10 +211,10 @@ def _replacement(op: Op, original):
     return patched
 
 
-def _model_modules(model) -> list:
+def _model_modules(layers) -> list:
     """The modules that define the model's layer classes: code there may have imported a function by name
     (``from paddle import concat``), which replacing ``paddle.concat`` alone would miss."""
-    names = {type(layer).__module__ for layer in model.sublayers(include_self=True)}
+    names = {type(layer).__module__ for layer in layers}
     return [sys.modules[name] for name in sorted(names) if name in sys.modules and name not in _NAMESPACES]
 
 
@@ -318,14 +320,15 @@ class _Recorder:
                 old = self.values.get(id(value), (None, None, name))[2]
                 self.values[id(value)] = (value, name, source or old)
 
-    def add_row(self, base_id, kind, inputs, output, params=0, settings=None, op="", commutative=False, name=""):
+    def add_row(self, base_id, kind, inputs, output, params=0, settings=None, op="", commutative=False, name="",
+                shape=None):
         self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
         row_id = base_id if count == 1 else f"{base_id}#{count}"
         pairs = [self.ref(v) for v in _flat(inputs)]
         if commutative:  # a + b is b + a: keep one order
             pairs.sort(key=lambda pair: str(pair[0]))
-        row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output), params, settings or {}, op,
-                  [s for _, s in pairs], name)
+        row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
+                  settings or {}, op, [s for _, s in pairs], name)
         self.rows.append(row)
         self.label(output, row_id, row_id if op else None)
         return row
@@ -372,6 +375,7 @@ class _Recorder:
         else:
             kind = "unknown"  # a Paddle layer without a rule: opaque, runs only eagerly
         op = (rule.op or cls) if rule is not None else cls
+        params, trainable = _own_params(layer)  # its own parameters: fixed for the trace
         # How its row is named (see the module docstring): by path, as an operation of its caller, or not at all.
         if kind == "identity" or (kind == "traced" and isinstance(layer, _UNLISTED)) or not name:
             naming = None
@@ -416,14 +420,14 @@ class _Recorder:
                     output = ShapeOnly(rule.shape(layer, shapes[0], settings))
                 else:
                     output = self.run_quietly(original, inputs, kwargs)
-                macs = rule.macs(layer, shapes[0], _shape_of(output))
-            params, trainable = _own_params(layer)
-            self.calls.append(LayerCall(name, cls, shapes, _shape_of(output), params, trainable, macs, settings,
+                macs = rule.macs(layer, shapes[0], output.shape)
+            shape = _shape_of(output)
+            self.calls.append(LayerCall(name, cls, shapes, shape, params, trainable, macs, settings,
                                         bool(layer._sub_layers)))
             if naming == "path":
-                self.add_row(name, cls, inputs, output, params, settings, op="" if kind == "traced" else op)
+                self.add_row(name, cls, inputs, output, params, settings, "" if kind == "traced" else op, shape=shape)
             elif naming == "operation":
-                self.add_row(f"{self.owner}:{op}", op, inputs, output, params, settings, op=op, name=name)
+                self.add_row(f"{self.owner}:{op}", op, inputs, output, params, settings, op, name=name, shape=shape)
             return output
 
         return forward
@@ -438,6 +442,21 @@ class _Recorder:
 
 
 # ------------------------------------------------------------------------------------------------------ entry
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector for a block that makes many small objects and no garbage cycles
+    worth collecting (a trace, parsing a golden file). Each collection scans every object the process holds (a
+    loaded golden file and the models add hundreds of thousands), which otherwise costs more than the work."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 
 def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
@@ -474,9 +493,11 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
     size = normalize_input_size(input_size)
     if mode != "auto":
-        return _run(model, size, symbolic=mode == "symbolic")
+        with paused_gc():
+            return _run(model, size, symbolic=mode == "symbolic")
     try:
-        return _run(model, size, symbolic=True)
+        with paused_gc():
+            return _run(model, size, symbolic=True)
     except UnsupportedLayer as error:
         lazy = [name for name, param in model.named_parameters()
                 if hasattr(param, "_is_initialized") and not param._is_initialized()]
@@ -485,7 +506,8 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
                 f"{error}; the symbolic trace needs a rule for it, and the model cannot run eagerly instead because "
                 f"it was built under paddle.LazyGuard (parameter {lazy[0]} has no value): build it without "
                 "LazyGuard") from None
-        return _run(model, size, symbolic=False)
+        with paused_gc():
+            return _run(model, size, symbolic=False)
 
 
 def _run(model, size, symbolic: bool) -> Trace:
@@ -495,13 +517,15 @@ def _run(model, size, symbolic: bool) -> Trace:
     _discover()
     recorder = _Recorder(model, symbolic)
     layers = list(model.named_sublayers(include_self=True))
-    # A layer may carry its own instance-level forward (patched code); keep it to put it back afterwards.
+    # The wrappers go into each layer's own __dict__ (what Paddle's slower __setattr__ would do for a function). A
+    # layer may already carry an instance-level forward (patched code): keep it to put it back afterwards; and
+    # restore each layer's mode, since a frozen part may be in eval mode in a training model.
     own_forwards = [layer.__dict__.get("forward") for _, layer in layers]
-    modes = [layer.training for _, layer in layers]  # restored per layer: a frozen part may be in eval mode
-    patches = _PATCHES + _scan(_model_modules(model))
-    for name, layer in layers:
-        layer.forward = recorder.wrap(name, layer)
+    modes = [layer.training for _, layer in layers]
+    patches = _PATCHES + _scan(_model_modules(layer for _, layer in layers))
     try:
+        for name, layer in layers:
+            layer.__dict__["forward"] = recorder.wrap(name, layer)
         for where, attribute, original, op in patches:
             setattr(where, attribute, _replacement(op, original))
         _ACTIVE = recorder
@@ -525,8 +549,9 @@ def _run(model, size, symbolic: bool) -> Trace:
         for where, attribute, original, _ in reversed(patches):
             setattr(where, attribute, original)
         for (_, layer), training, own in zip(layers, modes, own_forwards):
-            del layer.forward
-            if own is not None:
-                layer.forward = own
-            layer.training = training
+            if own is None:
+                layer.__dict__.pop("forward", None)
+            else:
+                layer.__dict__["forward"] = own
+            layer.__dict__["training"] = training
     return Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")

@@ -18,7 +18,7 @@ from typing import List, Optional, Tuple
 
 from .._checks import normalize_input_size
 from .._files import atomic_write_text
-from ..analysis.trace import Row
+from ..analysis.trace import Row, paused_gc
 from .compare import compare_rows, summarize_row
 from .fingerprint import LAYERS, fingerprint_and_rows, flatten_metrics
 
@@ -49,7 +49,8 @@ def load_golden(path: Optional[os.PathLike] = None) -> dict:
     """Read and sanity-check a golden file; ``GoldenFileError`` says what is wrong and what to do."""
     path = Path(path) if path is not None else default_golden_path()
     try:
-        data = json.loads(path.read_text())
+        with paused_gc():
+            data = json.loads(path.read_text())
     except FileNotFoundError:
         raise GoldenFileError(f"golden file {path} not found; pass its path, set PADDLE_RESNET_GOLDEN, or restore "
                               "tests/golden/architectures.json from git") from None
