@@ -109,6 +109,10 @@ class Trace:
     mode: str
 
 
+class _NoAttribute(UnsupportedLayer, AttributeError):
+    """An attribute a ``ShapeOnly`` does not have: ``hasattr`` says False, and the trace falls back to eager."""
+
+
 class ShapeOnly(SymbolicTensor):
     """Stands in for a tensor in a symbolic trace: it has a shape (and the row that produced it), and supports
     what model code does to tensors through the rules of ``ops.py``: ``shape``, ``ndim``, ``dtype``, operators,
@@ -133,7 +137,7 @@ class ShapeOnly(SymbolicTensor):
 
     def __getattr__(self, name):
         if name.startswith("__") or name not in _METHODS:
-            raise UnsupportedLayer(f"the symbolic trace has no rule for tensor attribute or method {name!r}")
+            raise _NoAttribute(f"the symbolic trace has no rule for tensor attribute or method {name!r}")
         return functools.partial(_apply_symbolic, _METHODS[name], self)
 
     def __bool__(self):
@@ -486,8 +490,13 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
 
     >>> from paddle_resnet import resnet18
     >>> rows = trace_graph(resnet18(), (1, 3, 224, 224)).rows
-    >>> [(row.id, row.inputs) for row in rows if row.id.startswith("layer1.0:")]
-    [('layer1.0:relu', ['layer1.0.bn1']), ('layer1.0:add', [':max_pool2d', 'layer1.0.bn2']), ('layer1.0:relu#2', ['layer1.0:add'])]
+    >>> for row in rows[6:11]:
+    ...     print(row.id, row.type, row.inputs)
+    layer1.0:relu relu ['layer1.0.bn1']
+    layer1.0.conv2 Conv2D ['layer1.0:relu']
+    layer1.0.bn2 BatchNorm2D ['layer1.0.conv2']
+    layer1.0:add add [':max_pool2d', 'layer1.0.bn2']
+    layer1.0:relu#2 relu ['layer1.0:add']
     """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")

@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-size", type=parse_input_size, metavar="SIZE",
                         help="H, HxW, CxHxW or NxCxHxW (default: A's own, else B's, else 3x224x224)")
     parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help="differing rows to list (default 20; 0: all)")
+    parser.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="differing rows to list (default 20; 0: all)")
     parser.add_argument("--output", metavar="FILE", help="also write the report to FILE (atomically)")
     return parser
 

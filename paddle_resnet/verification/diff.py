@@ -77,9 +77,9 @@ class ModelDiff:
             }, indent=1)
         totals = [[name, side.label, f"{side.params['total']:,}", f"{side.params['trainable']:,}", f"{side.macs:,}",
                    json.dumps(side.output_shape)] for name, side in (("A", self.a), ("B", self.b))]
-        totals.append(["B - A", "", f"{self.b.params['total'] - self.a.params['total']:+,}",
-                       f"{self.b.params['trainable'] - self.a.params['trainable']:+,}", f"{self.b.macs - self.a.macs:+,}",
-                       ""])
+        delta = {key: self.b.params[key] - self.a.params[key] for key in ("total", "trainable")}
+        macs = self.b.macs - self.a.macs
+        totals.append(["B - A", "", f"{delta['total']:+,}", f"{delta['trainable']:+,}", f"{macs:+,}", ""])
         headers = ["", "model", "params", "trainable", "MACs", "output shape"]
         lines = render_differences(self.differences, limit)
         if fmt == "markdown":

@@ -23,8 +23,9 @@ class VerifyResult:
 
     ``mismatches`` holds ``(metric, expected, actual)`` tuples: a metric (``params.total``, ``macs`` ...), or
     ``"layers: <row id> <attribute>"`` for every attribute of a layer row that differs (``"... added"``,
-    ``"... removed"`` for rows that appear on one side only, ``"... moved"`` for a row found at another place). ``differences`` holds the same layer rows as
-    ``LayerDifference`` objects, in forward order; ``report()`` says it in words.
+    ``"... removed"`` for rows that appear on one side only, ``"... moved"`` for a row found at another place).
+    ``differences`` holds the same layer rows as ``LayerDifference`` objects, in forward order; ``report()`` says
+    it in words.
     """
 
     name: str
