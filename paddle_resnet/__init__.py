@@ -35,7 +35,8 @@ from .deploy.export import export
 from .deploy.predictor import Predictor
 from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut, freeze,
                      list_models, unfreeze)
-from .verification import VerifyResult, verify_model
+from .verification import (VerifyResult, assert_structure, check_structure, diff_models, record_structure,
+                           verify_model)
 from .verification.fingerprint import fingerprint
 from .weights import load_weights, save_weights
 
@@ -47,6 +48,7 @@ __all__ = [
     "list_models", "freeze", "unfreeze", *ARCHITECTURES,  # one builder per architecture: resnet50, ...
     # inspection and verification
     "ParamCount", "count_macs", "count_params", "summarize", "VerifyResult", "fingerprint", "verify_model",
+    "record_structure", "check_structure", "assert_structure", "diff_models",
     # weights
     "load_weights", "save_weights",
     # deployment

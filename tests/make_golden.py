@@ -5,13 +5,14 @@
 
 Sources, in order of preference:
 - Architectures that ``paddle.vision.models`` has: the official model built side by side. Parameter counts are
-  parsed from ``paddle.summary``'s printout; MACs, shapes, layer counts and the digest come from tracing the
-  official model eagerly (its kernels really run) with paddle_resnet's tracer.
-- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in tests/references/closed_form.py,
-  written from the papers without importing paddle_resnet.
+  parsed from ``paddle.summary``'s printout; MACs, shapes, layer counts and the layer rows (every layer and
+  every operation between layers, with their settings) come from tracing the official model eagerly (its
+  kernels really run) with paddle_resnet's tracer.
+- The others (resnext101_32x8d, the CIFAR networks): the closed-form description in
+  tests/references/closed_form.py, written from the papers without importing paddle_resnet.
 - The ResNet-D rows (resnet50_vd ..., resnet18d ...): PaddleClas's own model built side by side (its wheel must
   be installed: pip install --no-deps paddleclas==2.6.0) for the parameter counts (paddle.summary) and the MACs
-  and output shape (an eager trace); the closed form for the per-part shapes, layer counts and digest, which
+  and output shape (an eager trace); the closed form for the per-part shapes, layer counts and layer rows, which
   PaddleClas's differently named and nested layers cannot give.
 - The source reproduction's block examples: ``paddle.summary`` of the equivalent ``paddle.vision`` blocks.
 The tests then check every golden value against every reference that has it (see tests/test_golden.py).
@@ -34,14 +35,15 @@ from paddle.vision.models import resnet as vision  # noqa: E402
 from references import closed_form, paddleclas  # noqa: E402
 from references.published import summary_params  # noqa: E402
 from paddle_resnet.analysis.trace import trace  # noqa: E402
-from paddle_resnet.verification import load_golden, write_golden  # noqa: E402
-from paddle_resnet.verification.fingerprint import digest_rows, fingerprint  # noqa: E402
+from paddle_resnet.verification.fingerprint import fingerprint  # noqa: E402
+from paddle_resnet.verification.golden import FORMAT, load_golden, write_golden  # noqa: E402
 
 GOLDEN = HERE / "golden" / "architectures.json"
 PADDLE = f"paddlepaddle {paddle.__version__}"
 ABOUT = ("Golden structural values of every architecture, each with its source. Regenerate with "
          "tests/make_golden.py; see docs/verification.md. params follow paddle.summary's convention: total "
-         "includes BatchNorm running mean/variance (non-trainable parameters in Paddle).")
+         "includes BatchNorm running mean/variance (non-trainable parameters in Paddle). layers: one row per layer "
+         "or operation in forward order, [id, type, inputs, output shape, parameters, settings].")
 
 
 def official_entry(name, size):
@@ -52,15 +54,13 @@ def official_entry(name, size):
     traced = f"{call} built side by side and traced eagerly (kernels run), {PADDLE}"
     sources = {
         "params": f"paddle.summary({call}, {tuple(size)}) printout, {PADDLE}",
-        **{key: traced for key in ("macs", "output_shape", "stage_shapes", "layer_counts", "digest")},
+        **{key: traced for key in ("macs", "output_shape", "stage_shapes", "layer_counts", "layers")},
     }
     return values, sources
 
 
 def closed_form_entry(name):
     values = closed_form.closed_form(name)
-    values["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
-                                   for r in closed_form.describe(name).rows)
     source = ("closed form from the paper's definition: tests/references/closed_form.py (imports no paddle_resnet "
               "code)")
     return values, {key: source for key in values}
@@ -125,7 +125,7 @@ def build():
             values, sources = closed_form_entry(name)
         architectures[name] = {"input_size": size, "values": values, "sources": sources}
         print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")
-    return {"format": 1, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
+    return {"format": FORMAT, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
 
 
 def main(argv=None):

@@ -1,13 +1,16 @@
 """Every golden value against every independent reference that has it, and our models against the golden file.
 
 References (none of them is our own model): paddle.vision's official models built side by side (paddle.summary
-parameter counts; MACs, stage shapes, layer counts and digest from an eager trace where the kernels run),
+parameter counts; MACs, stage shapes, layer counts and the layer rows from an eager trace where the kernels run),
 torchvision's published num_params and _ops, the paper's CIFAR table, and the closed-form description in
-closed_form.py.
+closed_form.py (every value, the layer rows included: every layer and every operation between layers, with its
+settings and inputs).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import paddle
@@ -18,8 +21,8 @@ from references import closed_form
 from helpers import constant_init
 from references.published import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
-from paddle_resnet.verification.fingerprint import digest_rows, fingerprint
-from paddle_resnet.verification.golden import default_golden_path, load_golden
+from paddle_resnet.verification.fingerprint import fingerprint
+from paddle_resnet.verification.golden import GoldenFileError, default_golden_path, load_golden
 
 GOLDEN_FILE = Path(__file__).parent / "golden" / "architectures.json"
 GOLDEN = load_golden(GOLDEN_FILE)
@@ -50,15 +53,13 @@ def test_our_model_matches_golden(name):
     with paddle.LazyGuard():
         model = create_model(name)
     result = verify_model(model, name, golden=GOLDEN)
-    assert result.ok, result.mismatches
-    assert len(result.checks) >= 17 and not result.skipped
+    assert result.ok, result.report()
+    assert len(result.checks) >= 18 and not result.skipped and ("layers", True) in {(c[0], c[3]) for c in result.checks}
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_golden_matches_the_closed_form_description(name):
     expected = closed_form.closed_form(name)
-    expected["digest"] = digest_rows((r.type, r.output_shape, r.params, r.settings)
-                                     for r in closed_form.describe(name).rows)
     assert ENTRIES[name]["values"] == expected
     assert ENTRIES[name]["input_size"] == closed_form.input_size(name)
 
@@ -114,3 +115,36 @@ def test_source_documents_resnet50_printout_is_the_old_convention():
     total = ENTRIES["resnet50"]["values"]["params"]["total"]
     assert total == 25_610_152
     assert (total - batch_norm, batch_norm) == (25_503_912, 106_240)
+
+
+def test_golden_rows_record_the_computation_between_layers():
+    layers = {row[0]: row for row in ENTRIES["resnet50"]["values"]["layers"]}
+    assert layers["layer2.0:add"][2] == ["layer2.0.bn3", "layer2.0.downsample.1"]
+    assert layers["layer2.0:relu#3"][2] == ["layer2.0:add"]
+    assert layers["layer3.0.bn2"][5] == {"channels": 256, "epsilon": 1e-05, "momentum": 0.9, "data_format": "NCHW"}
+    assert layers["layer2.0.conv2"][5]["stride"] == [2, 2]
+    cifar = {row[0]: row for row in ENTRIES["resnet20"]["values"]["layers"]}
+    assert cifar["layer2.0.downsample:concat"][2] == ["layer2.0.downsample:getitem", "layer2.0.downsample:zeros"]
+
+
+def test_the_golden_file_is_reviewable_and_its_size_is_the_documented_one():
+    """One layer row per line (a one-layer change touches a few lines of a diff), and the size
+    docs/verification.md states (within 0.2 MB), which stays in the low megabytes."""
+    text = GOLDEN_FILE.read_text()
+    rows = sum(len(entry["values"]["layers"]) for entry in ENTRIES.values())
+    assert sum(1 for line in text.splitlines() if line.lstrip().startswith('["')) == rows
+    megabytes = len(text.encode()) / 1e6
+    docs = (Path(__file__).parents[1] / "docs" / "verification.md").read_text()
+    stated = re.search(r"golden file is ([\d.]+) MB", docs)
+    assert stated, "docs/verification.md should state the golden file's size as 'golden file is N.N MB'"
+    assert abs(float(stated.group(1)) - megabytes) <= 0.2, f"the golden file is {megabytes:.1f} MB: update the docs"
+    assert megabytes < 4
+
+
+def test_a_golden_file_of_the_old_format_gets_a_clear_error(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"format": 1, "architectures": {"resnet18": {"input_size": [1, 3, 224, 224],
+                                                                          "values": {}, "sources": {}}}}))
+    with pytest.raises(GoldenFileError, match=r"has format 1, and this version of paddle_resnet reads format 2.*"
+                                              r"make_golden.py.*--update"):
+        load_golden(old)

@@ -1,8 +1,11 @@
-"""A catalogue of structural mutations, each of which verify_model must report.
+"""A catalogue of structural mutations, each of which verify_model must report, and locate.
 
 Each mutation changes a correctly built model the way a bug would. Several leave every parameter count
-unchanged (moved stride, changed padding, a removed ReLU, reordered layers): those are why verification
-fingerprints shapes, settings and layer order, not just counts. A mutation that passes is a verifier bug.
+unchanged (moved stride, changed padding, a removed ReLU, reordered layers, a removed residual addition, a
+changed BatchNorm epsilon, zero channels padded on the wrong side): those are why verification records every
+layer and every operation between layers with its settings, not just counts. Each must be reported at the right
+row and attribute (``LayerDifference.where`` and the attribute, or ``added``/``removed``/``moved``). A mutation
+that passes, or is reported elsewhere, is a verifier bug.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import types
 import paddle
 import pytest
 from paddle import nn
+from paddle.nn import functional as F
 
 from paddle_resnet import ZeroPadShortcut, count_params, create_model, verify_model
 
@@ -99,28 +103,116 @@ def extra_block(model):
     model.layer1.add_sublayer("3", type(model.layer1[1])(256, 256, inner_width=64))
 
 
-# (mutation, architecture, metrics that must be among the mismatches, whether parameter counts stay equal)
+def inserted_layer(model):
+    """A 1x1 convolution slipped in between two blocks of a stage (the blocks keep their names)."""
+    blocks = list(model.layer2.named_children())
+    model.layer2 = nn.Sequential(blocks[0], ("extra", nn.Conv2D(512, 512, 1, bias_attr=False)), *blocks[1:])
+
+
+def removed_block(model):
+    """A block dropped from the middle of a stage (the others keep their names)."""
+    model.layer3 = nn.Sequential(*[(name, block) for name, block in model.layer3.named_children() if name != "2"])
+
+
+def _replace_forward(block, forward):
+    block.forward = types.MethodType(forward, block)
+
+
+def removed_residual_addition(model):
+    """A "residual" block without its shortcut: the output is the residual branch alone."""
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        return self.relu3(self.bn3(self.conv3(out)))
+
+    _replace_forward(model.layer2[1], forward)
+
+
+def relu_before_addition(model):
+    """The block's last ReLU applied to the residual branch before the addition instead of after it."""
+    def forward(self, x):
+        out = self.relu1(self.bn1(self.conv1(x)))
+        out = self.relu2(self.bn2(self.conv2(out)))
+        return self.relu3(self.bn3(self.conv3(out))) + x
+
+    _replace_forward(model.layer2[1], forward)
+
+
+def changed_batchnorm_epsilon(model):
+    model.layer3[0].bn2._epsilon = 1e-3
+
+
+def zero_channels_before_the_input(model):  # on resnet20: option A appends the zero channels after the input's
+    def forward(self, x):
+        x = x[:, :, ::self.stride, ::self.stride]
+        n, _, h, w = x.shape
+        return paddle.concat([paddle.zeros([n, self.out_channels - self.in_channels, h, w]), x], axis=1)
+
+    _replace_forward(model.layer2[0].downsample, forward)
+
+
+def zero_channels_on_both_sides(model):  # on resnet20, as a popular CIFAR ResNet pads: half before, half after
+    def forward(self, x):
+        half = (self.out_channels - self.in_channels) // 2
+        return F.pad(x[:, :, ::self.stride, ::self.stride], [0, 0, half, half, 0, 0, 0, 0])
+
+    _replace_forward(model.layer2[0].downsample, forward)
+
+
+# (mutation, architecture, metrics that must be among the mismatches, whether parameter counts stay equal,
+#  the (row, attribute or change) pairs the localised report must contain)
 CATALOGUE = [
-    (moved_stride_to_1x1, "resnet50", {"digest", "macs"}, True),
-    (moved_stride_in_basic_block, "resnet18", {"digest", "macs"}, True),
-    (changed_maxpool_padding, "resnet50", {"digest", "macs", "stage_shapes.stem"}, True),
-    (dilated_3x3_same_shapes, "resnet50", {"digest"}, True),
-    (removed_relu, "resnet50", {"digest", "layer_counts.ReLU"}, True),
-    (swapped_relu_for_gelu, "resnet50", {"digest", "layer_counts.ReLU", "layer_counts.GELU"}, True),
-    (removed_batchnorm, "resnet50", {"digest", "params.total", "layer_counts.BatchNorm2D"}, False),
-    (projection_where_identity_belongs, "resnet50", {"params.total", "layer_counts.Conv2D", "macs"}, False),
-    (zero_pad_where_projection_belongs, "resnet50", {"params.total", "layer_counts.ZeroPadShortcut"}, False),
-    (projection_instead_of_option_a, "resnet20", {"params.total", "layer_counts.ZeroPadShortcut"}, False),
-    (block_missing_from_stage, "resnet50", {"params.total", "layer_counts.BottleneckBlock", "macs"}, False),
-    (wrong_groups, "resnext50_32x4d", {"params.total", "macs", "digest"}, False),
-    (resized_head, "resnet50", {"params.total", "output_shape", "stage_shapes.head"}, False),
-    (relu_before_batchnorm, "resnet50", {"digest"}, True),
-    (extra_block, "resnet50", {"params.total", "layer_counts.BottleneckBlock"}, False),
+    (moved_stride_to_1x1, "resnet50", {"macs"}, True, {("layer2.0.conv1", "stride"), ("layer2.0.conv2", "stride")}),
+    (moved_stride_in_basic_block, "resnet18", {"macs"}, True,
+     {("layer2.0.conv1", "stride"), ("layer2.0.conv2", "stride")}),
+    (changed_maxpool_padding, "resnet50", {"macs", "stage_shapes.stem"}, True, {(":max_pool2d", "padding")}),
+    (dilated_3x3_same_shapes, "resnet50", set(), True,
+     {("layer3.1.conv2", "dilation"), ("layer3.1.conv2", "padding")}),
+    (removed_relu, "resnet50", {"layer_counts.ReLU"}, True,
+     {("layer1.1:relu#2", "removed"), ("layer1.1.conv3", "inputs")}),
+    (swapped_relu_for_gelu, "resnet50", {"layer_counts.ReLU", "layer_counts.GELU"}, True,
+     {("layer4.0:relu", "type")}),
+    (removed_batchnorm, "resnet50", {"params.total", "layer_counts.BatchNorm2D"}, False, {("layer2.1.bn1", "removed")}),
+    (projection_where_identity_belongs, "resnet50", {"params.total", "layer_counts.Conv2D", "macs"}, False,
+     {("layer1.1.downsample.0", "added"), ("layer1.1.downsample.1", "added"), ("layer1.1:add", "inputs")}),
+    (zero_pad_where_projection_belongs, "resnet50", {"params.total", "layer_counts.ZeroPadShortcut"}, False,
+     {("layer1.0.downsample.0", "removed"), ("layer1.0.downsample", "added")}),
+    (projection_instead_of_option_a, "resnet20", {"params.total", "layer_counts.ZeroPadShortcut"}, False,
+     {("layer2.0.downsample", "removed"), ("layer2.0.downsample.0", "added")}),
+    (block_missing_from_stage, "resnet50", {"params.total", "layer_counts.BottleneckBlock", "macs"}, False,
+     {("layer3.5", "removed"), ("layer3.5.conv1", "removed")}),
+    (wrong_groups, "resnext50_32x4d", {"params.total", "macs"}, False, {("layer1.0.conv2", "groups")}),
+    (resized_head, "resnet50", {"params.total", "output_shape", "stage_shapes.head"}, False, {("fc", "features")}),
+    (relu_before_batchnorm, "resnet50", set(), True,
+     {("layer2.2:relu", "moved"), ("layer2.2.bn1", "inputs"), ("layer2.2.conv2", "inputs")}),
+    (extra_block, "resnet50", {"params.total", "layer_counts.BottleneckBlock"}, False, {("layer1.3", "added")}),
+    (inserted_layer, "resnet50", {"params.total", "layer_counts.Conv2D", "macs"}, False,
+     {("layer2.extra", "added"), ("layer2.1.conv1", "inputs")}),
+    (removed_block, "resnet50", {"params.total", "layer_counts.BottleneckBlock", "macs"}, False,
+     {("layer3.2", "removed"), ("layer3.3.conv1", "inputs")}),
+    (removed_residual_addition, "resnet50", set(), True, {("layer2.1:add", "removed"), ("layer2.1:relu#3", "inputs")}),
+    (relu_before_addition, "resnet50", set(), True, {("layer2.1:relu#3", "moved"), ("layer2.1:add", "inputs")}),
+    (changed_batchnorm_epsilon, "resnet50", set(), True, {("layer3.0.bn2", "epsilon")}),
+    (zero_channels_before_the_input, "resnet20", set(), True, {("layer2.0.downsample:concat", "inputs")}),
+    (zero_channels_on_both_sides, "resnet20", set(), True,
+     {("layer2.0.downsample:zeros", "removed"), ("layer2.0.downsample:concat", "type"),
+      ("layer2.0.downsample:concat", "pad")}),
 ]
 
 
-@pytest.mark.parametrize("mutate, name, flagged, same_params", CATALOGUE, ids=[m[0].__name__ for m in CATALOGUE])
-def test_verify_model_reports_the_mutation(mutate, name, flagged, same_params):
+def located(result):
+    """The ``(row, attribute)`` pairs of a result's layer differences (``(row, change)`` for whole rows)."""
+    pairs = set()
+    for difference in result.differences:
+        if difference.change != "changed":
+            pairs.add((difference.where, difference.change))
+        pairs |= {(difference.where, attribute) for attribute in difference.attributes}
+    return pairs
+
+
+@pytest.mark.parametrize("mutate, name, flagged, same_params, where", CATALOGUE,
+                         ids=[m[0].__name__ for m in CATALOGUE])
+def test_verify_model_reports_and_locates_the_mutation(mutate, name, flagged, same_params, where):
     model = build(name)
     before = count_params(model)
     assert verify_model(model, name).ok  # the unmutated model passes: the failure below is the mutation's
@@ -129,7 +221,22 @@ def test_verify_model_reports_the_mutation(mutate, name, flagged, same_params):
     assert not result.ok
     reported = {metric for metric, _, _ in result.mismatches}
     assert flagged <= reported, f"expected {flagged} among {reported}"
+    assert where <= located(result), f"expected {where} among {located(result)}\n{result.report()}"
+    first = result.report().splitlines()
+    assert any(line.strip().startswith(next(iter(sorted(where)))[0]) for line in first), result.report()
     assert (count_params(model) == before) == same_params
+
+
+def test_the_report_of_a_mutation_names_layers_and_counts_the_rest():
+    model = build("resnet50")
+    moved_stride_to_1x1(model)
+    model.layer4[0].conv1._stride = [2, 2]
+    model.layer4[0].conv2._stride = [1, 1]
+    report = verify_model(model, "resnet50").report(limit=5).splitlines()
+    assert report[0] == "resnet50: MISMATCH at input [1, 3, 224, 224]"
+    assert "    layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape [1, 128, 56, 56] -> [1, 128, 28, 28]" in report
+    assert "    layer2.0.conv2: stride [2, 2] -> [1, 1]" in report
+    assert report[-1] == "    ... and 3 more rows differ"  # 8 rows differ: layer2.0 and layer4.0, 4 each
 
 
 def test_a_mutation_that_breaks_the_forward_pass_is_reported_not_raised():

@@ -223,7 +223,7 @@ _LAYERS_WITH_SETTINGS = ("Conv2D", "AvgPool2D", "MaxPool2D", "Linear")
 def test_golden_and_closed_form_match_paddleclas_built_side_by_side(name):
     """The golden parameter counts against PaddleClas's paddle.summary, and every convolution, pool and linear
     layer of the closed form (kernel, stride, padding, groups, output shape, parameters, in order: what the
-    digest hashes) against PaddleClas's network traced with its kernels running."""
+    layer rows record) against PaddleClas's network traced with its kernels running."""
     from references.published import summary_params
     from paddle_resnet.analysis.trace import trace
 
@@ -232,8 +232,8 @@ def test_golden_and_closed_form_match_paddleclas_built_side_by_side(name):
     assert summary_params(theirs, (1, 3, 64, 64)) == GOLDEN[name]["values"]["params"]
     traced = [(c.type, c.output_shape, c.params, c.settings) for c in trace(theirs, (1, 3, 64, 64), "eager")
               if c.type in _LAYERS_WITH_SETTINGS]
-    described = [(r.type, r.output_shape, r.params, r.settings) for r in closed_form.describe_resnet_d(name, 64).rows
-                 if r.type in _LAYERS_WITH_SETTINGS]
+    described = [(r.layer, r.output_shape, r.params, r.settings) for r in closed_form.describe_resnet_d(name, 64).rows
+                 if r.layer in _LAYERS_WITH_SETTINGS]
     assert traced == described
 
 

@@ -1,6 +1,7 @@
-"""Inspecting a model without training it: tracing its layer calls (``trace``, with the shape rules of
-``shape_rules``), counting parameters and multiply-accumulates (``counting``), and ``paddle.summary``-style
-summaries with per-stage views (``summary``). Works on any ``paddle.nn.Layer``.
+"""Inspecting a model without training it: tracing its layer calls and the operations between them (``trace``,
+with the rules of ``shape_rules`` for layers and ``ops`` for functions), counting parameters and
+multiply-accumulates (``counting``), and ``paddle.summary``-style summaries with per-stage views (``summary``).
+Works on any ``paddle.nn.Layer``.
 
 (A package re-exports no name that equals one of its modules, such as ``trace``: it would hide the module.)"""
 

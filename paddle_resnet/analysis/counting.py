@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
-import numpy as np
 
 from .trace import trace
 
@@ -31,7 +31,7 @@ def count_params(model) -> ParamCount:
     """
     total = trainable = 0
     for param in model.parameters():
-        size = int(np.prod(param.shape))
+        size = math.prod(param.shape)
         total += size
         if param.trainable and not param.stop_gradient:
             trainable += size

@@ -1,31 +1,56 @@
-"""Record what every layer of a model does on one input: type, shapes, parameters, MACs, conv/pool settings.
+"""Record what a model computes on one input: every layer call, and every operation between layers.
 
-``trace(model, input_size)`` runs the model's own ``forward`` code and records one ``LayerCall`` per layer
-call, children before their parent (as ``paddle.summary`` lists them). Two ways to run it:
+``trace(model, input_size)`` runs the model's own ``forward`` code and returns one ``LayerCall`` per layer call,
+children before their parent (as ``paddle.summary`` lists them). ``trace_graph`` returns, with those calls, the
+*rows* of the computation in forward order: every layer and every functional operation (``x + identity``,
+``paddle.concat``, ``F.relu``, slicing ...; see ``ops.py``), each with the rows it takes its inputs from. Two
+ways to run it:
 
-- ``symbolic`` (the default): leaf layers (convolutions, norms, pools, ...) are not executed; a shape rule
-  computes each output shape from the layer's own settings (stride, padding, ...), so tracing ResNet-152 at
-  224x224 takes milliseconds and even works on a model built under ``paddle.LazyGuard`` (no weights).
-- ``eager``: everything runs for real on a random input. Slower; used as the fallback when a model calls
-  something the symbolic trace has no rule for, and by the tests to check the shape rules against Paddle.
+- ``symbolic`` (the default): nothing is executed. The input is a ``ShapeOnly`` stand-in; Paddle's leaf layers
+  (convolutions, norms, pools, ...) are replaced by shape rules that compute each output shape from the layer's
+  settings (``shape_rules.py``), and the functions in ``ops.OPS`` by rules of their own. Tracing ResNet-152 at
+  224x224 takes milliseconds and works on a model built under ``paddle.LazyGuard`` (no weights).
+- ``eager``: everything runs for real on a random input, with the same functions intercepted to record them.
+  Slower; the fallback when a model calls something the symbolic trace has no rule for, and what the tests use
+  to check the rules against Paddle's kernels.
 
-The shape rules are in ``shape_rules.py``. The tracer knows layers, not ResNet: it works on any
-``paddle.nn.Layer``, and names every call by its sublayer path.
+How the rows are named, so that two ways of writing the same model trace alike:
+
+- a layer with parameters or buffers (a convolution, a BatchNorm) and every layer that has sublayers or is
+  not one of Paddle's (a block) is named by its sublayer path: ``layer2.0.conv1``;
+- an operation (a function call, an operator, or a parameter-free Paddle layer such as ``nn.ReLU``, which is
+  the same computation as ``F.relu``) is named by the layer whose ``forward`` performed it and its name:
+  ``layer2.0:add``; ``:flatten`` for the model's own ``forward``;
+- a name used again gets ``#2``, ``#3`` ...: ``layer2.0:relu#3`` is the block's third ReLU.
+
+The tracer knows layers, not ResNet: it works on any ``paddle.nn.Layer``. While it runs it replaces the Paddle
+functions of ``ops.OPS`` (where Paddle and the model's own modules expose them) and the operators of
+``paddle.Tensor``, and puts them back afterwards; one trace runs at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
+import importlib
+import importlib.util
+import math
+import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
 from paddle import nn
 
 from .._checks import normalize_input_size
-from .shape_rules import TraceError, UnsupportedLayer, rule_for, settings_rule_for
+from .ops import OPERATORS, OPS, Applied, Op, SymbolicTensor, is_tensor
+from .shape_rules import TraceError, UnsupportedLayer, has_own_rule, rule_for
 
 MODES = ("auto", "symbolic", "eager")
+INPUT = "input"  # the reference of the model's input in a row's inputs
+_UNLISTED = (nn.Sequential, nn.LayerList, nn.LayerDict)  # pure containers: calls, but no rows of their own
 
 
 @dataclass
@@ -39,16 +64,66 @@ class LayerCall:
     params: int  # the layer's own parameters (not its sublayers'), as paddle.summary counts them
     trainable_params: int
     macs: int  # multiply-accumulates of this call, for one image, bias excluded
-    settings: Dict[str, object] = field(default_factory=dict)  # kernel/stride/padding/... of convs and pools
+    settings: Dict[str, object] = field(default_factory=dict)  # kernel/stride/padding/... of known layers
     is_container: bool = False  # has sublayers (a block, a Sequential, the model)
 
 
-class ShapeOnly:
-    """Stands in for a tensor in a symbolic trace: it has a shape and supports what residual code does to
-    tensors (``shape``, ``ndim``, ``+``); anything else raises ``UnsupportedLayer``."""
+@dataclass
+class Row:
+    """One step of the computation: a layer call or an operation, in forward order.
 
-    def __init__(self, shape: Sequence[int]):
+    ``inputs`` names the rows whose outputs it consumes (``"input"`` for the model's input, ``"param:<path>"``
+    for a parameter, ``"tensor"`` for any other tensor made outside the trace, numbers as themselves).
+    ``op`` is what it computes independently of names (``conv2d``, ``batch_norm``, ``add``), ``""`` for a
+    layer that only calls other rows (a block). ``sources`` are the inputs traced back through such layers to the
+    operations that produced them, for comparing two models by computation. ``name`` is the layer's own path
+    when a parameter-free layer is recorded as an operation (``layer1.0.relu1`` for ``layer1.0:relu``).
+    """
+
+    id: str
+    type: str
+    inputs: list
+    shape: list
+    params: int = 0
+    settings: dict = field(default_factory=dict)
+    op: str = ""
+    sources: list = field(default_factory=list)
+    name: str = ""
+
+    def as_list(self) -> list:
+        """``[id, type, inputs, output shape, params, settings]``: the row as the golden file keeps it."""
+        return [self.id, self.type, list(self.inputs), self.shape, self.params, self.settings]
+
+    @classmethod
+    def from_list(cls, values) -> "Row":
+        row_id, kind, inputs, shape, params, settings = values
+        return cls(row_id, kind, list(inputs), shape, params, dict(settings), op=kind if ":" in row_id else "")
+
+
+@dataclass
+class Trace:
+    """What ``trace_graph`` recorded: the layer calls, the rows of the computation, and the mode that ran."""
+
+    calls: List[LayerCall]
+    rows: List[Row]
+    mode: str
+
+
+class _NoAttribute(UnsupportedLayer, AttributeError):
+    """An attribute a ``ShapeOnly`` does not have: ``hasattr`` says False, and the trace falls back to eager."""
+
+
+class ShapeOnly(SymbolicTensor):
+    """Stands in for a tensor in a symbolic trace: it has a shape (and the row that produced it), and supports
+    what model code does to tensors through the rules of ``ops.py``: ``shape``, ``ndim``, ``dtype``, operators,
+    slicing and the tensor methods of the operations there. Anything else raises ``UnsupportedLayer``."""
+
+    dtype = paddle.float32
+    stop_gradient = False
+
+    def __init__(self, shape: Sequence[int], ref: str = INPUT, source: str = INPUT):
         self.shape = [int(d) for d in shape]
+        self.ref, self.source = ref, source
 
     @property
     def ndim(self) -> int:
@@ -57,23 +132,130 @@ class ShapeOnly:
     def dim(self) -> int:
         return len(self.shape)
 
-    def __add__(self, other):
-        other_shape = other.shape if isinstance(other, ShapeOnly) else list(np.shape(other))
-        try:
-            return ShapeOnly(np.broadcast_shapes(tuple(self.shape), tuple(other_shape)))
-        except ValueError:
-            raise TraceError(f"cannot add tensors of shapes {self.shape} and {list(other_shape)}") from None
-
-    __radd__ = __add__
+    def __len__(self) -> int:
+        return self.shape[0]
 
     def __getattr__(self, name):
-        raise UnsupportedLayer(f"the symbolic trace has no rule for tensor attribute or method {name!r}")
+        if name.startswith("__") or name not in _METHODS:
+            raise _NoAttribute(f"the symbolic trace has no rule for tensor attribute or method {name!r}")
+        return functools.partial(_apply_symbolic, _METHODS[name], self)
+
+    def __bool__(self):
+        raise UnsupportedLayer("the symbolic trace cannot decide a condition on a tensor's values")
 
     def __repr__(self):
         return f"ShapeOnly({self.shape})"
 
 
-# -------------------------------------------------------------------------------------------------- tracing
+def _apply_symbolic(op, *args, **kwargs):
+    if _ACTIVE is None:
+        raise UnsupportedLayer("a ShapeOnly stand-in was used outside a trace")
+    return _ACTIVE.apply(op, None, args, kwargs)
+
+
+def _operator(op):
+    def method(self, *args, **kwargs):
+        return _apply_symbolic(op, self, *args, **kwargs)
+    return method
+
+
+for _name, _op in OPERATORS.items():
+    setattr(ShapeOnly, _name, _operator(_op))
+
+
+# ------------------------------------------------------------------------------------ replacing Paddle's functions
+
+_ACTIVE: Optional["_Recorder"] = None
+_NAMESPACES = ("paddle", "paddle.tensor", "paddle.tensor.math", "paddle.tensor.manipulation", "paddle.tensor.creation",
+               "paddle.tensor.stat", "paddle.tensor.linalg", "paddle.tensor.ops", "paddle.tensor.activation",
+               "paddle.nn.functional", "paddle.nn.functional.activation", "paddle.nn.functional.pooling",
+               "paddle.nn.functional.common")
+_ORIGINALS: Dict[int, Tuple[object, Op]] = {}  # id(Paddle function) -> (function, op)
+_PATCHES: List[Tuple[object, str, object, Op]] = []  # (where, attribute, original, op)
+_METHODS: Dict[str, Op] = {}  # paddle.Tensor method name -> op (what ShapeOnly offers)
+
+
+def _resolve(dotted: str):
+    module, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), attribute, None)
+
+
+def _discover():
+    """Find, once per process, every place Paddle exposes the functions of ``ops.OPS``."""
+    if _PATCHES:
+        return
+    for op in OPS:
+        for dotted in op.functions:
+            function = _resolve(dotted)
+            if function is not None:
+                _ORIGINALS[id(function)] = (function, op)
+    namespaces = [sys.modules.get(name) or importlib.import_module(name) for name in _NAMESPACES
+                  if importlib.util.find_spec(name) is not None]
+    _PATCHES.extend(_scan(namespaces + [paddle.Tensor]))
+    _METHODS.update({attribute: op for where, attribute, _, op in _PATCHES if where is paddle.Tensor})
+    _PATCHES.extend((paddle.Tensor, name, paddle.Tensor.__dict__[name], op) for name, op in OPERATORS.items()
+                    if name in paddle.Tensor.__dict__)
+
+
+def _scan(places) -> List[Tuple[object, str, object, Op]]:
+    found = []
+    for place in places:
+        for attribute, value in list(vars(place).items()):
+            if id(value) in _ORIGINALS and _ORIGINALS[id(value)][0] is value:
+                found.append((place, attribute, value, _ORIGINALS[id(value)][1]))
+    return found
+
+
+def _replacement(op: Op, original):
+    def patched(*args, **kwargs):
+        recorder = _ACTIVE
+        if recorder is None or not recorder.recording:
+            return original(*args, **kwargs)
+        return recorder.apply(op, original, args, kwargs)
+    return patched
+
+
+def _model_modules(layers) -> list:
+    """The modules that define the model's layer classes: code there may have imported a function by name
+    (``from paddle import concat``), which replacing ``paddle.concat`` alone would miss."""
+    names = {type(layer).__module__ for layer in layers}
+    return [sys.modules[name] for name in sorted(names) if name in sys.modules and name not in _NAMESPACES]
+
+
+# -------------------------------------------------------------------------------------------------- recording
+
+
+def _flat(values) -> list:
+    out = []
+    for value in values:
+        if isinstance(value, (list, tuple)):
+            out.extend(_flat(value))
+        elif isinstance(value, dict):
+            out.extend(_flat(list(value.values())))
+        elif value is not None:
+            out.append(value)
+    return out
+
+
+def _shape_of(value):
+    if isinstance(value, (list, tuple)):
+        return [_shape_of(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shape_of(v) for k, v in value.items()}
+    return [int(d) for d in value.shape] if hasattr(value, "shape") else []
+
+
+def _jsonable(value):
+    """Settings as JSON keeps them (lists, not tuples; plain numbers), so a row equals its golden copy."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def _own_params(layer):
@@ -81,17 +263,204 @@ def _own_params(layer):
     for param in layer._parameters.values():
         if param is None:
             continue
-        size = int(np.prod(param.shape))
+        size = math.prod(param.shape)
         total += size
         if param.trainable and not param.stop_gradient:
             trainable += size
     return total, trainable
 
 
-def _shape_of(value):
-    if isinstance(value, (list, tuple)):
-        return [_shape_of(v) for v in value]
-    return [int(d) for d in value.shape] if hasattr(value, "shape") else []
+def _is_stateful(layer) -> bool:
+    return any(p is not None for p in layer._parameters.values()) or any(
+        b is not None for b in layer._buffers.values())
+
+
+def _is_paddles(layer) -> bool:
+    return type(layer).__module__.split(".")[0] == "paddle"
+
+
+class _Recorder:
+    """The state of one trace: the calls and rows so far, the layers being run, and the names of the values."""
+
+    def __init__(self, model, symbolic: bool):
+        self.model, self.symbolic = model, symbolic
+        self.calls: List[LayerCall] = []
+        self.rows: List[Row] = []
+        self.uses: Dict[str, int] = {}
+        self.stack: List[str] = []  # paths of the layers whose forward is running
+        self.quiet = 0  # > 0 inside a Paddle layer or an operation: what runs there is its implementation
+        self.values: Dict[int, Tuple[object, str, str]] = {}  # eager: id(tensor) -> (tensor, ref, source)
+        self.param_names: Optional[Dict[int, str]] = None
+
+    @property
+    def recording(self) -> bool:
+        return bool(self.stack) and not self.quiet
+
+    # names of values
+    def ref(self, value) -> Tuple[object, object]:
+        if isinstance(value, ShapeOnly):
+            return value.ref, value.source
+        if isinstance(value, paddle.Tensor):
+            if id(value) in self.values:
+                return self.values[id(value)][1:]
+            if self.param_names is None:
+                self.param_names = {id(p): n for n, p in self.model.named_parameters()}
+            ref = f"param:{self.param_names[id(value)]}" if id(value) in self.param_names else "tensor"
+            return ref, ref
+        return (_jsonable(value),) * 2
+
+    def traced(self, value) -> bool:
+        return isinstance(value, ShapeOnly) or (isinstance(value, paddle.Tensor) and id(value) in self.values)
+
+    def label(self, output, ref: str, source: Optional[str]):
+        """Name ``output`` (a value or a list of them) after the row ``ref`` that returned it; ``source`` is the
+        operation that computed it (``None``: keep the one it has, for a layer that only passed it on)."""
+        items = _flat([output])
+        for i, value in enumerate(items):
+            name = ref if len(items) == 1 else f"{ref}[{i}]"
+            if isinstance(value, ShapeOnly):
+                value.ref, value.source = name, source or value.source
+            elif isinstance(value, paddle.Tensor):
+                old = self.values.get(id(value), (None, None, name))[2]
+                self.values[id(value)] = (value, name, source or old)
+
+    def add_row(self, base_id, kind, inputs, output, params=0, settings=None, op="", commutative=False, name="",
+                shape=None):
+        self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
+        row_id = base_id if count == 1 else f"{base_id}#{count}"
+        pairs = [self.ref(v) for v in _flat(inputs)]
+        if commutative:  # a + b is b + a: keep one order
+            pairs.sort(key=lambda pair: str(pair[0]))
+        row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
+                  settings or {}, op, [s for _, s in pairs], name)
+        self.rows.append(row)
+        self.label(output, row_id, row_id if op else None)
+        return row
+
+    @property
+    def owner(self) -> str:
+        return self.stack[-1]
+
+    # operations
+    def apply(self, op: Op, original, args, kwargs):
+        if not op.creates and not any(self.traced(v) for v in _flat([args, kwargs])):
+            return original(*args, **kwargs)  # nothing traced flows in: a constant, not part of the model's data
+        self.quiet += 1
+        try:
+            if self.symbolic:
+                try:
+                    applied = op.rule(*args, **kwargs)
+                except TypeError as error:
+                    raise UnsupportedLayer(f"no rule for {op.name} called with these arguments ({error})") from None
+                output = ShapeOnly(applied.shape)
+            else:
+                output = original(*args, **kwargs)
+                try:
+                    applied = op.rule(*args, **kwargs)
+                except Exception:  # noqa: BLE001  it ran; record what it consumed, without settings
+                    applied = Applied([v for v in _flat([args, kwargs]) if is_tensor(v)], {}, None)
+        finally:
+            self.quiet -= 1
+        self.add_row(f"{self.owner}:{op.name}", op.name, applied.inputs, output, settings=_jsonable(applied.settings),
+                     op=op.name, commutative=op.commutative)
+        return output
+
+    # layers
+    def wrap(self, name: str, layer):
+        """``layer``'s forward for this trace; what to do with the layer is decided once, here."""
+        original, rule, own_rule = layer.forward, rule_for(layer), has_own_rule(layer)
+        cls = type(layer).__name__
+        if rule is not None and rule.op == "identity":
+            kind = "identity"
+        elif own_rule or (rule is not None and not layer._sub_layers):
+            kind = "rule"
+        elif layer._sub_layers or not _is_paddles(layer):
+            kind = "traced"  # a block, a container, or a layer of the model's own code: follow its forward
+        else:
+            kind = "unknown"  # a Paddle layer without a rule: opaque, runs only eagerly
+        op = (rule.op or cls) if rule is not None else cls
+        params, trainable = _own_params(layer)  # its own parameters: fixed for the trace
+        # How its row is named (see the module docstring): by path, as an operation of its caller, or not at all.
+        if kind == "identity" or (kind == "traced" and isinstance(layer, _UNLISTED)) or not name:
+            naming = None
+        elif kind == "traced" or own_rule or _is_stateful(layer):
+            naming = "path"
+        else:  # a parameter-free Paddle layer is the same computation as its function: nn.ReLU as F.relu
+            naming = "operation"
+
+        def forward(*inputs, **kwargs):
+            try:
+                return run(*inputs, **kwargs)
+            except TraceError as error:
+                if error.where is not None:
+                    raise
+                located = type(error)(f"{name or cls}: {error}")
+                located.where = name
+                raise located from None
+
+        def run(*inputs, **kwargs):
+            shapes = [_shape_of(x) for x in inputs]
+            macs, settings = 0, {}
+            if kind == "traced":
+                self.stack.append(name)
+                try:
+                    output = original(*inputs, **kwargs)
+                finally:
+                    self.stack.pop()
+            elif kind == "identity":
+                output = inputs[0] if self.symbolic else original(*inputs, **kwargs)
+            elif kind == "unknown":
+                if self.symbolic:
+                    raise UnsupportedLayer(f"no shape rule for {cls} ({name})")
+                output = self.run_quietly(original, inputs, kwargs)
+                settings = {"config": layer.extra_repr()}  # what Paddle prints for it: its settings
+            else:
+                if len(inputs) != 1 or kwargs:
+                    raise UnsupportedLayer(f"{cls} called with {len(inputs)} inputs: its rule takes one")
+                settings = rule.settings(layer, shapes[0])
+                if own_rule:
+                    settings = _jsonable(settings)  # the layer's own rule may return tuples
+                if self.symbolic:
+                    output = ShapeOnly(rule.shape(layer, shapes[0], settings))
+                else:
+                    output = self.run_quietly(original, inputs, kwargs)
+                macs = rule.macs(layer, shapes[0], output.shape)
+            shape = _shape_of(output)
+            self.calls.append(LayerCall(name, cls, shapes, shape, params, trainable, macs, settings,
+                                        bool(layer._sub_layers)))
+            if naming == "path":
+                self.add_row(name, cls, inputs, output, params, settings, "" if kind == "traced" else op, shape=shape)
+            elif naming == "operation":
+                self.add_row(f"{self.owner}:{op}", op, inputs, output, params, settings, op, name=name, shape=shape)
+            return output
+
+        return forward
+
+    def run_quietly(self, original, inputs, kwargs):
+        """Run a Paddle layer: the functions it calls inside are its implementation, not rows of their own."""
+        self.quiet += 1
+        try:
+            return original(*inputs, **kwargs)
+        finally:
+            self.quiet -= 1
+
+
+# ------------------------------------------------------------------------------------------------------ entry
+
+
+@contextlib.contextmanager
+def paused_gc():
+    """Pause Python's cyclic garbage collector for a block that makes many small objects and no garbage cycles
+    worth collecting (a trace, parsing a golden file). Each collection scans every object the process holds (a
+    loaded golden file and the models add hundreds of thousands), which otherwise costs more than the work."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 
 def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
@@ -112,85 +481,86 @@ def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
     >>> calls[0].type, calls[0].output_shape, calls[0].macs
     ('Conv2D', [1, 64, 112, 112], 118013952)
     """
+    return trace_graph(model, input_size, mode).calls
+
+
+def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
+    """Like ``trace``, and also the rows of the computation: every layer and every operation between layers, in
+    forward order, each with the rows its inputs come from (see the module docstring for how rows are named).
+
+    >>> from paddle_resnet import resnet18
+    >>> rows = trace_graph(resnet18(), (1, 3, 224, 224)).rows
+    >>> for row in rows[6:11]:
+    ...     print(row.id, row.type, row.inputs)
+    layer1.0:relu relu ['layer1.0.bn1']
+    layer1.0.conv2 Conv2D ['layer1.0:relu']
+    layer1.0.bn2 BatchNorm2D ['layer1.0.conv2']
+    layer1.0:add add [':max_pool2d', 'layer1.0.bn2']
+    layer1.0:relu#2 relu ['layer1.0:add']
+    """
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
     size = normalize_input_size(input_size)
-    if mode == "auto":
-        try:
-            return _run(model, size, symbolic=True)
-        except UnsupportedLayer:
-            return _run(model, size, symbolic=False)
-    return _run(model, size, symbolic=mode == "symbolic")
-
-
-def _run(model, size, symbolic: bool) -> List[LayerCall]:
-    calls: List[LayerCall] = []
-    layers = list(model.named_sublayers(include_self=True))
-    # A layer may carry its own instance-level forward (patched code); keep it to put it back afterwards.
-    own_forwards = [layer.__dict__.get("forward") for _, layer in layers]
-
-    def wrap(name, layer):
-        original = layer.forward
-        rule = rule_for(layer) if symbolic and not layer._sub_layers else None
-        if symbolic and not layer._sub_layers and rule is None:
-            raise UnsupportedLayer(f"no shape rule for {type(layer).__name__} ({name})")
-        settings_of = settings_rule_for(layer)
-
-        def forward(*inputs, **kwargs):
-            try:
-                return run(*inputs, **kwargs)
-            except TraceError as error:
-                if error.where is not None:
-                    raise
-                located = type(error)(f"{name or type(layer).__name__}: {error}")
-                located.where = name
-                raise located from None
-
-        def run(*inputs, **kwargs):
-            shapes = [_shape_of(x) for x in inputs]
-            if rule is not None:
-                out_shape, macs, settings = _apply(rule, layer, name, shapes)
-                output = ShapeOnly(out_shape)
-            else:
-                output = original(*inputs, **kwargs)
-                out_shape = _shape_of(output)
-                macs, settings = 0, {}
-                if settings_of is not None:
-                    _, macs, settings = _apply(settings_of, layer, name, shapes)
-            own, own_trainable = _own_params(layer)
-            calls.append(LayerCall(name, type(layer).__name__, shapes, out_shape, own, own_trainable, macs,
-                                   settings, bool(layer._sub_layers)))
-            return output
-
-        return forward
-
-    modes = [layer.training for _, layer in layers]  # restored per layer: a frozen part may be in eval mode
-    for name, layer in layers:
-        layer.forward = wrap(name, layer)
+    if mode != "auto":
+        with paused_gc():
+            return _run(model, size, symbolic=mode == "symbolic")
     try:
+        with paused_gc():
+            return _run(model, size, symbolic=True)
+    except UnsupportedLayer as error:
+        lazy = [name for name, param in model.named_parameters()
+                if hasattr(param, "_is_initialized") and not param._is_initialized()]
+        if lazy:
+            raise UnsupportedLayer(
+                f"{error}; the symbolic trace needs a rule for it, and the model cannot run eagerly instead because "
+                f"it was built under paddle.LazyGuard (parameter {lazy[0]} has no value): build it without "
+                "LazyGuard") from None
+        with paused_gc():
+            return _run(model, size, symbolic=False)
+
+
+def _run(model, size, symbolic: bool) -> Trace:
+    global _ACTIVE
+    if _ACTIVE is not None:
+        raise RuntimeError("one trace at a time: trace_graph was called while another trace was running")
+    _discover()
+    recorder = _Recorder(model, symbolic)
+    layers = list(model.named_sublayers(include_self=True))
+    # The wrappers go into each layer's own __dict__ (what Paddle's slower __setattr__ would do for a function). A
+    # layer may already carry an instance-level forward (patched code): keep it to put it back afterwards; and
+    # restore each layer's mode, since a frozen part may be in eval mode in a training model.
+    own_forwards = [layer.__dict__.get("forward") for _, layer in layers]
+    modes = [layer.training for _, layer in layers]
+    patches = _PATCHES + _scan(_model_modules(layer for _, layer in layers))
+    try:
+        for name, layer in layers:
+            layer.__dict__["forward"] = recorder.wrap(name, layer)
+        for where, attribute, original, op in patches:
+            setattr(where, attribute, _replacement(op, original))
+        _ACTIVE = recorder
         if symbolic:
             model(ShapeOnly(size))
         else:
             model.eval()
             with paddle.no_grad():
-                model(paddle.rand(size))
+                image = paddle.rand(size)
+                recorder.label(image, INPUT, INPUT)
+                model(image)
     except TraceError:
         raise
-    except (ValueError, TypeError, AttributeError, RuntimeError) as error:
-        where = f"after layer {calls[-1].name!r}" if calls else "before any layer ran"
+    except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
+        where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
         if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
             raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
         raise TraceError(f"the model does not run on input {size} ({where}): {error}") from error
     finally:
+        _ACTIVE = None
+        for where, attribute, original, _ in reversed(patches):
+            setattr(where, attribute, original)
         for (_, layer), training, own in zip(layers, modes, own_forwards):
-            del layer.forward
-            if own is not None:
-                layer.forward = own
-            layer.training = training
-    return calls
-
-
-def _apply(rule, layer, name, shapes):
-    if len(shapes) != 1:
-        raise UnsupportedLayer(f"{name}: expected one input, got {len(shapes)}")
-    return rule(layer, shapes[0])
+            if own is None:
+                layer.__dict__.pop("forward", None)
+            else:
+                layer.__dict__["forward"] = own
+            layer.__dict__["training"] = training
+    return Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")

@@ -12,7 +12,8 @@ import sys
 #: command name -> (module under paddle_resnet.cli, one-line description)
 COMMANDS = {
     "summary": ("summary", "print a model's layers, shapes, parameters and MACs, paddle.summary style"),
-    "verify": ("verify", "check every architecture against the golden values under tests/"),
+    "verify": ("verify", "check every architecture (or your own model) against golden structural values"),
+    "diff": ("diff", "compare two models layer by layer: ours, paddle.vision's, or any factory"),
     "train": ("train", "train or fine-tune a model on an image folder, resumable, one or many processes"),
     "export": ("export", "save a model for Paddle Inference or ONNX and check it against the eager model"),
     "benchmark": ("benchmark", "time eager, training, Paddle Inference and ONNX Runtime side by side"),

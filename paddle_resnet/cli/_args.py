@@ -7,6 +7,7 @@ metadata, so every command offers the same options with the same help as the bui
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Dict, Sequence, Tuple
 
 from ..models.config import OPTIONS, describe_fields
@@ -21,6 +22,32 @@ def parse_size(text: str) -> Tuple[int, int]:
     if len(parts) not in (1, 2) or min(parts, default=0) < 1:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a positive size like 224 or 224x160")
     return (parts[0], parts[-1])
+
+
+def parse_input_size(text: str) -> Tuple[int, int, int, int]:
+    """``224``, ``224x160``, ``1x224x224`` (channels first) or ``8x3x224x224`` -> ``(batch, channels, height,
+    width)``, with batch 1 and 3 channels unless given: the ``--input-size`` of commands that take any model."""
+    try:
+        parts = [int(p) for p in text.lower().replace(",", "x").split("x")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 4 or min(parts, default=0) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected H, HxW, CxHxW or NxCxHxW with positive sizes, like "
+                                         "224 or 3x224x224")
+    if len(parts) <= 2:
+        parts = [3, parts[0], parts[-1]]
+    return tuple([1] * (4 - len(parts)) + parts)
+
+
+def parse_kwargs(text: str) -> Dict[str, object]:
+    """``'{"num_classes": 2}'`` -> ``{"num_classes": 2}``: keyword arguments for a model factory."""
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a JSON object like '{{\"num_classes\": 2}}'")
+    return value
 
 
 def parse_int_list(text: str) -> Tuple[int, ...]:

@@ -1,12 +1,18 @@
-"""``verify``: build every architecture and compare its structure with the golden values under tests/.
+"""``verify``: check models against golden structural values, and say where they differ.
 
-    python scripts/verify.py                       # all architectures; exit 0 if all match, 1 if not
+    python scripts/verify.py                       # every architecture vs tests/golden; exit 0 if all match, 1 if not
     python scripts/verify.py --only resnet50,resnet20 --verbose --format markdown
     python scripts/verify.py --update resnet50     # deliberately rewrite a golden entry (prints the changes)
 
-Exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, missing or corrupt
-golden file, an architecture the golden file does not have). Nothing ever changes the golden file unless
---update names the entries to rewrite.
+    # your own model: any factory returning a paddle.nn.Layer, against a golden file of your own
+    python -m paddle_resnet verify --model mypackage.models:build --golden tests/golden/mine.json \\
+        --update --input-size 3x224x224            # record it once, deliberately
+    python -m paddle_resnet verify --model mypackage.models:build --kwargs '{"num_classes": 2}' \\
+        --golden tests/golden/mine.json            # check it in CI
+
+Exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, a factory that cannot
+be imported or called, missing or corrupt golden file, an entry the golden file does not have). Nothing ever
+changes a golden file unless --update is given.
 """
 
 from __future__ import annotations
@@ -23,8 +29,12 @@ from .._files import atomic_write_text
 from ..analysis.summary import FORMATS
 from ..builders import create_model
 from ..models.table import list_models
+from ..verification.compare import render_differences
 from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
-from ..verification.verify import verify_model
+from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
+from ..verification.structure import check_structure, record_structure
+from ..verification.verify import REPORT_LIMIT, verify_model
+from ._args import parse_input_size, parse_kwargs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--verbose", action="store_true", help="list every metric, not only the mismatches")
     parser.add_argument("--output", metavar="FILE", help="also write the report to FILE (atomically)")
-    parser.add_argument("--update", nargs="+", metavar="NAME",
-                        help="rewrite the golden entries of these architectures from the current models")
+    parser.add_argument("--limit", type=int, default=REPORT_LIMIT, metavar="N",
+                        help=f"differing layer rows to list per model (default {REPORT_LIMIT}; 0: all)")
+    parser.add_argument("--update", nargs="*", metavar="NAME",
+                        help="rewrite the golden entries of these architectures from the current models; with "
+                             "--model, record that model's entry (no names)")
+    own = parser.add_argument_group("your own model (instead of the table's architectures)")
+    own.add_argument("--model", metavar="MODULE:FACTORY",
+                     help="a factory returning a paddle.nn.Layer (mypackage.models:build), or an architecture with "
+                          "options (resnet50:num_classes=2); needs --golden")
+    own.add_argument("--kwargs", type=parse_kwargs, metavar="JSON", help="keyword arguments for the factory, as a "
+                     "JSON object: '{\"num_classes\": 2}'")
+    own.add_argument("--name", help="the golden entry's name (default: the --model text)")
+    own.add_argument("--input-size", type=parse_input_size, metavar="SIZE",
+                     help="input to trace at: H, HxW, CxHxW or NxCxHxW (default: the entry's; needed to record a "
+                          "new entry of a model that does not declare one)")
     return parser
 
 
@@ -52,6 +75,13 @@ def _fail(message) -> int:
     return 2
 
 
+def _print_changes(name, changes):
+    print(f"{name}: {'new entry' if changes is None else f'{len(changes)} change(s)'}")
+    if changes:
+        print(tabulate([(m, _cell(old), _cell(new)) for m, old, new in changes], ["metric", "old", "new"],
+                       tablefmt="simple"))
+
+
 def _update(names, golden, path) -> int:
     unknown = [name for name in names if name not in list_models()]
     if unknown:
@@ -60,10 +90,7 @@ def _update(names, golden, path) -> int:
     for name in names:
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
                   "tests/test_golden.py checks it against the independent references")
-        changes = update_entry(golden, name, _build(name), source)
-        print(f"{name}: {'new entry' if changes is None else f'{len(changes)} change(s)'}")
-        if changes:
-            print(tabulate(changes, ["metric", "old", "new"], tablefmt="simple"))
+        _print_changes(name, update_entry(golden, name, _build(name), source))
     write_golden(golden, path)
     print(f"wrote {path}")
     return 0
@@ -72,8 +99,14 @@ def _update(names, golden, path) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.update and (args.only or args.format != "text" or args.output or args.verbose):
+    if args.model is not None:
+        return _own_model(parser, args)
+    if args.kwargs is not None or args.name or args.input_size:
+        parser.error("--kwargs, --name and --input-size apply to --model only")
+    if args.update is not None and (args.only or args.format != "text" or args.output or args.verbose):
         parser.error("--update takes the architectures to rewrite and no --only, --format, --output or --verbose")
+    if args.update == []:
+        parser.error("--update needs the architectures to rewrite (or --model)")
     if args.only is not None and not args.only.strip(" ,"):
         parser.error("--only needs at least one architecture name")
     path = args.golden or default_golden_path()
@@ -94,11 +127,12 @@ def main(argv=None) -> int:
                      f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
 
     start = time.perf_counter()
-    rows, failed = [], []
+    rows, failed, located = [], [], {}
     for name in names:
         result = verify_model(_build(name), name, golden=golden)
         if not result.ok:
             failed.append(name)
+            located[name] = result.differences
         shown = [c for c in result.checks if args.verbose or not c[3]]
         shown += [(m, e, a, False) for m, e, a in result.mismatches if m == "runs"]
         if not result.ok or args.verbose:
@@ -109,11 +143,20 @@ def main(argv=None) -> int:
     verdict = (f"{len(names) - len(failed)} of {len(names)} architectures match the golden file {path}"
                + (f"; MISMATCH in {', '.join(failed)}" if failed else "") + f" ({seconds:.2f} s)")
     headers = ["architecture", "metric", "expected", "actual", "status"]
+    limit = args.limit or None
     if args.format == "json":
         report = json.dumps({"ok": not failed, "failed": failed, "seconds": round(seconds, 3), "golden": str(path),
-                             "rows": [dict(zip(headers, row)) for row in rows]}, indent=1)
+                             "rows": [dict(zip(headers, row)) for row in rows],
+                             "differences": {name: [_difference_json(d) for d in differences]
+                                             for name, differences in located.items()}}, indent=1)
     else:
-        report = tabulate(rows, headers, tablefmt="github" if args.format == "markdown" else "simple")
+        markdown = args.format == "markdown"
+        report = tabulate(rows, headers, tablefmt="github" if markdown else "simple")
+        for name, differences in located.items():
+            if differences:
+                report += f"\n\n{name}: where the layers differ (forward order):\n"
+                report += "\n".join(("- " if markdown else "  ") + line for line in render_differences(differences,
+                                                                                                         limit))
         report += f"\n\n{verdict}"
     print(report)
     if args.output:
@@ -121,6 +164,65 @@ def main(argv=None) -> int:
     if failed and args.format != "json":
         print("\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _own_model(parser, args) -> int:
+    """``--model``: check (or with ``--update`` record) one model against a golden file of the user's."""
+    if args.only:
+        parser.error("--only selects architectures of the table; with --model, name the entry with --name")
+    if not args.golden:
+        parser.error("--model needs --golden FILE: the golden file of your model (record it with --update)")
+    if args.update:
+        parser.error("--update with --model records that model: give no names (the entry is --name)")
+    try:
+        spec = parse_model_spec(args.model, args.kwargs)
+        name = args.name or args.model
+        size = args.input_size or _recorded_size(args.golden, name)
+        model = build_traceable(spec, size)
+        size = size or default_input_size(model)
+        if args.update is not None:
+            if size is None:
+                return _fail(f"recording the new entry {name!r} needs --input-size (e.g. 3x224x224): "
+                             f"{type(model).__name__} does not declare its input size")
+            _print_changes(name, record_structure(model, args.golden, size, name))
+            print(f"wrote {args.golden}")
+            return 0
+        result = check_structure(model, args.golden, name, size if args.input_size else None)
+    except (ModelSpecError, GoldenFileError) as error:
+        return _fail(error)
+    limit = args.limit or None
+    if args.format == "json":
+        report = json.dumps({"ok": result.ok, "name": name, "golden": str(args.golden),
+                             "input_size": result.input_size,
+                             "mismatches": [{"metric": m, "expected": e, "actual": a}
+                                            for m, e, a in result.metric_mismatches],
+                             "differences": [_difference_json(d) for d in result.differences]}, indent=1)
+    elif args.format == "markdown":
+        lines = result.report(limit).splitlines()
+        report = f"**{lines[0]}**\n\n" + "\n".join(f"- {line.strip()}" for line in lines[1:])
+    else:
+        report = result.report(limit)
+    print(report)
+    if args.output:
+        atomic_write_text(args.output, report + "\n")
+    if not result.ok and args.format != "json":
+        print("\nIf this change is intended, record it again deliberately with --update (docs/verification.md).",
+              file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _recorded_size(path, name):
+    """The input size an existing entry was recorded at, so that re-recording keeps it."""
+    try:
+        entry = load_golden(path)["architectures"].get(name)
+    except GoldenFileError:
+        return None
+    return entry["input_size"] if entry else None
+
+
+def _difference_json(difference) -> dict:
+    return {"change": difference.change, "where": difference.where, "description": difference.describe(),
+            "attributes": {key: list(values) for key, values in difference.attributes.items()}}
 
 
 def _cell(value):

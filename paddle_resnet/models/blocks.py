@@ -42,15 +42,6 @@ class ZeroPadShortcut(nn.Layer):
         n, _, h, w = x.shape
         return paddle.concat([x, paddle.zeros([n, extra, h, w], dtype=x.dtype)], axis=1)
 
-    def shape_rule(self, input_shape):
-        """``(output shape, MACs, settings)`` for an NCHW ``input_shape``, without running: the layer's own
-        shape rule for structural tracing (``paddle_resnet.analysis.trace``), which knows only Paddle's layers."""
-        if len(input_shape) != 4 or input_shape[1] != self.in_channels:
-            raise ValueError(f"ZeroPadShortcut expects a 4-D NCHW input with {self.in_channels} channels, "
-                             f"got shape {list(input_shape)}")
-        height, width = (-(-size // self.stride) for size in input_shape[2:])  # ceil: ::stride keeps the first
-        return [input_shape[0], self.out_channels, height, width], 0, {"stride": [self.stride] * 2}
-
     def extra_repr(self):
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
 

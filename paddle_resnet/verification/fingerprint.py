@@ -1,34 +1,35 @@
 """The structural fingerprint of a model: what verification compares with the golden values.
 
-A *fingerprint* describes a model's structure at one input size: parameter counts, MACs, the output shape
-of every ResNet part (stem, stages, head), how many layers of each type it has, and a digest over every layer's
-row (type, output shape, parameters, and kernel/stride/padding/groups of convolutions and pools) in forward
-order. Parameter counts alone miss a moved stride or a changed padding; the digest does not.
+A *fingerprint* describes a model's structure at one input size: parameter counts, MACs, the output shape, the
+output shape of every ResNet part (stem, stages, head) when it has them, how many layers of each type it calls,
+and ``layers``: one row per step of the computation in forward order, every layer *and* every operation between
+layers (the residual ``+``, ``paddle.concat``, ``F.relu`` ...), as ``analysis.trace.trace_graph`` records them:
+
+    [id, type, inputs, output shape, parameters, settings]
+    ["layer2.0.conv2", "Conv2D", ["layer2.0:relu"], [1, 128, 28, 28], 147456,
+     {"channels": [128, 128], "kernel": [3, 3], "stride": [2, 2], "padding": [1, 1, 1, 1], ...}]
+    ["layer2.0:add", "add", ["layer2.0.bn3", "layer2.0.downsample.1"], [1, 512, 28, 28], 0, {}]
+
+The rows are what lets a mismatch be *located*: ``compare.compare_rows`` aligns two row lists by id and names the
+first rows and attributes that differ. Parameter counts alone miss a moved stride, a changed padding, a removed
+residual addition or a changed BatchNorm epsilon; the rows do not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from .._checks import normalize_input_size
 from ..analysis.counting import count_params
 from ..analysis.summary import part_summary
-from ..analysis.trace import LayerCall, trace
+from ..analysis.trace import LayerCall, Row, Trace, trace_graph
+from ..models.stages import stage_number
 
 #: Metrics that do not depend on the input size (the others are skipped when verifying at another size).
 SIZE_INDEPENDENT = ("params", "layer_counts")
-
-
-def digest_rows(rows) -> str:
-    """SHA-256 (first 16 hex digits) over ``(type, output_shape, params, settings)`` rows in order."""
-    text = "\n".join(
-        f"{kind} {list(shape)} {params} {json.dumps(settings, sort_keys=True)}"
-        for kind, shape, params, settings in rows
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+#: The metric holding the rows; compared row by row, not as one value.
+LAYERS = "layers"
 
 
 def fingerprint(model, input_size, mode: str = "auto") -> dict:
@@ -36,26 +37,37 @@ def fingerprint(model, input_size, mode: str = "auto") -> dict:
 
     >>> from paddle_resnet import resnet18
     >>> fp = fingerprint(resnet18(), (1, 3, 224, 224))
-    >>> fp["macs"], fp["stage_shapes"]["layer4"]
-    (1814073344, [1, 512, 7, 7])
+    >>> fp["macs"], fp["stage_shapes"]["layer4"], fp["layers"][0][:4]
+    (1814073344, [1, 512, 7, 7], ['conv1', 'Conv2D', ['input'], [1, 64, 112, 112]])
     """
-    size = normalize_input_size(input_size)
-    calls = trace(model, size, mode)
-    rows = structural_calls(calls)
-    return {
+    return fingerprint_and_rows(model, input_size, mode)[0]
+
+
+def fingerprint_and_rows(model, input_size, mode: str = "auto") -> Tuple[dict, List[Row]]:
+    """The fingerprint and the traced ``Row`` objects it was made from (which also carry what a comparison by
+    computation needs)."""
+    traced: Trace = trace_graph(model, normalize_input_size(input_size), mode)
+    calls = traced.calls
+    values = {
         "params": count_params(model)._asdict(),
         "macs": sum(call.macs for call in calls),
         "output_shape": calls[-1].output_shape,
-        "stage_shapes": {part: info["output_shape"] for part, info in part_summary(calls).items()},
-        "layer_counts": dict(sorted(Counter(call.type for call in rows).items())),
-        "digest": digest_rows((c.type, c.output_shape, c.params, c.settings) for c in rows),
     }
+    parts = part_summary(calls)
+    if any(stage_number(part) is not None for part in parts):  # a ResNet, or a backbone named like one
+        values["stage_shapes"] = {part: info["output_shape"] for part, info in parts.items()}
+    values["layer_counts"] = dict(sorted(Counter(call.type for call in structural_calls(calls)).items()))
+    values[LAYERS] = [row.as_list() for row in traced.rows]
+    return values, traced.rows
 
 
 def flatten_metrics(values: dict, prefix: str = "") -> Dict[str, object]:
-    """``{"params": {"total": 1}}`` -> ``{"params.total": 1}``; lists and scalars are leaves."""
+    """``{"params": {"total": 1}}`` -> ``{"params.total": 1}``; lists and scalars are leaves. The layer rows are
+    left out: they are compared row by row (``compare.compare_rows``)."""
     flat = {}
     for key, value in values.items():
+        if not prefix and key == LAYERS:
+            continue
         if isinstance(value, dict):
             flat.update(flatten_metrics(value, f"{prefix}{key}."))
         else:

@@ -1,23 +1,34 @@
-"""The golden file: the recorded structural values of every architecture, each with where it came from.
+"""Golden files: recorded structural values, each with where it came from.
 
-It lives in ``tests/golden/architectures.json`` (where reviewers look for it) and ships inside the package as
-``paddle_resnet/golden/`` so that verification works from an installed copy too. See ``docs/verification.md``.
+The package's own file lives in ``tests/golden/architectures.json`` (where reviewers look for it) and ships inside
+the package as ``paddle_resnet/golden/`` so that verification works from an installed copy too. Users keep files
+of the same format for their own models (``record_structure``). See ``docs/verification.md``.
+
+Format 2 (this version): ``{"format": 2, "about": ..., "architectures": {name: {"input_size", "values",
+"sources"}}}``. ``values`` holds the fingerprint (``fingerprint.py``), ``layers`` included, one row per line, so
+that a change to one layer changes a few lines of a diff; ``sources`` says, for every value, where it came from.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from .._checks import normalize_input_size
 from .._files import atomic_write_text
-from .fingerprint import fingerprint, flatten_metrics
+from ..analysis.trace import Row, paused_gc
+from .compare import compare_rows, summarize_row
+from .fingerprint import LAYERS, fingerprint_and_rows, flatten_metrics
+
+FORMAT = 2
+#: What each format changed, for the error an old file gets.
+_FORMATS = {1: "format 1 kept a digest of the layers instead of the rows that locate a change"}
 
 
 class GoldenFileError(Exception):
-    """The golden file is missing, unreadable, or has no entry for the requested architecture."""
+    """The golden file is missing, unreadable, of an old format, or has no entry for the requested model."""
 
 
 def default_golden_path() -> Path:
@@ -29,11 +40,17 @@ def default_golden_path() -> Path:
     return packaged if packaged.exists() else package.parent / "tests" / "golden" / "architectures.json"
 
 
+def new_golden(about: str) -> dict:
+    """An empty golden file's data (``write_golden`` saves it)."""
+    return {"format": FORMAT, "about": about, "architectures": {}}
+
+
 def load_golden(path: Optional[os.PathLike] = None) -> dict:
-    """Read and sanity-check the golden file; ``GoldenFileError`` says what is wrong and what to do."""
+    """Read and sanity-check a golden file; ``GoldenFileError`` says what is wrong and what to do."""
     path = Path(path) if path is not None else default_golden_path()
     try:
-        data = json.loads(path.read_text())
+        with paused_gc():
+            data = json.loads(path.read_text())
     except FileNotFoundError:
         raise GoldenFileError(f"golden file {path} not found; pass its path, set PADDLE_RESNET_GOLDEN, or restore "
                               "tests/golden/architectures.json from git") from None
@@ -41,6 +58,13 @@ def load_golden(path: Optional[os.PathLike] = None) -> dict:
         raise GoldenFileError(f"golden file {path} is not readable JSON ({error}); restore it from git") from None
     if not isinstance(data, dict) or not isinstance(data.get("architectures"), dict):
         raise GoldenFileError(f"golden file {path} has no 'architectures' table; restore it from git")
+    if data.get("format") != FORMAT:
+        why = _FORMATS.get(data.get("format"), "it is not a format this version knows")
+        raise GoldenFileError(
+            f"golden file {path} has format {data.get('format')!r}, and this version of paddle_resnet reads format "
+            f"{FORMAT} ({why}). Record it again: `python tests/make_golden.py` for the package's own file; for a "
+            "file of your own models, `python -m paddle_resnet verify --model MODULE:FACTORY --golden FILE "
+            "--update` or record_structure() (see docs/verification.md)")
     for name, entry in data["architectures"].items():
         if not isinstance(entry, dict) or not {"input_size", "values", "sources"} <= set(entry):
             raise GoldenFileError(f"golden entry {name!r} in {path} lacks input_size/values/sources; restore it "
@@ -53,39 +77,72 @@ def golden_entry(name: str, golden: Optional[dict] = None) -> dict:
     """The golden entry for ``name``; ``GoldenFileError`` if the file has none."""
     golden = golden if golden is not None else load_golden()
     if name not in golden["architectures"]:
-        raise GoldenFileError(f"no golden values for {name!r} in {golden.get('path', 'the golden file')}; "
-                              f"record them with `scripts/verify.py --update {name}` (see docs/verification.md)")
+        known = ", ".join(sorted(golden["architectures"])) or "none"
+        raise GoldenFileError(f"no golden values for {name!r} in {golden.get('path', 'the golden file')} (entries: "
+                              f"{known}); record them deliberately (see docs/verification.md)")
     return golden["architectures"][name]
 
 
 def write_golden(data: dict, path: Optional[os.PathLike] = None) -> Path:
-    """Write the golden file atomically (a temporary file in the same folder, then a rename)."""
+    """Write a golden file atomically (a temporary file in the same folder, then a rename)."""
     path = Path(path) if path is not None else Path(data.get("path") or default_golden_path())
     content = {key: value for key, value in data.items() if key != "path"}
-    # One line per shape or count list keeps the file readable and its diffs short.
-    text = re.sub(r"\[\s+([-\d,\s]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]",
-                  json.dumps(content, indent=1))
-    atomic_write_text(path, text + "\n")
+    atomic_write_text(path, _dump(content) + "\n")
     return path
 
 
-def update_entry(golden: dict, name: str, model, recorded_by: str) -> Optional[List[Tuple[str, object, object]]]:
+def _dump(value, indent: int = 0) -> str:
+    """JSON that reads well in a diff: objects one key per line, a list of lists (the layer rows) one item per
+    line, every other list (a shape, a row) on one line."""
+    pad = " " * indent
+    if isinstance(value, dict) and value:
+        items = (f"{pad} {json.dumps(key)}: {_dump(item, indent + 1)}" for key, item in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and value and all(isinstance(item, list) for item in value):
+        return "[\n" + ",\n".join(f"{pad} {json.dumps(item)}" for item in value) + f"\n{pad}]"
+    return json.dumps(value)
+
+
+def update_entry(golden: dict, name: str, model, recorded_by: str,
+                 input_size=None) -> Optional[List[Tuple[str, object, object]]]:
     """Record ``model``'s fingerprint as the golden entry ``name`` in the loaded ``golden`` data (in memory;
-    ``write_golden`` saves it). The input size stays the entry's, or is the model's default for a new entry.
+    ``write_golden`` saves it). The input size is ``input_size``, else the entry's, else (a new entry) the
+    model's default if it has one (``model.config.input_size``).
 
     Values that change get ``recorded_by`` as their source; unchanged values keep theirs. Returns the
-    ``(metric, old, new)`` changes, or ``None`` for a new entry.
+    ``(metric, old, new)`` changes (a changed layer row as ``("layers: <id>", old, new)``), or ``None`` for a
+    new entry.
     """
     entry = golden["architectures"].get(name)
-    size = entry["input_size"] if entry else list(model.config.input_size)
-    values = fingerprint(model, size)
-    old = flatten_metrics(entry["values"]) if entry else {}
-    new = flatten_metrics(values)
+    if input_size is not None:
+        size = normalize_input_size(input_size)
+    elif entry:
+        size = entry["input_size"]
+    elif hasattr(getattr(model, "config", None), "input_size"):
+        size = list(model.config.input_size)
+    else:
+        raise ValueError(f"a new golden entry {name!r} needs an input size, e.g. input_size=(1, 3, 224, 224)")
+    values, _ = fingerprint_and_rows(model, size)
     sources = dict(entry["sources"]) if entry else {}
     for key in values:
-        if not entry or flatten_metrics({key: values[key]}) != flatten_metrics({key: entry["values"].get(key)}):
+        if not entry or values[key] != entry["values"].get(key):
             sources[key] = recorded_by
     golden["architectures"][name] = {"input_size": list(size), "values": values, "sources": sources}
     if not entry:
         return None
-    return [(m, old.get(m), new.get(m)) for m in sorted(set(old) | set(new)) if old.get(m) != new.get(m)]
+    old, new = flatten_metrics(entry["values"]), flatten_metrics(values)
+    changes = [(m, old.get(m), new.get(m)) for m in sorted(set(old) | set(new)) if old.get(m) != new.get(m)]
+    if entry["values"].get(LAYERS) != values[LAYERS]:
+        rows = compare_rows([Row.from_list(r) for r in entry["values"].get(LAYERS, [])],
+                            [Row.from_list(r) for r in values[LAYERS]])
+        changes += [(f"{LAYERS}: {d.where}", *_sides(d)) for d in rows]
+    return changes
+
+
+def _sides(difference) -> Tuple[str, str]:
+    if difference.change == "removed":
+        return summarize_row(difference.expected), "(removed)"
+    if difference.change == "added":
+        return "(none)", summarize_row(difference.actual)
+    return tuple("; ".join(f"{name} {json.dumps(values[side])}" for name, values in difference.attributes.items())
+                 for side in (0, 1))

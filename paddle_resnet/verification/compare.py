@@ -1,0 +1,231 @@
+"""Comparing two row lists (``analysis.trace.Row``) and saying *where* they differ.
+
+``compare_rows(expected, actual)`` aligns the two sequences, so that a layer added or removed shows as added or
+removed at its place and the rows after it still pair with their counterparts, then names the attributes that
+differ in each pair (type, inputs, output shape, parameters, and every setting: kernel, stride, padding,
+dilation, groups, channels, epsilon ...). Two ways to align:
+
+- ``by="path"``: rows pair by id (``layer2.0.conv1``, ``layer2.0:add``): for a model against its golden entry,
+  or two models that name their layers alike (ours and ``paddle.vision``'s).
+- ``by="computation"``: names are ignored; rows pair by what they compute (operation, settings, shape,
+  parameters), and their inputs are followed to the operations that produced them. Two implementations with
+  different class and attribute names (ours and PaddleClas's) compare equal when they compute the same network.
+
+In both, an input is compared through the pairing: a row whose input is the counterpart of the other's input has
+the same input, even if its name changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from .._checks import check_choice
+from ..analysis.ops import OPS
+from ..analysis.trace import Row
+
+BY = ("path", "computation")
+_COMMUTATIVE = {op.name for op in OPS if op.commutative}
+
+
+@dataclass
+class LayerDifference:
+    """One row that differs: ``change`` is ``"changed"``, ``"added"``, ``"removed"`` or ``"moved"`` (the same row
+    at another place in the order); ``where`` the row's id (the expected side's, except for an added row);
+    ``attributes`` maps each differing attribute to its ``(expected, actual)`` values."""
+
+    change: str
+    where: str
+    attributes: Dict[str, Tuple[object, object]] = field(default_factory=dict)
+    expected: Optional[Row] = None
+    actual: Optional[Row] = None
+
+    def describe(self) -> str:
+        """One line: ``layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape ...``."""
+        if self.change in ("added", "removed"):
+            row = self.actual if self.change == "added" else self.expected
+            return f"{self.label}: {self.change} ({summarize_row(row)})"
+        changes = [f"{attribute} {_text(e)} -> {_text(a)}" for attribute, (e, a) in self.attributes.items()]
+        return f"{self.label}: " + "; ".join((["moved"] if self.change == "moved" else []) + changes)
+
+    @property
+    def label(self) -> str:
+        """``where``, and the actual layer's own name when it is recorded as an operation of its parent
+        (``layer1.0:relu#2 (relu2)``) or named differently from its counterpart."""
+        other = self.actual.name or self.actual.id if self.actual is not None else ""
+        return f"{self.where} ({other})" if other and other != self.where else self.where
+
+
+def summarize_row(row: Row) -> str:
+    text = f"{row.type} {_text(row.shape)}"
+    if row.params:
+        text += f", {row.params:,} params"
+    if row.settings:
+        text += ", " + ", ".join(f"{key} {_text(value)}" for key, value in row.settings.items())
+    return text
+
+
+def _text(value) -> str:
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _base(row_id: str) -> str:
+    return row_id.split("#", 1)[0]
+
+
+def _operation_site(row: Row):
+    """What an operation replaced by another at the same place has in common with it: the layer that performs it
+    and the output shape (a GELU where a ReLU was is that row changed; a pad where zeros were made is not). A
+    layer's row pairs only with the same path."""
+    base = _base(row.id)
+    return (base.split(":", 1)[0] + ":", str(row.shape)) if ":" in base else (base,)
+
+
+def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> List[LayerDifference]:
+    """The rows that differ between ``expected`` and ``actual``, in forward order (see the module docstring).
+
+    >>> from paddle_resnet import resnet18
+    >>> from paddle_resnet.analysis.trace import trace_graph
+    >>> rows = trace_graph(resnet18(), (1, 3, 64, 64)).rows
+    >>> v1 = resnet18()
+    >>> v1.layer2[0].bn1._epsilon = 1e-3
+    >>> [d.describe() for d in compare_rows(rows, trace_graph(v1, (1, 3, 64, 64)).rows)]
+    ['layer2.0.bn1: epsilon 1e-05 -> 0.001']
+    """
+    check_choice("by", by, BY)
+    if by == "computation":
+        expected, actual = [r for r in expected if r.op], [r for r in actual if r.op]
+        expected_keys, actual_keys = _computation_keys(expected), _computation_keys(actual)
+        coarse: Callable[[Row], object] = lambda r: r.op
+    else:
+        expected_keys, actual_keys = [_base(r.id) for r in expected], [_base(r.id) for r in actual]
+        coarse = _operation_site
+    pairs, moved = _align(expected_keys, actual_keys, expected, actual, coarse)
+    counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
+    differences = []
+    for i, j in pairs:
+        if j is None:
+            differences.append(LayerDifference("removed", expected[i].id, expected=expected[i]))
+        elif i is None:
+            differences.append(LayerDifference("added", actual[j].id, actual=actual[j]))
+        else:
+            attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
+            if attributes or i in moved:
+                change = "moved" if i in moved else "changed"
+                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j]))
+    return differences
+
+
+def _computation_keys(rows: List[Row]) -> List[str]:
+    """What each row computes, and from what: its operation, settings, shape and parameters, and the operations
+    and shapes that produce its inputs (so that of two identical BatchNorms the one after the 3x3 convolution pairs
+    with the one after the 3x3 convolution)."""
+    made = {row.id: row for row in rows}
+    keys = []
+    for row in rows:
+        producers = [[made[s].op, made[s].shape] if s in made else s for s in row.sources]
+        if row.op in _COMMUTATIVE:
+            producers.sort(key=str)
+        keys.append(json.dumps([row.op, row.shape, row.params, row.settings, producers], sort_keys=True))
+    return keys
+
+
+def _align(expected_keys, actual_keys, expected, actual, coarse):
+    """Index pairs in forward order: ``(i, j)`` for rows that correspond, ``(i, None)`` removed, ``(None, j)``
+    added; and the expected indices of rows that moved (removed here and added there with the same key)."""
+    pairs: List[Tuple[Optional[int], Optional[int]]] = []
+    matcher = difflib.SequenceMatcher(None, expected_keys, actual_keys, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs += zip(range(i1, i2), range(j1, j2))
+        elif tag == "delete":
+            pairs += [(i, None) for i in range(i1, i2)]
+        elif tag == "insert":
+            pairs += [(None, j) for j in range(j1, j2)]
+        else:  # replaced: an operation replaced by another at the same place is that row changed
+            inner = difflib.SequenceMatcher(None, [coarse(r) for r in expected[i1:i2]],
+                                            [coarse(r) for r in actual[j1:j2]], autojunk=False)
+            for sub, a1, a2, b1, b2 in inner.get_opcodes():
+                if sub == "equal":
+                    pairs += zip(range(i1 + a1, i1 + a2), range(j1 + b1, j1 + b2))
+                else:
+                    pairs += [(i1 + i, None) for i in range(a1, a2)] + [(None, j1 + j) for j in range(b1, b2)]
+    removed: Dict[str, List[int]] = {}
+    for position, (i, j) in enumerate(pairs):
+        if j is None:
+            removed.setdefault(expected_keys[i], []).append(position)
+    moved = set()
+    for position, (i, j) in enumerate(pairs):
+        if i is None and removed.get(actual_keys[j]):
+            origin = removed[actual_keys[j]].pop(0)
+            pairs[origin] = (pairs[origin][0], j)
+            pairs[position] = (None, None)
+            moved.add(pairs[origin][0])
+    return [pair for pair in pairs if pair != (None, None)], moved
+
+
+def _attribute_differences(expected: Row, actual: Row, counterpart, by) -> Dict[str, Tuple[object, object]]:
+    """The attributes that differ, causes first: the type, the settings, the parameters, the inputs, then the
+    output shape (which often only follows from the others)."""
+    differences = {}
+    if by == "path" and expected.type != actual.type:
+        differences["type"] = (expected.type, actual.type)
+    if by == "computation" and expected.op != actual.op:
+        differences["op"] = (expected.op, actual.op)
+    for name in [*expected.settings, *(k for k in actual.settings if k not in expected.settings)]:
+        if expected.settings.get(name) != actual.settings.get(name):
+            differences[name] = (expected.settings.get(name), actual.settings.get(name))
+    if expected.params != actual.params:
+        differences["params"] = (expected.params, actual.params)
+    want, got = (expected.sources, actual.sources) if by == "computation" else (expected.inputs, actual.inputs)
+    mapped = [counterpart.get(ref, ref) if isinstance(ref, str) else ref for ref in got]
+    if expected.op in _COMMUTATIVE:
+        want, mapped = sorted(want, key=str), sorted(mapped, key=str)
+    if list(want) != mapped:
+        differences["inputs"] = (list(expected.inputs), list(actual.inputs))
+    if expected.shape != actual.shape:
+        differences["output shape"] = (expected.shape, actual.shape)
+    return differences
+
+
+def render_differences(differences: List[LayerDifference], limit: Optional[int] = 10) -> List[str]:
+    """Lines describing ``differences`` in forward order: the first ``limit`` (``None``: all), then how many more.
+
+    A removed (or added) layer with everything inside it is one line: ``layer3.5: removed (BottleneckBlock,
+    and the 11 rows inside it)``.
+    """
+    lines, index = [], 0
+    shown = 0
+    while index < len(differences) and (limit is None or shown < limit):
+        size = _group_size(differences, index)
+        last = differences[index + size - 1]
+        if size > 1:
+            row = last.actual if last.change == "added" else last.expected
+            lines.append(f"{last.where}: {last.change} ({row.type} {_text(row.shape)}, and the {size - 1} rows "
+                         "inside it)")
+        else:
+            lines.append(differences[index].describe())
+        index += size
+        shown += 1
+    rest = len(differences) - index
+    if rest:
+        lines.append(f"... and {rest} more row{'s' if rest > 1 else ''} differ{'s' if rest == 1 else ''}")
+    return lines
+
+
+def _group_size(differences, start) -> int:
+    """How many differences from ``start`` are one added or removed layer with everything inside it (its rows
+    come first, the layer's own row last)."""
+    change = differences[start].change
+    if change == "changed":
+        return 1
+    end = start
+    while end < len(differences) and differences[end].change == change:
+        end += 1
+    for stop in range(start + 1, end):  # the first row of the run that is a layer around all the rows before it
+        inside = (differences[stop].where + ".", differences[stop].where + ":")
+        if all(d.where.startswith(inside) for d in differences[start:stop]):
+            return stop - start + 1
+    return 1

@@ -1,0 +1,118 @@
+"""Model against model: ``diff_models`` and ``python -m paddle_resnet diff``, by path and by computation, against
+paddle.vision's and PaddleClas's implementations built side by side."""
+
+from __future__ import annotations
+
+import json
+
+import paddle
+import pytest
+from paddle.vision.models import resnet as vision
+
+from helpers import run_cli
+from helpers.paddleclas import paddleclas_reference
+from paddle_resnet import diff_models, resnet18, resnet50, resnext50_32x4d
+from paddle_resnet.analysis.trace import trace_graph
+from paddle_resnet.verification.compare import compare_rows, render_differences
+
+
+def lazily(build, *args, **kwargs):
+    with paddle.LazyGuard():
+        return build(*args, **kwargs)
+
+
+def test_ours_and_paddle_vision_have_no_structural_difference():
+    result = diff_models(lazily(resnet50), lazily(vision.resnet50), (1, 3, 224, 224))
+    assert result.same and result.same_computation
+    assert result.a.params == result.b.params and result.a.macs == result.b.macs == 4_089_184_256
+
+
+def test_v1_against_v1_5_names_the_moved_strides():
+    result = diff_models(lazily(resnet50), lazily(resnet50, stride_on="1x1"), (1, 3, 224, 224))
+    assert not result.same and not result.same_computation
+    lines = result.render().splitlines()
+    assert "  layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape [1, 128, 56, 56] -> [1, 128, 28, 28]" in lines
+    assert "  layer4.0.conv2: stride [2, 2] -> [1, 1]" in lines
+    assert any(line.startswith("B - A") and "-231,211,008" in line for line in lines)
+
+
+def test_resnet50_against_resnext50_differs_in_widths_and_groups():
+    result = diff_models(lazily(resnet50), lazily(resnext50_32x4d), (1, 3, 224, 224))
+    conv2 = next(d for d in result.differences if d.where == "layer1.0.conv2")
+    assert conv2.attributes["groups"] == (1, 32) and conv2.attributes["channels"] == ([64, 64], [128, 128])
+    assert result.b.params["total"] - result.a.params["total"] == 25_097_128 - 25_610_152
+
+
+def test_alignment_reports_an_added_block_once_and_pairs_the_rows_after_it():
+    rows = trace_graph(lazily(resnet18), (1, 3, 64, 64)).rows
+    longer = lazily(resnet18)
+    longer.layer1.add_sublayer("2", type(longer.layer1[1])(64, 64))
+    differences = compare_rows(rows, trace_graph(longer, (1, 3, 64, 64)).rows)
+    lines = render_differences(differences, limit=None)
+    assert lines[0].startswith("layer1.2: added (BasicBlock [1, 64, 16, 16], and the 7 rows inside it)")
+    assert all(d.where.startswith(("layer1.2", "layer2.0")) for d in differences)  # nothing later is "changed"
+
+
+def test_by_computation_ignores_names():
+    renamed = lazily(resnet18)
+    renamed.add_sublayer("stage_one", renamed.layer1)  # the same layers under a second name: paths differ
+    del renamed._sub_layers["layer1"]
+    renamed.__dict__["layer1"] = renamed.stage_one  # forward still reaches it as self.layer1
+    a, b = trace_graph(lazily(resnet18), (1, 3, 64, 64)).rows, trace_graph(renamed, (1, 3, 64, 64)).rows
+    assert compare_rows(a, b, "path") and not compare_rows(a, b, "computation")
+
+
+def test_ours_and_paddleclas_resnet50_compute_the_same_network():
+    """PaddleClas's ResNet50 names and nests everything differently (``blocks.3.conv1.conv``, its legacy
+    ``BatchNorm`` class, ``paddle.add``); by computation it is our ResNet-50."""
+    resnet = paddleclas_reference().load_resnet_module()
+    theirs = lazily(resnet.ResNet50, pretrained=False)
+    by_path = diff_models(lazily(resnet50), theirs, (1, 3, 224, 224))
+    assert not by_path.same and by_path.same_computation and "only the names differ" in by_path.verdict()
+    by_computation = diff_models(lazily(resnet50), theirs, (1, 3, 224, 224), by="computation")
+    assert by_computation.same and by_computation.a.params == by_computation.b.params
+
+
+def test_paddleclas_resnet18_differs_by_its_first_projection():
+    """PaddleClas's plain ResNet18 projects the first block's shortcut with a 1x1 convolution (64 to 64) where
+    ours, torchvision's and paddle.vision's pass the identity: that is its one difference."""
+    resnet = paddleclas_reference().load_resnet_module()
+    result = diff_models(lazily(resnet18), lazily(resnet.ResNet18, pretrained=False), (1, 3, 224, 224),
+                         by="computation")
+    assert [(d.change, d.where) for d in result.differences] == [
+        ("added", "blocks.0.short.conv"), ("added", "blocks.0.short.bn"), ("changed", "layer1.0:add")]
+    assert result.differences[2].attributes == {"inputs": ([":max_pool2d", "layer1.0.bn2"],
+                                                           ["blocks.0.conv1", "blocks.0.short"])}
+    assert result.b.params["total"] - result.a.params["total"] == 64 * 64 + 4 * 64  # conv + BatchNorm
+
+
+def test_diff_command(capsys):
+    code, out, _ = run_cli(capsys, "diff", "resnet50", "paddle.vision.models:resnet50")
+    assert code == 0 and "compared by path: no structural difference" in out
+    code, out, _ = run_cli(capsys, "diff", "resnet50", "resnet50:stride_on=1x1", "--limit", "2")
+    assert code == 1 and "  layer2.0.conv1: stride [1, 1] -> [2, 2]" in out and "... and 10 more rows differ" in out
+    code, out, _ = run_cli(capsys, "diff", "resnet20", "resnet20:shortcut=B", "--format", "markdown")
+    assert code == 1 and "| A     | resnet20" in out and "- `layer2.0.downsample`: removed (ZeroPadShortcut" in out
+    code, out, _ = run_cli(capsys, "diff", "resnet18", "paddle.vision.models:resnet18:num_classes=10",
+                           "--input-size", "64", "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["input_size"] == [1, 3, 64, 64] and data["delta"]["params"] == -(513_000 - 5_130)
+    assert data["differences"][0]["where"] == "fc" and data["differences"][0]["attributes"]["features"] == [
+        [512, 1000], [512, 10]]
+
+
+def test_diff_command_against_paddleclas_by_computation(capsys):
+    paddleclas_reference()
+    code, out, _ = run_cli(capsys, "diff", "resnet50", "references.paddleclas:build:row=resnet50",
+                           "--by", "computation")
+    assert code == 0 and "compared by computation: no structural difference" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["resnet5", "resnet50"], "did you mean"),
+    (["resnet50", "helpers.user_models:failing_factory"], "the factory needs a config file"),
+    (["resnet50", "resnet50", "--by", "name"], "invalid choice"),
+])
+def test_diff_usage_errors_exit_2(capsys, argv, message):
+    code, _, err = run_cli(capsys, "diff", *argv)
+    assert code == 2 and message in err
