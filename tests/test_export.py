@@ -332,7 +332,7 @@ def test_benchmark_time_paths_honours_repeats_and_caps_min_time():
 
 @pytest.mark.parametrize("argv, message", [
     (["--repeats", "0"], "--repeats=0: expected a positive int"),
-    (["--threads", "-2"], "--threads=-2: expected a positive int"),
+    (["--threads", "-2"], "--threads=-2: expected 1 to"),
     (["--batch", "1,0"], "'1,0': expected positive batch sizes like 1,8"),
     (["--min-time", "-1"], "--min-time=-1.0: expected seconds >= 0"),
     (["--input-size", "0"], "'0': expected a positive size like 224 or 224x160"),
@@ -369,8 +369,15 @@ def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, m
     assert_same_answer(plain(images), _eager(model, images))
 
 
-def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
-    """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output."""
+def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeypatch):
+    """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output.
+    The CPU it describes is a made-up one (an AVX-512 CPU at an odd clock), so the report does not depend on
+    the machine running the test."""
+    from paddle_resnet.benchmark import machine as benchmark_machine
+
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nmodel name\t: Made-up CPU\ncpu MHz\t\t: 2994.374\n"
+                                      "flags\t\t: sse avx2 fma avx512f\n\n")
+    monkeypatch.setattr(benchmark_machine, "CPUINFO", str(tmp_path / "cpuinfo"))
     argv = ["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
             "--min-time", "0.01", "--skip-tools", "--json", str(tmp_path / "bench.json")]
     code, out, _ = run_cli(capsys, *argv)
@@ -389,5 +396,10 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
     assert report["arguments"] == argv[1:] and report["input_size"] == [3, 32, 32]
     machine = report["machine"]
     assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
-    assert f"= {machine['peak_gflops']:.0f} GFLOP/s" in machine["peak_formula"]
-    assert "| Paddle Inference, oneDNN" in out and "peak FP32: " in out
+    threads = report["threads"]
+    assert machine["cpu"] == "Made-up CPU" and machine["peak_gflops"] == round(threads * 2.994374 * 16 * 2 * 2, 1)
+    assert f"peak FP32: {threads} cores x 2.994374 GHz x 16 fp32 lanes (avx512f) x 2 FLOPs/FMA x 2 FMA pipes = " \
+           f"{machine['peak_gflops']:.1f} GFLOP/s" in out
+    for row in (row for row in report["rows"] if "gflops" in row):  # both rounded: GFLOP/s to 0.1, fraction to 1e-3
+        assert row["fraction_of_peak"] == pytest.approx(row["gflops"] / machine["peak_gflops"], abs=2e-3), row
+    assert "| Paddle Inference, oneDNN" in out

@@ -29,6 +29,7 @@ from typing import List
 from .._checks import check_positive
 from .._files import atomic_write_text
 from ..benchmark import format_report, run_benchmark
+from ..benchmark.machine import check_threads
 from ..benchmark.measure import MAX_ROUNDS
 from ..deploy.predictor import available_threads
 from ..models.table import list_models
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_batch_sizes, default=[1, 8],
                         help="batch sizes, comma-separated (default 1,8)")
     parser.add_argument("--threads", type=int, default=available_threads(),
-                        help=f"CPU threads for every path (default: all available, {available_threads()})")
+                        help=f"CPU threads for every path, at most the CPUs this process may run on (default: all of them, "
+                        f"{available_threads()})")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per path at least (default 3)")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per path at least "
                         f"(default 2), unless that takes more than {MAX_ROUNDS} runs")
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        check_positive("--threads", args.threads)
+        check_threads("--threads", args.threads)
         check_positive("--repeats", args.repeats)
     except ValueError as error:
         parser.error(str(error))
