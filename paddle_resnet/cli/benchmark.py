@@ -27,13 +27,13 @@ import sys
 from typing import List
 
 from .._checks import check_positive
-from .._files import atomic_write_text
 from ..benchmark import format_report, run_benchmark
 from ..benchmark.machine import check_threads
 from ..benchmark.measure import MAX_ROUNDS
 from ..deploy.predictor import available_threads
 from ..models.table import list_models
 from ._args import parse_size
+from ._output import output_problem, write_output
 
 
 def _batch_sizes(text: str) -> List[int]:
@@ -79,6 +79,8 @@ def main(argv=None) -> int:
         parser.error(str(error))
     if not args.min_time >= 0:
         parser.error(f"--min-time={args.min_time!r}: expected seconds >= 0")
+    if args.json and output_problem(args.json):
+        parser.error(output_problem(args.json))  # now, not after minutes of measuring
     report = {"command": shlex.join(sys.argv), "arguments": list(sys.argv[1:] if argv is None else argv)}
     report.update(run_benchmark(args.model, args.batch, args.threads, args.repeats, args.min_time, args.input_size,
                                 tools=not args.skip_tools, say=lambda line: print(line, flush=True)))
@@ -86,6 +88,9 @@ def main(argv=None) -> int:
     print(format_report(report))
     print(f"\n({report['seconds']} s in all)")
     if args.json:
-        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+        problem = write_output(args.json, json.dumps(report, indent=1) + "\n")
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         print(f"wrote {args.json}")
     return 0

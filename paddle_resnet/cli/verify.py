@@ -19,12 +19,13 @@ import time
 
 from tabulate import tabulate
 
-from .._files import atomic_write_text
 from ..analysis.summary import FORMATS
 from ..builders import create_model
 from ..models.table import list_models
-from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
+from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, golden_entry, load_golden,
+                                   update_entry, write_golden)
 from ..verification.verify import verify_model
+from ._output import output_problem, write_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,15 +57,22 @@ def _update(names, golden, path) -> int:
     unknown = [name for name in names if name not in list_models()]
     if unknown:
         return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+    problem = output_problem(path)
+    if problem:
+        return _fail(problem)
     stamp = datetime.date.today().isoformat()
     for name in names:
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
                   "tests/test_golden.py checks it against the independent references")
+        damaged = name in golden["architectures"] and entry_problem(golden["architectures"][name])
         changes = update_entry(golden, name, _build(name), source)
-        print(f"{name}: {'new entry' if changes is None else f'{len(changes)} change(s)'}")
+        print(f"{name}: " + (f"replaced a damaged entry ({damaged})" if damaged else
+                             "new entry" if changes is None else f"{len(changes)} change(s)"))
         if changes:
             print(tabulate(changes, ["metric", "old", "new"], tablefmt="simple"))
-    write_golden(golden, path)
+    problem = write_output(path, golden, write=lambda file, data: write_golden(data, file))
+    if problem:
+        return _fail(problem)
     print(f"wrote {path}")
     return 0
 
@@ -76,6 +84,8 @@ def main(argv=None) -> int:
         parser.error("--update takes the architectures to rewrite and no --only, --format, --output or --verbose")
     if args.only is not None and not args.only.strip(" ,"):
         parser.error("--only needs at least one architecture name")
+    if args.output and output_problem(args.output):
+        parser.error(output_problem(args.output))
     path = args.golden or default_golden_path()
     try:
         golden = load_golden(path)
@@ -92,6 +102,11 @@ def main(argv=None) -> int:
     if missing:
         return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
                      f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
+    try:  # a damaged entry is a problem with the file (exit 2), not a mismatch of the model (exit 1)
+        for name in names:
+            golden_entry(name, golden)
+    except GoldenFileError as error:
+        return _fail(error)
 
     start = time.perf_counter()
     rows, failed = [], []
@@ -116,8 +131,10 @@ def main(argv=None) -> int:
         report = tabulate(rows, headers, tablefmt="github" if args.format == "markdown" else "simple")
         report += f"\n\n{verdict}"
     print(report)
-    if args.output:
-        atomic_write_text(args.output, report + "\n")
+    problem = args.output and write_output(args.output, report + "\n")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if failed and args.format != "json":
         print("\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
     return 1 if failed else 0
