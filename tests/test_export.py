@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import sys
 import types
@@ -228,6 +229,49 @@ def test_predictor_names_what_is_missing(tmp_path, resnet18_export):
     program = shutil.copy(resnet18_export[2][-1], tmp_path)  # without its .pdiparams
     with pytest.raises(FileNotFoundError, match=r"needs its parameters file .*\.pdiparams, which is missing"):
         Predictor(program, device="cpu")
+
+
+def _truncate(path, keep=0.5):
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:int(len(data) * keep)])
+
+
+DAMAGED_EXPORTS = {  # name: (damage done to the copied files, the file the error names, what it says)
+    "truncated program": (lambda program, params: _truncate(program), "program", "it is not a readable Paddle program"),
+    "garbage program": (lambda program, params: open(program, "w").write("garbage"), "program",
+                        "it is not a readable Paddle program"),
+    "empty program": (lambda program, params: _truncate(program, 0), "program", r"it (is not a readable|holds no) "),
+    "JSON that is no program": (lambda program, params: open(program, "w").write('{"a": 1}'), "program",
+                                r"it is (JSON, but )?not a (readable )?Paddle program"),
+    "truncated parameters": (lambda program, params: _truncate(params), "both", "Paddle Inference cannot load it: "),
+    "empty parameters": (lambda program, params: _truncate(params, 0), "program", r"its parameters file .* is empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_EXPORTS))
+def test_predictor_names_a_damaged_export_file(resnet18_export, tmp_path, case):
+    """Paddle's own errors name no file, and Paddle 2.6 crashes the process on a garbage program file."""
+    damage, named, message = DAMAGED_EXPORTS[case]
+    params, program = (shutil.copy(f, tmp_path) for f in (resnet18_export[2][0], resnet18_export[2][-1]))
+    damage(program, params)
+    where = re.escape(program) + (rf" \(with {re.escape(params)}\)" if named == "both" else "")
+    with pytest.raises(ValueError, match=rf"^{where}: {message}.*The export is damaged or incomplete; export the "
+                                         r"model again"):
+        Predictor(program, device="cpu")
+
+
+@needs_onnx
+def test_predictor_names_a_damaged_onnx_file(tmp_path):
+    export(create_model("resnet20"), str(tmp_path / "m"), input_size=(3, 32, 32), format="onnx")
+    _truncate(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(tmp_path / 'm.onnx'))}: ONNX Runtime cannot load it: .*"
+                                         r"damaged or incomplete"):
+        Predictor(str(tmp_path / "m"))
+
+
+def test_predictor_refuses_an_empty_batch(resnet18_export):
+    with pytest.raises(ValueError, match=r"expected at least one image, got an empty batch of shape \[0, 3, 64, 64\]"):
+        Predictor(resnet18_export[1], device="cpu")(np.zeros((0, 3, 64, 64), "float32"))
 
 
 @pytest.mark.parametrize("shape, message", [
