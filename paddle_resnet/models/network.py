@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import List, Union
 
 import numpy as np
+import paddle
 from paddle import nn
 
 from .blocks import BasicBlock, BottleneckBlock
@@ -144,7 +145,7 @@ class ResNet(nn.Layer):
         image, say) that a silent cast would hide, and PyTorch refuses it alike. Under ``paddle.amp.auto_cast``
         any floating dtype is accepted, since autocast converts it."""
         wanted = f"[batch, {self.config.in_channels}, height, width]"
-        if not hasattr(x, "shape") or not hasattr(x, "dtype") or isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray) or not hasattr(x, "shape"):
             raise TypeError(f"expected a paddle.Tensor of shape {wanted}, got {type(x).__module__}.{type(x).__name__}"
                             f"; convert it with paddle.to_tensor(x, dtype='float32')")
         shape = list(x.shape)
@@ -153,6 +154,8 @@ class ResNet(nn.Layer):
         if any(isinstance(size, int) and size == 0 for size in shape):  # traced: a dynamic size is -1 or a Tensor
             raise ValueError(f"expected an input of shape {wanted} with at least one image of at least 1x1 pixels, "
                              f"got {shape}")
+        if not isinstance(x, paddle.Tensor):
+            return  # a graph being traced (its input spec gives the dtype), or a symbolic shape-only trace
         dtype, weights = _dtype_name(x.dtype), _dtype_name(self.conv1.weight.dtype)
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"expected a floating-point input ({weights}, the dtype of the model's weights), got "
