@@ -317,13 +317,6 @@ def test_command_line_help_shows_the_configured_defaults(monkeypatch, capsys):
     assert "default 0.0001 for sgd, 0.02 for adamw" in help_text
 
 
-def test_an_image_that_breaks_during_training_names_its_path(tmp_path):
-    path = tmp_path / "gone.png"
-    dataset = ImageDataset([(str(path), 0)], eval_transform(16), seed=0)
-    with pytest.raises(BadDataError, match=r"gone\.png: cannot read image .* --resume"):
-        dataset[(0, 0)]
-
-
 def test_sampler_order_depends_only_on_seed_and_epoch_and_shards_cover_every_sample():
     def epoch_keys(rank, world_size, epoch, seed=0):
         sampler = EpochBatchSampler(10, 3, seed=seed, rank=rank, world_size=world_size)
