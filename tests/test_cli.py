@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import HANG_GUARD_SECONDS, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -140,7 +140,7 @@ def test_verify_never_writes_unless_update_is_given(capsys, golden_copy):
     ([sys.executable, "-m", "paddle_resnet", "summary", "resnet18", "--depth", "stages"], "Total params: 11,699,112"),
 ])
 def test_entry_points_run_from_the_checkout(command, expected):
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
 

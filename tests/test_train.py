@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder, texture
 from PIL import Image
 
@@ -151,7 +152,7 @@ def test_two_processes_train_data_parallel_like_one_process_with_the_global_batc
         [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
          str(tmp_path / "log"), str(ROOT / "scripts" / "train.py"), str(tiny_data), "--out", str(tmp_path / "ddp"),
          "--batch-size", "8", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     logs = {name: (tmp_path / "log" / name).read_text() for name in ("workerlog.0", "workerlog.1")}
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:] + logs["workerlog.1"]
     assert "epoch 2/2" in logs["workerlog.0"] and "epoch 2/2" not in logs["workerlog.1"]  # rank 0 reports

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder
 from PIL import Image
 
@@ -118,7 +119,7 @@ def test_an_image_that_breaks_during_training_stops_the_run_and_resume_continues
     out = tmp_path / "out"
     completed = subprocess.run([sys.executable, "-c", BREAK_AFTER_FIRST_EPOCH, str(data), str(broken), str(out),
                                 workers], cwd=ROOT, capture_output=True, text=True,
-                               timeout=600)  # a hang guard, far above the ~10 s this takes
+                               timeout=HANG_GUARD_SECONDS)
     assert completed.returncode == 1, completed.stderr[-3000:]
     error = completed.stderr[completed.stderr.index("error: "):]
     assert error.startswith(f"error: {broken}: cannot load image (UnidentifiedImageError: "), error
