@@ -22,7 +22,7 @@ FORMULA = re.compile(r"^(\d+) cores x ([\d.]+) GHz x (\d+) fp32 lanes \((\w+)\) 
 
 def cpuinfo(model="Test CPU", mhz="2445.400", flags="fpu sse sse2 avx fma avx2", processors=2):
     """The text of a /proc/cpuinfo with ``processors`` identical entries (``mhz=None``: no clock line)."""
-    entry = [f"processor\t: {{n}}", "vendor_id\t: AuthenticAMD", "cpu family\t: 25", f"model name\t: {model}"]
+    entry = ["processor\t: {n}", "vendor_id\t: AuthenticAMD", "cpu family\t: 25", f"model name\t: {model}"]
     entry += [f"cpu MHz\t\t: {mhz}"] if mhz is not None else []
     entry += [f"flags\t\t: {flags}"]
     return "\n\n".join("\n".join(entry).format(n=n) for n in range(processors)) + "\n\n"

@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_batch_sizes, default=[1, 8],
                         help="batch sizes, comma-separated (default 1,8)")
     parser.add_argument("--threads", type=int, default=available_threads(),
-                        help=f"CPU threads for every path, at most the CPUs this process may run on (default: all of them, "
-                        f"{available_threads()})")
+                        help="CPU threads for every path, at most the CPUs this process may run on (default: all "
+                        f"of them, {available_threads()})")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per path at least (default 3)")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per path at least "
                         f"(default 2), unless that takes more than {MAX_ROUNDS} runs")

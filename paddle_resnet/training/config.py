@@ -98,9 +98,10 @@ class TrainConfig:
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
         if self.input_size is not None and self.input_size > MAX_INPUT_SIZE:
+            gib = 3 * 4 * self.input_size ** 2 / 2 ** 30
             raise ValueError(f"input_size={self.input_size}: expected at most {MAX_INPUT_SIZE} (one "
-                             f"{self.input_size}x{self.input_size} image is {3 * 4 * self.input_size ** 2 / 2 ** 30:.3g} "
-                             "GiB as float32, before any activation)")
+                             f"{self.input_size}x{self.input_size} image is {gib:.3g} GiB as float32, before any "
+                             "activation)")
         if self.warmup_epochs >= self.epochs:
             raise ValueError(f"warmup_epochs={self.warmup_epochs} must be less than epochs={self.epochs} "
                              "(the warm-up would never reach the full learning rate)")
