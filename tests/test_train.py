@@ -16,6 +16,8 @@ import paddle
 import pytest
 from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder, texture
+from helpers.training import TINY
+from helpers.training import run_training as _run
 from PIL import Image
 
 from paddle_resnet import create_model
@@ -26,18 +28,6 @@ from paddle_resnet.training.checkpoint import find_checkpoint
 from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_transform
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: A tiny, fast run: resnet20 at 16x16 on 3 x 16 images, 12 of each class for training.
-TINY = dict(model="resnet20", input_size=16, batch_size=8, val_split=0.25, num_workers=0, lr=0.05,
-            warmup_epochs=0)
-
-
-def _run(**settings):
-    """``train`` with its progress output captured; returns (result, output)."""
-    stream = io.StringIO()
-    result = train(TrainConfig(**settings), stream=stream)
-    return result, stream.getvalue()
-
 
 def _weights(path):
     return {key: np.asarray(value) for key, value in paddle.load(str(path)).items()}

@@ -21,6 +21,8 @@ import paddle
 import pytest
 from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder
+from helpers.training import TINY
+from helpers.training import run_training as _run
 from PIL import Image
 
 from paddle_resnet.cli import main as cli_main
@@ -31,17 +33,6 @@ from paddle_resnet.training.data import (CheckedLoader, ImageDataset, check_imag
 from paddle_resnet.training.loop import TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: A tiny, fast run: resnet20 at 16x16, 12 images per class for training.
-TINY = dict(model="resnet20", input_size=16, batch_size=8, val_split=0.25, num_workers=0, lr=0.05,
-            warmup_epochs=0)
-
-
-def _run(**settings):
-    stream = io.StringIO()
-    result = train(TrainConfig(**settings), stream=stream)
-    return result, stream.getvalue()
-
 
 @pytest.fixture
 def data(tmp_path):
