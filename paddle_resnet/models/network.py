@@ -69,8 +69,11 @@ class ResNet(nn.Layer):
         num_classes: classifier outputs (0: no classifier); ``None`` keeps the architecture's default.
         **options: the builder options (``config.OPTIONS``), described under ``create_model``.
 
-    ``forward`` returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or,
-    with ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
+    ``forward`` takes a ``paddle.Tensor`` ``[N, in_channels, H, W]`` (N, H, W >= 1) of the weights' dtype
+    (float32 unless the model was converted; any float under ``paddle.amp.auto_cast``). It is not cast: another
+    dtype, a numpy array or an empty input raises ``TypeError`` or ``ValueError`` saying what is accepted.
+    It returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or, with
+    ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
 
     >>> import paddle
     >>> list(ResNet(18, num_classes=10)(paddle.zeros([2, 3, 64, 64])).shape)

@@ -198,8 +198,12 @@ def _run_epoch(run: _Run, epoch: int, say) -> None:
     try:
         record = train_one_epoch(run.parallel_model, run.train_loader, run.optimizer, run.scheduler, run.scaler,
                                  progress)
-    except TrainingDiverged as error:
-        raise TrainingDiverged(f"epoch {epoch}, {error}") from None
+    except (TrainingDiverged, BadDataError) as error:
+        if progress:
+            progress.close(" (stopped)")  # end the progress line before the error is printed
+        if isinstance(error, TrainingDiverged):
+            raise TrainingDiverged(f"epoch {epoch}, {error}") from None
+        raise
     distributed.broadcast_state(run.model)
     suffix = ""
     if run.val_loader is not None:
