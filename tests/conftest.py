@@ -1,13 +1,31 @@
 """Fixtures shared by every test. Tests need no network and build small or weightless models to stay fast;
-helpers live in ``tests/helpers``, independent references in ``tests/references``."""
+helpers live in ``tests/helpers``, independent references in ``tests/references``.
+
+The tests never read or write the user's home: Paddle creates and uses ``~/.cache/paddle`` (the weights
+downloads, ``hapi/weights``, and the code ``paddle.jit`` generates) and matplotlib ``~/.cache/matplotlib``,
+so a cached file there could make a test pass that fails on a clean machine. ``HOME`` (read by Paddle when
+it is imported, and by every subprocess a test starts) therefore points at a temporary folder, set here
+before Paddle is imported.
+"""
 
 from __future__ import annotations
 
-import paddle
-import pytest
-from paddle.utils import download
+import atexit
+import os
+import shutil
+import tempfile
 
-from helpers.http import FileServer
+_HOME = tempfile.mkdtemp(prefix="paddle_resnet_tests_home_")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ["HOME"] = _HOME
+for _variable in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR"):
+    os.environ.pop(_variable, None)
+
+import paddle  # noqa: E402  (after HOME is set: Paddle reads it when imported)
+import pytest  # noqa: E402
+from paddle.utils import download  # noqa: E402
+
+from helpers.http import FileServer  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

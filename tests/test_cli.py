@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import HANG_GUARD_SECONDS, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -54,6 +55,10 @@ def test_summary_json_by_stage(capsys, tmp_path):
     (["summary", "resnet50", "--groups", "32"], "--groups do(es) not apply to a model"),
     (["summary", "--block", "basic", "--in", "64", "--out", "64", "--num-classes", "3"], "--num-classes do(es) not"),
     (["summary", "--block", "basic", "--in", "64", "--out", "64", "--groups", "2"], "--groups do(es) not apply"),
+    (["summary", "--block", "basic", "--in", "64", "--out", "64", "--stride", "0"], "stride=0: expected a positive"),
+    (["summary", "--block", "bottleneck", "--in", "64", "--out", "256", "--stride", "-1"], "stride=-1: expected a "),
+    (["summary", "--block", "bottleneck", "--in", "64", "--out", "256", "--groups", "0"], "groups=0: expected a "),
+    (["summary", "--block", "basic", "--in", "0", "--out", "64"], "in_channels=0: expected a positive int"),
     (["verify", "--update", "resnet18", "--only", "resnet18"], "--update takes the architectures"),
     (["verify", "--only", ","], "--only needs at least one architecture"),
     ([], "usage: python -m paddle_resnet <command>"),
@@ -135,6 +140,87 @@ def test_verify_never_writes_unless_update_is_given(capsys, golden_copy):
     ([sys.executable, "-m", "paddle_resnet", "summary", "resnet18", "--depth", "stages"], "Total params: 11,699,112"),
 ])
 def test_entry_points_run_from_the_checkout(command, expected):
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
+
+
+DAMAGED_ENTRIES = {
+    "input size not a shape": lambda entry: entry.update(input_size="abc"),
+    "values null": lambda entry: entry.update(values=None),
+    "sources missing": lambda entry: entry.pop("sources"),
+    "entry not an object": None,
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_ENTRIES))
+def test_a_damaged_golden_entry_exits_2_and_update_repairs_it(capsys, golden_copy, case):
+    original = json.loads(golden_copy.read_text())
+    data = json.loads(golden_copy.read_text())
+    if DAMAGED_ENTRIES[case] is None:
+        data["architectures"]["resnet18"] = "garbage"
+    else:
+        DAMAGED_ENTRIES[case](data["architectures"]["resnet18"])
+    golden_copy.write_text(json.dumps(data))
+    for argv in (["--only", "resnet18"], []):
+        code, _, err = run_cli(capsys, "verify", "--golden", str(golden_copy), *argv)
+        assert code == 2 and f"golden entry 'resnet18' in {golden_copy} is damaged (" in err, err
+        assert "--update resnet18" in err and "Traceback" not in err
+    assert run_cli(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet20")[0] == 0  # others still run
+
+    code, out, _ = run_cli(capsys, "verify", "--golden", str(golden_copy), "--update", "resnet18")
+    assert code == 0 and "resnet18: replaced a damaged entry (" in out
+    repaired = json.loads(golden_copy.read_text())["architectures"]["resnet18"]
+    assert repaired["values"] == original["architectures"]["resnet18"]["values"]
+    assert repaired["input_size"] == original["architectures"]["resnet18"]["input_size"]
+    assert run_cli(capsys, "verify", "--golden", str(golden_copy), "--only", "resnet18")[0] == 0
+
+
+def test_update_that_cannot_write_names_the_golden_file_not_a_temporary_one(capsys, golden_copy, monkeypatch):
+    from paddle_resnet.cli import verify
+
+    def read_only(data, path):  # what atomic_write_text raises in a read-only folder
+        raise PermissionError(13, "Permission denied", str(golden_copy.parent / ".golden.json.x1y2.tmp"))
+
+    before = golden_copy.read_bytes()
+    monkeypatch.setattr(verify, "write_golden", read_only)
+    code, out, err = run_cli(capsys, "verify", "--golden", str(golden_copy), "--update", "resnet20")
+    assert code == 2 and f"error: cannot write {golden_copy}: Permission denied" in err
+    assert ".tmp" not in err and "Traceback" not in err and golden_copy.read_bytes() == before
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write to read-only folders")
+def test_update_in_a_read_only_folder_exits_2_before_building(capsys, golden_copy):
+    golden_copy.parent.chmod(0o555)
+    try:
+        code, out, err = run_cli(capsys, "verify", "--golden", str(golden_copy), "--update", "resnet20")
+    finally:
+        golden_copy.parent.chmod(0o755)
+    assert code == 2 and f"cannot write {golden_copy}: its directory" in err and "resnet20:" not in out
+
+
+@pytest.mark.parametrize("command", [["verify", "--only", "resnet20", "--output"], ["summary", "resnet20", "--output"],
+                                     ["benchmark", "--json"]])
+@pytest.mark.parametrize("where, message", [("missing/report.txt", "missing is not an existing directory"),
+                                            ("file/report.txt", "file is not an existing directory"),
+                                            (".", "it is a directory")])
+def test_a_report_file_that_cannot_be_written_is_refused_before_any_work(capsys, tmp_path, command, where, message):
+    (tmp_path / "file").write_text("")
+    target = str(tmp_path / where)
+    code, out, err = run_cli(capsys, *command, target)
+    assert code == 2 and f"cannot write {target}: " in err and message in err and "Traceback" not in err
+    assert out == "", "refused before anything ran"
+    assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+@pytest.mark.parametrize("command", [["verify", "--only", "resnet20"], ["summary", "resnet20"]])
+def test_a_report_file_that_fails_while_writing_names_the_file(capsys, tmp_path, monkeypatch, command):
+    from paddle_resnet.cli import _output
+
+    def disk_full(path, text):
+        raise OSError(28, "No space left on device", str(tmp_path / ".report.txt.abc.tmp"))
+
+    monkeypatch.setattr(_output, "atomic_write_text", disk_full)
+    code, out, err = run_cli(capsys, *command, "--output", str(tmp_path / "report.txt"))
+    assert code == 2 and f"error: cannot write {tmp_path / 'report.txt'}: No space left on device" in err
+    assert ".tmp" not in err and out, "the report itself was printed"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import shutil
 import sys
 import types
@@ -230,6 +231,49 @@ def test_predictor_names_what_is_missing(tmp_path, resnet18_export):
         Predictor(program, device="cpu")
 
 
+def _truncate(path, keep=0.5):
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:int(len(data) * keep)])
+
+
+DAMAGED_EXPORTS = {  # name: (damage done to the copied files, the file the error names, what it says)
+    "truncated program": (lambda program, params: _truncate(program), "program", "it is not a readable Paddle program"),
+    "garbage program": (lambda program, params: open(program, "w").write("garbage"), "program",
+                        "it is not a readable Paddle program"),
+    "empty program": (lambda program, params: _truncate(program, 0), "program", r"it (is not a readable|holds no) "),
+    "JSON that is no program": (lambda program, params: open(program, "w").write('{"a": 1}'), "program",
+                                r"it is (JSON, but )?not a (readable )?Paddle program"),
+    "truncated parameters": (lambda program, params: _truncate(params), "both", "Paddle Inference cannot load it: "),
+    "empty parameters": (lambda program, params: _truncate(params, 0), "program", r"its parameters file .* is empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_EXPORTS))
+def test_predictor_names_a_damaged_export_file(resnet18_export, tmp_path, case):
+    """Paddle's own errors name no file, and Paddle 2.6 crashes the process on a garbage program file."""
+    damage, named, message = DAMAGED_EXPORTS[case]
+    params, program = (shutil.copy(f, tmp_path) for f in (resnet18_export[2][0], resnet18_export[2][-1]))
+    damage(program, params)
+    where = re.escape(program) + (rf" \(with {re.escape(params)}\)" if named == "both" else "")
+    with pytest.raises(ValueError, match=rf"^{where}: {message}.*The export is damaged or incomplete; export the "
+                                         r"model again"):
+        Predictor(program, device="cpu")
+
+
+@needs_onnx
+def test_predictor_names_a_damaged_onnx_file(tmp_path):
+    export(create_model("resnet20"), str(tmp_path / "m"), input_size=(3, 32, 32), format="onnx")
+    _truncate(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(tmp_path / 'm.onnx'))}: ONNX Runtime cannot load it: .*"
+                                         r"damaged or incomplete"):
+        Predictor(str(tmp_path / "m"))
+
+
+def test_predictor_refuses_an_empty_batch(resnet18_export):
+    with pytest.raises(ValueError, match=r"expected at least one image, got an empty batch of shape \[0, 3, 64, 64\]"):
+        Predictor(resnet18_export[1], device="cpu")(np.zeros((0, 3, 64, 64), "float32"))
+
+
 @pytest.mark.parametrize("shape, message", [
     ((3, 64, 64), r"expected images of shape \[batch, channels, height, width\], got \[3, 64"),
     ((2, 3, 32, 32), rf"resnet18{PROGRAM_SUFFIX} was exported for images of shape \[batch, 3, 64, 64\], got "
@@ -332,7 +376,7 @@ def test_benchmark_time_paths_honours_repeats_and_caps_min_time():
 
 @pytest.mark.parametrize("argv, message", [
     (["--repeats", "0"], "--repeats=0: expected a positive int"),
-    (["--threads", "-2"], "--threads=-2: expected a positive int"),
+    (["--threads", "-2"], "--threads=-2: expected 1 to"),
     (["--batch", "1,0"], "'1,0': expected positive batch sizes like 1,8"),
     (["--min-time", "-1"], "--min-time=-1.0: expected seconds >= 0"),
     (["--input-size", "0"], "'0': expected a positive size like 224 or 224x160"),
@@ -369,8 +413,15 @@ def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, m
     assert_same_answer(plain(images), _eager(model, images))
 
 
-def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
-    """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output."""
+def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeypatch):
+    """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output.
+    The CPU it describes is a made-up one (an AVX-512 CPU at an odd clock), so the report does not depend on
+    the machine running the test."""
+    from paddle_resnet.benchmark import machine as benchmark_machine
+
+    (tmp_path / "cpuinfo").write_text("processor\t: 0\nmodel name\t: Made-up CPU\ncpu MHz\t\t: 2994.374\n"
+                                      "flags\t\t: sse avx2 fma avx512f\n\n")
+    monkeypatch.setattr(benchmark_machine, "CPUINFO", str(tmp_path / "cpuinfo"))
     argv = ["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
             "--min-time", "0.01", "--skip-tools", "--json", str(tmp_path / "bench.json")]
     code, out, _ = run_cli(capsys, *argv)
@@ -389,8 +440,13 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
     assert report["arguments"] == argv[1:] and report["input_size"] == [3, 32, 32]
     machine = report["machine"]
     assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
-    assert f"= {machine['peak_gflops']:.0f} GFLOP/s" in machine["peak_formula"]
-    assert "| Paddle Inference, oneDNN" in out and "peak FP32: " in out
+    threads = report["threads"]
+    assert machine["cpu"] == "Made-up CPU" and machine["peak_gflops"] == round(threads * 2.994374 * 16 * 2 * 2, 1)
+    assert f"peak FP32: {threads} cores x 2.994374 GHz x 16 fp32 lanes (avx512f) x 2 FLOPs/FMA x 2 FMA pipes = " \
+           f"{machine['peak_gflops']:.1f} GFLOP/s" in out
+    for row in (row for row in report["rows"] if "gflops" in row):  # both rounded: GFLOP/s to 0.1, fraction to 1e-3
+        assert row["fraction_of_peak"] == pytest.approx(row["gflops"] / machine["peak_gflops"], abs=2e-3), row
+    assert "| Paddle Inference, oneDNN" in out
 
 
 @pytest.mark.parametrize("format, onednn", [("paddle", None), ("paddle", False),

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import HANG_GUARD_SECONDS
+
 ROOT = Path(__file__).resolve().parents[1]
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the checks below are about the file, not the Python
 
@@ -34,7 +36,8 @@ def test_every_subpackage_is_packaged_and_the_golden_file_ships():
 
 def test_importing_without_paddle_says_what_to_install():
     code = "import sys; sys.modules['paddle'] = None; import paddle_resnet"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=HANG_GUARD_SECONDS)
     assert result.returncode != 0
     assert "pip install paddlepaddle" in result.stderr and "paddlepaddle-gpu" in result.stderr
 

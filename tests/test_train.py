@@ -14,7 +14,10 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder, texture
+from helpers.training import TINY
+from helpers.training import run_training as _run
 from PIL import Image
 
 from paddle_resnet import create_model, load_weights
@@ -26,18 +29,6 @@ from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_tr
 from paddle_resnet.weights.files import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: A tiny, fast run: resnet20 at 16x16 on 3 x 16 images, 12 of each class for training.
-TINY = dict(model="resnet20", input_size=16, batch_size=8, val_split=0.25, num_workers=0, lr=0.05,
-            warmup_epochs=0)
-
-
-def _run(**settings):
-    """``train`` with its progress output captured; returns (result, output)."""
-    stream = io.StringIO()
-    result = train(TrainConfig(**settings), stream=stream)
-    return result, stream.getvalue()
-
 
 def _weights(path):
     return read_state(str(path))
@@ -157,7 +148,7 @@ def test_two_processes_train_data_parallel_like_one_process_with_the_global_batc
         [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
          str(tmp_path / "log"), str(ROOT / "scripts" / "train.py"), str(tiny_data), "--out", str(tmp_path / "ddp"),
          "--batch-size", "8", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        cwd=tmp_path, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     logs = {name: (tmp_path / "log" / name).read_text() for name in ("workerlog.0", "workerlog.1")}
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:] + logs["workerlog.1"]
     assert "epoch 2/2" in logs["workerlog.0"] and "epoch 2/2" not in logs["workerlog.1"]  # rank 0 reports
@@ -321,13 +312,6 @@ def test_command_line_help_shows_the_configured_defaults(monkeypatch, capsys):
     help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
     assert "default 0.7 for sgd, 0.001 for adamw, times global batch / 256" in help_text
     assert "default 0.0001 for sgd, 0.02 for adamw" in help_text
-
-
-def test_an_image_that_breaks_during_training_names_its_path(tmp_path):
-    path = tmp_path / "gone.png"
-    dataset = ImageDataset([(str(path), 0)], eval_transform(16), seed=0)
-    with pytest.raises(BadDataError, match=r"gone\.png: cannot read image .* --resume"):
-        dataset[(0, 0)]
 
 
 def test_sampler_order_depends_only_on_seed_and_epoch_and_shards_cover_every_sample():

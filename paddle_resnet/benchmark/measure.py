@@ -27,7 +27,7 @@ from ..analysis.counting import count_macs
 from ..deploy.compare import max_relative_difference
 from ..builders import create_model
 from ..models.table import list_models
-from .machine import FMA_PIPES, cpu_seconds, load_average, machine_info, others_cores
+from .machine import check_threads, cpu_seconds, load_average, machine_info, others_cores
 
 #: Rounds ``--min-time`` may add beyond ``--repeats``: enough for a stable median of a fast path.
 MAX_ROUNDS = 100
@@ -188,6 +188,8 @@ def measure_paths(name: str, batches: List[int], threads: int, repeats: int, min
     """Measure every path for every batch size; return rows, ratios and the machine description."""
     import paddle
 
+    check_threads("threads", threads)
+
     paddle.set_device("cpu")
     ours, vision, trainers = _models(name)
     config = ours.config
@@ -224,9 +226,8 @@ def measure_paths(name: str, batches: List[int], threads: int, repeats: int, min
     # Under virtualisation /proc/cpuinfo shows the nominal clock; a path faster than the peak at that clock
     # proves the cores run faster (boost), and by how much at least.
     best = max((r["gflops"] for r in rows if "gflops" in r), default=0)
-    per_ghz = threads * machine["fp32_lanes"] * 2 * FMA_PIPES
-    if best > peak:
-        machine["clock_implied_ghz_at_least"] = round(best / per_ghz, 2)
+    if peak is not None and best > peak:
+        machine["clock_implied_ghz_at_least"] = round(best / machine["fp32_flops_per_cycle"], 2)
     return {"model": name, "input_size": list(size), "gflop_per_image": round(gflop, 3), "threads": threads,
             "export_seconds": round(export_seconds, 2), "machine": machine, "rows": rows, "ratios": ratios}
 

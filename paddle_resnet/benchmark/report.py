@@ -30,7 +30,7 @@ def format_report(report: dict) -> str:
                       row["p90_ms"], row["gflops"], peak, diff])
     lines.append(tabulate(table, headers, tablefmt="github"))
     if "clock_implied_ghz_at_least" in machine:
-        lines.append(f"note: the fastest path exceeds the peak at the nominal {machine['clock_mhz'] / 1e3:.2f} GHz "
+        lines.append(f"note: the fastest path exceeds the peak at the nominal {machine['clock_mhz']:g} MHz "
                      "(what /proc/cpuinfo shows, e.g. under virtualisation): the cores ran at "
                      f">= {machine['clock_implied_ghz_at_least']} GHz (boost), so read '% of peak' as relative only.")
     ratio_names = list(next(iter(report["ratios"].values())))

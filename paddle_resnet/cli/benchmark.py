@@ -27,12 +27,13 @@ import sys
 from typing import List
 
 from .._checks import check_positive
-from .._files import atomic_write_text
 from ..benchmark import format_report, run_benchmark
+from ..benchmark.machine import check_threads
 from ..benchmark.measure import MAX_ROUNDS
 from ..deploy.predictor import available_threads
 from ..models.table import list_models
 from ._args import parse_size
+from ._output import output_problem, write_output
 
 
 def _batch_sizes(text: str) -> List[int]:
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=_batch_sizes, default=[1, 8],
                         help="batch sizes, comma-separated (default 1,8)")
     parser.add_argument("--threads", type=int, default=available_threads(),
-                        help=f"CPU threads for every path (default: all available, {available_threads()})")
+                        help="CPU threads for every path, at most the CPUs this process may run on (default: all "
+                        f"of them, {available_threads()})")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per path at least (default 3)")
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds of timed runs per path at least "
                         f"(default 2), unless that takes more than {MAX_ROUNDS} runs")
@@ -71,12 +73,14 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        check_positive("--threads", args.threads)
+        check_threads("--threads", args.threads)
         check_positive("--repeats", args.repeats)
     except ValueError as error:
         parser.error(str(error))
     if not args.min_time >= 0:
         parser.error(f"--min-time={args.min_time!r}: expected seconds >= 0")
+    if args.json and output_problem(args.json):
+        parser.error(output_problem(args.json))  # now, not after minutes of measuring
     report = {"command": shlex.join(sys.argv), "arguments": list(sys.argv[1:] if argv is None else argv)}
     report.update(run_benchmark(args.model, args.batch, args.threads, args.repeats, args.min_time, args.input_size,
                                 tools=not args.skip_tools, say=lambda line: print(line, flush=True)))
@@ -84,6 +88,9 @@ def main(argv=None) -> int:
     print(format_report(report))
     print(f"\n({report['seconds']} s in all)")
     if args.json:
-        atomic_write_text(args.json, json.dumps(report, indent=1) + "\n")
+        problem = write_output(args.json, json.dumps(report, indent=1) + "\n")
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         print(f"wrote {args.json}")
     return 0

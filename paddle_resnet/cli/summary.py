@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._files import atomic_write_text
 from ..analysis.summary import DEPTHS, FORMATS, summarize
 from ..builders import create_model
 from ..models import BasicBlock, BottleneckBlock
 from ..models.table import ARCHITECTURES, list_models
 from ._args import add_model_options, flag, model_options, parse_size
+from ._output import output_problem, write_output
 
 #: Builder options that also describe a single block (``--block``): the rest apply to whole models only.
 _BLOCK_OPTIONS = ("stride_on", "shortcut")
@@ -55,14 +55,15 @@ def _build(args, parser):
             parser.error("--block needs --in and --out, and no model name")
         refuse([(flag(name), value) for name, value in model_options(args).items() if name not in _BLOCK_OPTIONS],
                "a single block (use --in for its input channels)")
+        # `is None`, not `or`: an explicit 0 must reach the block's own check, not silently become the default.
         options = {"shortcut": args.shortcut or "B"}
         if args.block == "bottleneck":
-            options.update(groups=args.groups or 1, stride_on=args.stride_on or "3x3")
+            options.update(groups=1 if args.groups is None else args.groups, stride_on=args.stride_on or "3x3")
         else:
             refuse([("--groups", args.groups), ("--stride-on", args.stride_on)], "--block basic")
         cls = BasicBlock if args.block == "basic" else BottleneckBlock
         height, width = args.input_size or (224, 224)
-        block = cls(args.in_channels_block, args.out, args.stride or 1, **options)
+        block = cls(args.in_channels_block, args.out, 1 if args.stride is None else args.stride, **options)
         return block, args.in_channels_block, height, width
     if not args.model:
         parser.error("give an architecture name (or --block)")
@@ -79,6 +80,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch {args.batch}: expected a positive batch size")
+    if args.output and output_problem(args.output):
+        parser.error(output_problem(args.output))
     try:
         model, channels, height, width = _build(args, parser)
         report = summarize(model, (args.batch, channels, height, width)).render(args.format, args.depth)
@@ -86,6 +89,8 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(report, end="" if report.endswith("\n") else "\n")
-    if args.output:
-        atomic_write_text(args.output, report)
+    problem = args.output and write_output(args.output, report)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     return 0

@@ -25,16 +25,17 @@ import time
 
 from tabulate import tabulate
 
-from .._files import atomic_write_text
 from ..analysis.summary import FORMATS
 from ..builders import create_model
 from ..models.table import list_models
 from ..verification.compare import render_differences
-from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
+from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, golden_entry, load_golden,
+                                   update_entry, write_golden)
 from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
 from ..verification.structure import check_structure, record_structure
 from ..verification.verify import REPORT_LIMIT, verify_model
 from ._args import parse_input_size, parse_kwargs
+from ._output import output_problem, write_output
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,12 +87,22 @@ def _update(names, golden, path) -> int:
     unknown = [name for name in names if name not in list_models()]
     if unknown:
         return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+    problem = output_problem(path)
+    if problem:
+        return _fail(problem)
     stamp = datetime.date.today().isoformat()
     for name in names:
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
                   "tests/test_golden.py checks it against the independent references")
-        _print_changes(name, update_entry(golden, name, _build(name), source))
-    write_golden(golden, path)
+        damaged = name in golden["architectures"] and entry_problem(golden["architectures"][name])
+        changes = update_entry(golden, name, _build(name), source)
+        if damaged:
+            print(f"{name}: replaced a damaged entry ({damaged})")
+        else:
+            _print_changes(name, changes)
+    problem = write_output(path, golden, write=lambda file, data: write_golden(data, file))
+    if problem:
+        return _fail(problem)
     print(f"wrote {path}")
     return 0
 
@@ -109,6 +120,8 @@ def main(argv=None) -> int:
         parser.error("--update needs the architectures to rewrite (or --model)")
     if args.only is not None and not args.only.strip(" ,"):
         parser.error("--only needs at least one architecture name")
+    if args.output and output_problem(args.output):
+        parser.error(output_problem(args.output))
     path = args.golden or default_golden_path()
     try:
         golden = load_golden(path)
@@ -125,6 +138,11 @@ def main(argv=None) -> int:
     if missing:
         return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
                      f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
+    try:  # a damaged entry is a problem with the file (exit 2), not a mismatch of the model (exit 1)
+        for name in names:
+            golden_entry(name, golden)
+    except GoldenFileError as error:
+        return _fail(error)
 
     start = time.perf_counter()
     rows, failed, located = [], [], {}
@@ -159,8 +177,10 @@ def main(argv=None) -> int:
                                                                                                          limit))
         report += f"\n\n{verdict}"
     print(report)
-    if args.output:
-        atomic_write_text(args.output, report + "\n")
+    problem = args.output and write_output(args.output, report + "\n")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if failed and args.format != "json":
         print("\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
     return 1 if failed else 0
@@ -174,6 +194,8 @@ def _own_model(parser, args) -> int:
         parser.error("--model needs --golden FILE: the golden file of your model (record it with --update)")
     if args.update:
         parser.error("--update with --model records that model: give no names (the entry is --name)")
+    if args.output and output_problem(args.output):
+        parser.error(output_problem(args.output))
     try:
         spec = parse_model_spec(args.model, args.kwargs)
         name = args.name or args.model
@@ -188,7 +210,7 @@ def _own_model(parser, args) -> int:
             print(f"wrote {args.golden}")
             return 0
         result = check_structure(model, args.golden, name, size if args.input_size else None)
-    except (ModelSpecError, GoldenFileError) as error:
+    except (ModelSpecError, GoldenFileError, OSError) as error:  # OSError: a golden file that cannot be written
         return _fail(error)
     limit = args.limit or None
     if args.format == "json":
@@ -203,8 +225,9 @@ def _own_model(parser, args) -> int:
     else:
         report = result.report(limit)
     print(report)
-    if args.output:
-        atomic_write_text(args.output, report + "\n")
+    problem = args.output and write_output(args.output, report + "\n")
+    if problem:
+        return _fail(problem)
     if not result.ok and args.format != "json":
         print("\nIf this change is intended, record it again deliberately with --update (docs/verification.md).",
               file=sys.stderr)

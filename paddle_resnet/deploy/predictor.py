@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
@@ -75,6 +76,8 @@ class Predictor:
         images = np.ascontiguousarray(images, dtype=np.float32)
         if images.ndim != 4:
             raise ValueError(f"expected images of shape [batch, channels, height, width], got {list(images.shape)}")
+        if images.shape[0] == 0:  # Paddle Inference and ONNX Runtime fail on it inside the graph
+            raise ValueError(f"expected at least one image, got an empty batch of shape {list(images.shape)}")
         self._check_shape(images.shape)
         outputs = self._runner.run(images)
         return outputs[0] if len(outputs) == 1 else outputs
@@ -165,6 +168,10 @@ class _PaddleRunner:
 
             raise ValueError(f"{model_file} is a PIR program (written by Paddle 3), which Paddle "
                              f"{paddle.__version__} cannot read; export the model again with this Paddle")
+        # Read the program here first: Paddle 2.6 crashes the process (SIGSEGV) on some damaged program files.
+        program = _read_program(model_file)
+        if os.path.getsize(params_file) == 0:
+            raise ValueError(_damaged(model_file, f"its parameters file {params_file} is empty"))
         config = inference.Config(model_file, params_file)
         config.disable_glog_info()
         config.switch_ir_optim(True)  # graph passes: fold BatchNorm into conv, fuse conv + add + ReLU, ...
@@ -182,10 +189,14 @@ class _PaddleRunner:
                 getattr(config, "disable_onednn", config.disable_mkldnn)()
         else:
             config.enable_use_gpu(256, _gpu_index(device))  # initial memory pool, MB; it grows as needed
-        self.predictor = inference.create_predictor(config)
+        try:
+            self.predictor = inference.create_predictor(config)
+        except Exception as error:  # noqa: BLE001  Paddle raises RuntimeError, ValueError, OSError ... from C++
+            raise ValueError(_damaged(f"{model_file} (with {params_file})",
+                                      f"Paddle Inference cannot load it: {_first_line(error)}")) from None
         input_name = self.predictor.get_input_names()[0]
         self.input = self.predictor.get_input_handle(input_name)
-        self.input_shape = _program_input_shape(model_file, input_name)
+        self.input_shape = _program_input_shape(program, input_name)
         self.outputs = [self.predictor.get_output_handle(name) for name in self.predictor.get_output_names()]
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
@@ -195,33 +206,66 @@ class _PaddleRunner:
         return [output.copy_to_cpu() for output in self.outputs]
 
 
-def _program_input_shape(model_file: str, name: str) -> Optional[list]:
-    """The shape input ``name`` was saved with in a Paddle program file (-1: dynamic), or None if not found.
+def _read_program(model_file: str):
+    """The parsed program file: PIR's JSON (a dict) or the old IR's protobuf ``ProgramDesc``; ``ValueError``
+    naming the file if it is neither."""
+    try:
+        if model_file.endswith(".json"):
+            with open(model_file, encoding="utf-8") as file:
+                program = json.load(file)
+            if isinstance(program, dict) and "program" in program:
+                return program
+            problem = "it is JSON, but not a Paddle program"
+        else:
+            from google.protobuf.message import DecodeError
+            from paddle.base.proto import framework_pb2
+
+            with open(model_file, "rb") as file:
+                try:
+                    program = framework_pb2.ProgramDesc.FromString(file.read())
+                except DecodeError as error:
+                    raise ValueError(error) from None
+            if len(program.blocks):
+                return program
+            problem = "it holds no program"
+    except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
+        problem = f"it is not a readable Paddle program ({_first_line(error)})"
+    raise ValueError(_damaged(model_file, problem))
+
+
+def _program_input_shape(program, name: str) -> Optional[list]:
+    """The shape input ``name`` was saved with in a ``_read_program`` result (-1: dynamic), or None if not found.
 
     Paddle Inference's input handle reports no shape until one is set, so the program itself is read: PIR's
     JSON (a ``data`` operator per input) or the old IR's protobuf (a variable per input).
     """
     try:
-        if model_file.endswith(".json"):
-            with open(model_file) as file:
-                program = json.load(file)
+        if isinstance(program, dict):
             for op in program["program"]["regions"][0]["blocks"][0]["ops"]:
                 if op["#"].endswith(".data"):
                     attributes = {a["N"]: a["AT"]["D"] for a in op["A"]}
                     if attributes.get("name") == name:
                         return list(attributes["shape"])
         else:
-            from paddle.base.proto import framework_pb2
-
-            with open(model_file, "rb") as file:
-                program = framework_pb2.ProgramDesc.FromString(file.read())
             for var in program.blocks[0].vars:
                 if var.name == name:  # Paddle 3 renamed the field lod_tensor to dense_tensor
                     tensor = var.type.dense_tensor if hasattr(var.type, "dense_tensor") else var.type.lod_tensor
                     return list(tensor.tensor.dims)
-    except (ImportError, KeyError, IndexError, TypeError, ValueError):
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         pass  # a program layout this code does not know (a future Paddle): Paddle's own checks remain
     return None
+
+
+def _damaged(what: str, problem: str) -> str:
+    return f"{what}: {problem}. The export is damaged or incomplete; export the model again (paddle_resnet.export)"
+
+
+def _first_line(error: BaseException) -> str:
+    """The informative line of an error from Paddle's C++ core (``(Unavailable) Cannot read ...``), or of any
+    other error: its first non-empty line, without the hints and C++ stack Paddle appends."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    tagged = [line for line in lines if re.match(r"^\(\w+\) ", line)]
+    return (tagged or lines or [type(error).__name__])[0].rstrip(".")
 
 
 def import_onnxruntime():
@@ -244,8 +288,11 @@ class _OnnxRunner:
         options.inter_op_num_threads = 1  # a ResNet is one chain of operators: nothing to run side by side
         options.log_severity_level = 3  # errors only: not its notes on removing initializers it folded away
         providers = [("CUDAExecutionProvider", {"device_id": _gpu_index(device)})] if device != "cpu" else []
-        self.session = onnxruntime.InferenceSession(model_file, options,
-                                                    providers=providers + ["CPUExecutionProvider"])
+        try:
+            self.session = onnxruntime.InferenceSession(model_file, options,
+                                                        providers=providers + ["CPUExecutionProvider"])
+        except Exception as error:  # noqa: BLE001  onnxruntime's own exception classes (InvalidProtobuf ...)
+            raise ValueError(_damaged(model_file, f"ONNX Runtime cannot load it: {_first_line(error)}")) from None
         self.input_name = self.session.get_inputs()[0].name
         self.input_shape = list(self.session.get_inputs()[0].shape)  # dynamic dimensions: a name or None
 

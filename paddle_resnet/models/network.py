@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import List, Union
 
+import numpy as np
+import paddle
 from paddle import nn
 
 from .blocks import BasicBlock, BottleneckBlock
@@ -23,6 +25,26 @@ from .table import ARCHITECTURES, IMAGENET_DEPTHS, get_config
 
 #: Downsampling factor of each stem: a stride-2 conv then a 3x3/2 max-pool, or a stride-1 3x3 conv.
 STEM_REDUCTION = {"imagenet": 4, "deep": 4, "cifar": 1}
+
+#: Input dtypes a ResNet can run in (with weights of the same dtype, or under autocast).
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def _dtype_name(dtype) -> str:
+    """``paddle.float32`` (Paddle 3), ``VarType.FP32`` (Paddle 2.6 static graphs) -> ``"float32"``."""
+    text = str(dtype).split(".")[-1].lower()
+    return {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "fp64": "float64"}.get(text, text)
+
+
+def _autocast_enabled() -> bool:
+    """Whether ``paddle.amp.auto_cast`` is on, or this is a static graph being traced (no eager tracer)."""
+    try:
+        from paddle.base.framework import _dygraph_tracer  # private: Paddle has no public query in 2.6
+
+        tracer = _dygraph_tracer()
+        return tracer is None or str(tracer._amp_level) != "AmpLevel.O0"
+    except (ImportError, AttributeError):  # a Paddle that moved it: leave the dtype to Paddle's own check
+        return True
 
 
 def resolve_config(arch: Union[int, str, ResNetConfig], **options) -> ResNetConfig:
@@ -67,8 +89,11 @@ class ResNet(nn.Layer):
         num_classes: classifier outputs (0: no classifier); ``None`` keeps the architecture's default.
         **options: the builder options (``config.OPTIONS``), described under ``create_model``.
 
-    ``forward`` returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or,
-    with ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
+    ``forward`` takes a ``paddle.Tensor`` ``[N, in_channels, H, W]`` (N, H, W >= 1) of the weights' dtype
+    (float32 unless the model was converted; any float under ``paddle.amp.auto_cast``). It is not cast: another
+    dtype, a numpy array or an empty input raises ``TypeError`` or ``ValueError`` saying what is accepted.
+    It returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or, with
+    ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
 
     >>> import paddle
     >>> list(ResNet(18, num_classes=10)(paddle.zeros([2, 3, 64, 64])).shape)
@@ -134,11 +159,31 @@ class ResNet(nn.Layer):
         return info
 
     def _check_input(self, x):
+        """Refuse, with what is accepted, an input Paddle's kernels would fail on deep inside (or, for an empty
+        image, answer with NaN or the classifier's bias).
+
+        The dtype is not converted: a float64 or integer batch is a mistake upstream (an unnormalised uint8
+        image, say) that a silent cast would hide, and PyTorch refuses it alike. Under ``paddle.amp.auto_cast``
+        any floating dtype is accepted, since autocast converts it."""
+        wanted = f"[batch, {self.config.in_channels}, height, width]"
+        if isinstance(x, np.ndarray) or not hasattr(x, "shape"):
+            raise TypeError(f"expected a paddle.Tensor of shape {wanted}, got {type(x).__module__}.{type(x).__name__}"
+                            f"; convert it with paddle.to_tensor(x, dtype='float32')")
         shape = list(x.shape)
         if len(shape) != 4 or shape[1] != self.config.in_channels:
-            raise ValueError(
-                f"expected an input of shape [batch, {self.config.in_channels}, height, width], got {shape}"
-            )
+            raise ValueError(f"expected an input of shape {wanted}, got {shape}")
+        if any(isinstance(size, int) and size == 0 for size in shape):  # traced: a dynamic size is -1 or a Tensor
+            raise ValueError(f"expected an input of shape {wanted} with at least one image of at least 1x1 pixels, "
+                             f"got {shape}")
+        if not isinstance(x, paddle.Tensor):
+            return  # a graph being traced (its input spec gives the dtype), or a symbolic shape-only trace
+        dtype, weights = _dtype_name(x.dtype), _dtype_name(self.conv1.weight.dtype)
+        if dtype not in FLOAT_DTYPES:
+            raise TypeError(f"expected a floating-point input ({weights}, the dtype of the model's weights), got "
+                            f"{dtype}; convert it with x.astype('{weights}') (after normalising the pixel values)")
+        if dtype != weights and not _autocast_enabled():
+            raise TypeError(f"expected a {weights} input (the dtype of the model's weights), got {dtype}; convert it "
+                            f"with x.astype('{weights}'), or run the model under paddle.amp.auto_cast")
 
     def forward_stem(self, x):
         """The stem: conv1 (three convs in the deep stem), bn1, relu and (except the CIFAR stem) max-pool."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -24,6 +25,9 @@ DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
 DEFAULT_VAL_SPLIT = 0.1
 #: Output directory of a new run that names none (a resumed run keeps writing to its own directory).
 DEFAULT_OUT = "runs/train"
+#: Largest training resolution: a ResNet-50 training step at 4096x4096 needs tens of GB per image already;
+#: beyond it a value is a typo (it would fail while augmenting the first image, out of memory).
+MAX_INPUT_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class TrainConfig:
         weight_decay: by default ``DEFAULT_WEIGHT_DECAY``: 1e-4 for SGD, 0.05 for AdamW.
         schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
         warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
-        input_size: square training and evaluation resolution; by default the architecture's (224 or 32).
+        input_size: square training and evaluation resolution, 8 to ``MAX_INPUT_SIZE``; by default the
+            architecture's (224 or 32).
         pretrained: ``True`` for the official weights (``weights.official.official_names()``), ``"ssld"`` for
             PaddleClas's distilled ones, or a weights file path (see ``create_model``).
         freeze: freeze the stem and stages up to this one (``"stem"``, ``"layer1"`` ... ``"layerN"`` for a model
@@ -92,13 +97,18 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
+        if self.input_size is not None and self.input_size > MAX_INPUT_SIZE:
+            gib = 3 * 4 * self.input_size ** 2 / 2 ** 30
+            raise ValueError(f"input_size={self.input_size}: expected at most {MAX_INPUT_SIZE} (one "
+                             f"{self.input_size}x{self.input_size} image is {gib:.3g} GiB as float32, before any "
+                             "activation)")
         if self.warmup_epochs >= self.epochs:
             raise ValueError(f"warmup_epochs={self.warmup_epochs} must be less than epochs={self.epochs} "
                              "(the warm-up would never reach the full learning rate)")
-        if self.lr is not None and not (_is_number(self.lr) and self.lr > 0):
-            raise ValueError(f"lr={self.lr!r}: expected a positive number")
-        if self.weight_decay is not None and not (_is_number(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay={self.weight_decay!r}: expected a number >= 0")
+        if self.lr is not None and not (_is_number(self.lr) and 0 < self.lr < math.inf):
+            raise ValueError(f"lr={self.lr!r}: expected a positive finite number")
+        if self.weight_decay is not None and not (_is_number(self.weight_decay) and 0 <= self.weight_decay < math.inf):
+            raise ValueError(f"weight_decay={self.weight_decay!r}: expected a finite number >= 0")
         if self.val_split is not None:
             if self.val_dir is not None:
                 raise ValueError("give val_dir or val_split, not both")

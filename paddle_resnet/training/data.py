@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import os
 import random
+from stat import S_ISREG
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,6 +71,7 @@ class FolderListing:
     folders: List[str]
     candidates: List[Tuple[str, int]]
     rejected: List[Tuple[str, str]]
+    identities: Dict[str, Tuple[int, int]] = field(default_factory=dict)  # candidate -> (device, inode)
 
 
 def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> FolderListing:
@@ -91,19 +93,62 @@ def list_image_folder(root: str, classes: Optional[Sequence[str]] = None) -> Fol
     if unknown:
         raise BadDataError(f"{root}: class folder(s) {', '.join(unknown)} are not among the training classes "
                            f"({', '.join(classes)})")
-    candidates = []
+    candidates, identities = [], {}
     rejected = [(os.path.join(root, name), "not inside a class folder (files belong in root/<class>/)")
                 for name in sorted(e.name for e in os.scandir(root) if not e.is_dir() and not e.name.startswith("."))]
-    for name in folders:
-        for directory, subdirs, files in os.walk(os.path.join(root, name), followlinks=True):
-            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+    # Symbolic links are followed, but every folder and file is listed once, by what it is on disk: a link back
+    # up the tree would otherwise be walked ~40 levels deep (each image read that often), and a second path to
+    # an image could put it in both the training and the validation images.
+    # The root and the class folders are known before any walk, so that a link to one of them is never walked.
+    seen: Dict[Tuple[int, int], str] = {}
+    _listed_before(root, seen, rejected)
+    tops = [(name, os.path.join(root, name)) for name in folders]
+    tops = [(name, top) for name, top in tops if not _listed_before(top, seen, rejected)]
+    for name, top in tops:
+        for directory, subdirs, files in os.walk(top, followlinks=True):
+            subdirs[:] = [d for d in sorted(subdirs) if not d.startswith(".")
+                          and not _listed_before(os.path.join(directory, d), seen, rejected)]
             for file in sorted(f for f in files if not f.startswith(".")):
                 path = os.path.join(directory, file)
-                if _is_image_name(file):
-                    candidates.append((path, list(classes).index(name)))
-                else:
+                if not _is_image_name(file):
                     rejected.append((path, f"not an image file (accepted endings: {', '.join(IMAGE_EXTENSIONS)})"))
-    return FolderListing(list(classes), folders, candidates, rejected)
+                    continue
+                identity, problem = _file_identity(path)
+                if problem is None and identity in seen:
+                    problem = (f"the same file as {seen[identity]} (a second link to it): it would be read twice, "
+                               "and could land in both the training and the validation images")
+                if problem:
+                    rejected.append((path, problem))
+                    continue
+                seen[identity], identities[path] = path, identity
+                candidates.append((path, list(classes).index(name)))
+    return FolderListing(list(classes), folders, candidates, rejected, identities)
+
+
+def _listed_before(folder: str, seen: Dict[Tuple[int, int], str], rejected: list) -> bool:
+    """Whether ``folder`` is a folder already listed (reached again through a symbolic link); records it if
+    so, and remembers it otherwise."""
+    stat = os.stat(folder)
+    identity = (stat.st_dev, stat.st_ino)
+    if identity in seen:
+        rejected.append((folder, f"the same folder as {seen[identity]} (a symbolic link to a folder listed "
+                                 "already, or a loop): its images are not read twice"))
+        return True
+    seen[identity] = folder
+    return False
+
+
+def _file_identity(path: str):
+    """``((device, inode), None)`` for a regular file, else ``(None, why it cannot be an image)``."""
+    try:
+        stat = os.stat(path)
+    except OSError as error:
+        if os.path.islink(path):
+            return None, f"a broken symbolic link (to {os.readlink(path)})"
+        return None, f"cannot read image ({type(error).__name__}: {error})"
+    if not S_ISREG(stat.st_mode):  # a FIFO would block the check for ever, a device would be read endlessly
+        return None, "not a regular file (a pipe, socket or device)"
+    return (stat.st_dev, stat.st_ino), None
 
 
 def check_image(path: str) -> Optional[str]:
@@ -117,9 +162,32 @@ def check_image(path: str) -> Optional[str]:
         with Image.open(path) as image:
             image.draft("RGB", (64, 64))
             image.load()
+            problem = _pixel_format_problem(image)
     except Exception as error:  # noqa: BLE001  whatever PIL raises, the file cannot be trained on
         return f"cannot read image ({type(error).__name__}: {error})"
+    return problem
+
+
+def _pixel_format_problem(image: Image.Image) -> Optional[str]:
+    """Why ``to_rgb`` cannot convert ``image`` faithfully, or ``None``."""
+    if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
+        kind = "float" if image.mode == "F" else "integer"
+        return (f"unsupported pixel format: 32-bit {kind} pixels (mode {image.mode!r}) have no fixed range of "
+                "values to map to 0-255; convert the image to 8 or 16 bits per channel")
     return None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` as 8-bit RGB, every pixel format scaled to 0-255.
+
+    Pillow's own ``convert("RGB")`` clips 16-bit grayscale (modes ``I;16``, and ``I`` for a 16-bit PNG) at 255
+    instead of scaling it, which turns nearly every pixel white; those are scaled here. (Pillow reads 16-bit
+    RGB PNGs as 8-bit RGB itself.)
+    """
+    if image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG"):
+        pixels = np.asarray(image).astype(np.uint32)
+        image = Image.fromarray(((pixels * 255 + 32767) // 65535).astype(np.uint8))  # rounded, 65535 -> 255
+    return image.convert("RGB")
 
 
 #: A valid 1x1 PNG, to tell a broken Pillow from broken files.
@@ -176,6 +244,19 @@ def resolve_image_folder(root: str, listing: FolderListing, unreadable: Dict[str
         raise BadDataError(f"{root}: class folder(s) without readable images: {', '.join(empty)}; every class "
                            "needs images (or remove its folder)")
     return ImageFolder(root, listing.classes, samples, skipped=bad)
+
+
+def shared_files_error(train: FolderListing, val: FolderListing) -> List[str]:
+    """``[message]`` if the validation listing holds files of the training listing (the same file on disk,
+    reached through links or hard links), else ``[]``: those images would be validated on after training on
+    them."""
+    training = {identity: path for path, identity in train.identities.items()}
+    shared = sorted((path, f"the same file as {training[identity]} (training)")
+                    for path, identity in val.identities.items() if identity in training)
+    if not shared:
+        return []
+    return [f"{len(shared)} validation image(s) are training images too (validation must use images the model "
+            f"was not trained on):\n{_listing(shared)}"]
 
 
 def _listing(items: Sequence[Tuple[str, str]]) -> str:
@@ -245,7 +326,12 @@ def seeded_global_rngs(seed: int):
 class ImageDataset(paddle.io.Dataset):
     """Loads ``samples`` and applies ``transform``; indexed by ``(index, epoch)`` keys from ``EpochBatchSampler``.
 
-    Returns ``(image, label)``: a float32 CHW array and an int64 class index.
+    Returns ``(image, label)``: a float32 CHW array and an int64 class index. A sample that cannot be loaded
+    (a file that became unreadable after the start-of-run check, a transform that fails) does not raise here:
+    an exception inside ``paddle.io.DataLoader`` hangs the training process for ever with ``num_workers=0``
+    (its reader thread dies, the training loop waits) and ends in a long traceback from the workers
+    otherwise. It is returned as ``(the error's text as uint8 bytes, -1 - index)`` instead; ``collate_samples``
+    keeps such samples, and ``CheckedLoader`` raises ``BadDataError`` naming the file in the training process.
     """
 
     def __init__(self, samples: Sequence[Tuple[str, int]], transform: Callable, seed: int):
@@ -257,17 +343,67 @@ class ImageDataset(paddle.io.Dataset):
 
     def __getitem__(self, key):
         index, epoch = key
-        path, label = self.samples[index]
         try:
-            with Image.open(path) as image:
-                image = image.convert("RGB")
-        except Exception as error:  # noqa: BLE001
-            raise BadDataError(f"{path}: cannot read image ({type(error).__name__}: {error}); it was readable "
-                               "when training started. The last checkpoint is intact: fix or remove the file "
-                               "and continue with --resume.") from error
+            return self.load(index, epoch)
+        except Exception as error:  # noqa: BLE001  reported with the file's path by CheckedLoader
+            reason = f"{type(error).__name__}: {error}".encode("utf-8", "replace")[:MAX_REASON_BYTES]
+            return np.frombuffer(reason, dtype=np.uint8).copy(), np.int64(-1 - index)
+
+    def load(self, index: int, epoch: int):
+        """Sample ``index`` as augmented in ``epoch``; raises whatever reading or transforming it raises."""
+        path, label = self.samples[index]
+        with Image.open(path) as image:
+            image = to_rgb(image)
         with seeded_global_rngs(sample_seed(self.seed, epoch, index)):
             array = self.transform(image)
         return array.astype("float32"), np.int64(label)
+
+
+#: Longest error text a failed sample carries back to the training process.
+MAX_REASON_BYTES = 1000
+
+
+def collate_samples(samples):
+    """Stack ``ImageDataset`` samples into ``(images [N, C, H, W] float32, labels [N] int64)``.
+
+    If any sample failed, the batch is the failed samples alone: ``(error texts, one uint8 row each, padded
+    with zeros; their -1 - index codes)``, which ``CheckedLoader`` turns into an error. (Paddle's default
+    collation would fail on the mixed shapes, inside the loader, which is what must not happen.)
+    """
+    failed = [(reason, code) for reason, code in samples if code < 0]
+    if failed:
+        width = max(len(reason) for reason, _ in failed)
+        return (np.stack([np.pad(reason, (0, width - len(reason))) for reason, _ in failed]),
+                np.array([code for _, code in failed], dtype=np.int64))
+    return np.stack([image for image, _ in samples]), np.array([label for _, label in samples], dtype=np.int64)
+
+
+class CheckedLoader:
+    """Iterate a ``paddle.io.DataLoader`` over an ``ImageDataset`` (with ``collate_fn=collate_samples``),
+    raising ``BadDataError`` in this process, with each file's path and error, for a batch of failed samples."""
+
+    def __init__(self, loader, samples: Sequence[Tuple[str, int]]):
+        self.loader, self.samples = loader, samples
+
+    def __iter__(self):
+        for images, labels in self.loader:
+            if images.dtype == paddle.uint8:  # a normal batch is float32
+                raise failed_samples_error(np.asarray(images), np.asarray(labels), self.samples)
+            yield images, labels
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+
+def failed_samples_error(reasons: np.ndarray, codes: np.ndarray, samples: Sequence[Tuple[str, int]]) -> BadDataError:
+    """The error for a batch of failed samples (``collate_samples``): each file and why it failed."""
+    failures = [(samples[-1 - int(code)][0], bytes(row).rstrip(b"\0").decode("utf-8", "replace"))
+                for row, code in zip(reasons, codes)]
+    lines = [f"{path}: cannot load image ({reason})" for path, reason in failures[:MAX_LISTED]]
+    if len(failures) > MAX_LISTED:
+        lines.append(f"... and {len(failures) - MAX_LISTED} more")
+    return BadDataError("\n".join(lines) + "\nIt was readable when training started. Every finished epoch is saved: "
+                        "fix or remove the file and continue with --resume.")
 
 
 class EpochBatchSampler:

@@ -6,6 +6,8 @@ data-parallel sharding all need hooks into the loop that are clearer written out
 
 from __future__ import annotations
 
+import contextlib
+import math
 import random
 import sys
 import time
@@ -21,12 +23,23 @@ import paddle.nn.functional as F
 from ..builders import create_model
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
-from . import distributed
-from .config import TrainConfig, check_resumable
-from .data import (BadDataError, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow, eval_transform,
-                   find_unreadable, list_image_folder, resolve_image_folder, split_samples, train_transform)
+from . import distributed, rundir
+from .config import BASE_LR, TrainConfig, check_resumable
+from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
+                   collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
+                   shared_files_error, split_samples, train_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
+
+
+class TrainingDiverged(ValueError):
+    """The loss became NaN or infinite: the weights are no longer usable, and nothing of the epoch is saved."""
+
+
+_DIVERGED_ADVICE = ("the training diverged. Nothing of this epoch was saved: the last checkpoint and best/ are "
+                    "from earlier epochs. Start a new run with a lower --lr (or a smaller --batch-size, which "
+                    "lowers the default one), e.g. from the last good weights with --pretrained OUT/last/"
+                    "model.safetensors")
 
 
 @dataclass
@@ -54,10 +67,12 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
     # Paddle names parameters and optimizer buffers from process-wide counters, and optimizer checkpoints
     # are keyed by those names; fresh counters make a model built here match one saved by any other process.
     with paddle.utils.unique_name.guard():
-        run = _prepare(config, say)
-        for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
-            _run_epoch(run, epoch, say)
-        return _finish(run, say)
+        config, resume_dir, saved = _settings(config)
+        with _claim_output(Path(config.out), resume_dir):
+            run = _prepare(config, resume_dir, saved, say)
+            for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+                _run_epoch(run, epoch, say)
+            return _finish(run, say)
 
 
 @dataclass
@@ -96,24 +111,47 @@ def _settings(config: TrainConfig):
     config = config.resolved(distributed.world_size())
     if saved:
         check_resumable(saved["config"], config.to_dict())
-    out = Path(config.out)
-    # Every process must stop, not only rank 0, or the others would wait for it forever.
-    if not saved and any(distributed.all_gather_objects(distributed.rank() == 0 and (out / "last").exists())):
-        raise FileExistsError(f"{out} already holds a training run; continue it with --resume {out}, or choose "
-                              "another --out")
+    rundir.check_folders(config.data, config.val_dir, config.out)
     return config, resume_dir, saved
 
 
-def _prepare(config: TrainConfig, say) -> _Run:
-    """Resolve the settings, check the data, build the model, optimizer, schedule and loaders, and restore the
-    checkpoint's state when resuming."""
-    config, resume_dir, saved = _settings(config)
+@contextlib.contextmanager
+def _claim_output(out: Path, resume_dir: Optional[Path]):
+    """Hold the output directory's lock for the block (rank 0, the process that writes) after checking that
+    this run may write there (see ``rundir``). Every process stops if it may not, not only rank 0, or the
+    others would wait for it for ever."""
+    with contextlib.ExitStack() as stack:
+        problem = None
+        if distributed.rank() == 0:
+            try:
+                rundir.check_output(out, resume_dir)  # first without the lock: leave a foreign directory untouched
+                stack.enter_context(rundir.locked(out))
+                rundir.check_output(out, resume_dir)  # and under it: no other run can have started in between
+                rundir.tidy(out)
+            except OSError as error:
+                problem = error
+        message = distributed.all_gather_objects(None if problem is None else str(problem))[0]
+        if message is not None:
+            raise problem or FileExistsError(message)
+        yield
+
+
+def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[dict], say) -> _Run:
+    """Check the data, build the model, optimizer, schedule and loaders, and restore the checkpoint's state when
+    resuming (``config``, ``resume_dir`` and ``saved`` as ``_settings`` returns them)."""
     export = _exporter() if config.export else None  # fails now, not after hours of training
 
     train_set, val_set = load_data(config, say)
     if saved and saved["classes"] != train_set.classes:
         raise BadDataError(f"{config.data}: classes {train_set.classes} differ from the checkpoint's "
                            f"{saved['classes']}")
+    global_batch = config.batch_size * distributed.world_size()
+    if global_batch > len(train_set.samples):
+        default_lr = math.isclose(config.lr, BASE_LR[config.optimizer] * global_batch / 256)
+        scaled = (f"; the default learning rate is scaled to the batch size ({config.lr:g}), not to the images a "
+                  "step sees: give --lr, or a smaller --batch-size" if default_lr else "")
+        say(f"note: a batch of {global_batch} images is more than the {len(train_set.samples)} training images, so "
+            f"every epoch is a single step over all of them{scaled}")
 
     _seed_everything(config.seed)
     # A resumed run gets its weights from the checkpoint; loading the pretrained ones first would be wasted.
@@ -157,13 +195,23 @@ def _run_epoch(run: _Run, epoch: int, say) -> None:
     run.train_sampler.set_epoch(epoch)
     progress = Progress(epoch, config.epochs, len(run.train_sampler), stream=say.stream) \
         if distributed.rank() == 0 else None
-    record = train_one_epoch(run.parallel_model, run.train_loader, run.optimizer, run.scheduler, run.scaler,
-                             progress)
+    try:
+        record = train_one_epoch(run.parallel_model, run.train_loader, run.optimizer, run.scheduler, run.scaler,
+                                 progress)
+    except (TrainingDiverged, BadDataError) as error:
+        if progress:
+            progress.close(" (stopped)")  # end the progress line before the error is printed
+        if isinstance(error, TrainingDiverged):
+            raise TrainingDiverged(f"epoch {epoch}, {error}") from None
+        raise
     distributed.broadcast_state(run.model)
     suffix = ""
     if run.val_loader is not None:
         record["val_loss"], record["val_acc"] = evaluate(run.model, run.val_loader)
         suffix = f" | val loss {record['val_loss']:.4f} acc {100 * record['val_acc']:.1f}%"
+        if not math.isfinite(record["val_loss"]):  # checked before anything of this epoch is saved
+            raise TrainingDiverged(f"epoch {epoch}: the validation loss is {record['val_loss']} (the training loss "
+                                   f"was {record['train_loss']:.4g}); {_DIVERGED_ADVICE}")
     if progress:
         progress.close(suffix)
     trainer["history"].append({"epoch": epoch, **record})
@@ -221,9 +269,11 @@ def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> 
                                    "from another run") from None
 
 
-def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig):
+def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig) -> CheckedLoader:
     dataset = ImageDataset(folder.samples, transform, config.seed)
-    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers)
+    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers,
+                                  collate_fn=collate_samples)
+    return CheckedLoader(loader, folder.samples)
 
 
 def load_data(config: TrainConfig, say=print):
@@ -247,6 +297,8 @@ def load_data(config: TrainConfig, say=print):
             folders.append(resolve_image_folder(root, listing, unreadable, config.skip_bad_images))
         except BadDataError as error:
             errors.append(str(error))
+    if len(listings) == 2:
+        errors += shared_files_error(*(listing for _, listing in listings))
     if errors:
         raise BadDataError("\n".join(errors))
     train_set = folders[0]
@@ -325,8 +377,11 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) 
         optimizer.clear_grad()
         lr = optimizer.get_lr()
         scheduler.step()
-        size = labels.shape[0]
-        loss_sum += float(loss) * size
+        size, value = labels.shape[0], float(loss)
+        if not math.isfinite(value):  # NaN weights from here on: stop before anything is saved
+            raise TrainingDiverged(f"batch {batch}: the training loss is {value} at learning rate {lr:.4g}; "
+                                   f"{_DIVERGED_ADVICE}")
+        loss_sum += value * size
         correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
         count += size
         if progress:

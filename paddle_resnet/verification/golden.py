@@ -65,22 +65,44 @@ def load_golden(path: Optional[os.PathLike] = None) -> dict:
             f"{FORMAT} ({why}). Record it again: `python tests/make_golden.py` for the package's own file; for a "
             "file of your own models, `python -m paddle_resnet verify --model MODULE:FACTORY --golden FILE "
             "--update` or record_structure() (see docs/verification.md)")
-    for name, entry in data["architectures"].items():
-        if not isinstance(entry, dict) or not {"input_size", "values", "sources"} <= set(entry):
-            raise GoldenFileError(f"golden entry {name!r} in {path} lacks input_size/values/sources; restore it "
-                                  "from git or rewrite it with `scripts/verify.py --update " + name + "`")
+    # A damaged entry is reported when it is used (golden_entry), not here: `--update` must be able to load the
+    # file to repair it.
     data["path"] = str(path)
     return data
 
 
 def golden_entry(name: str, golden: Optional[dict] = None) -> dict:
-    """The golden entry for ``name``; ``GoldenFileError`` if the file has none."""
+    """The golden entry for ``name``; ``GoldenFileError`` if the file has none or a damaged one."""
     golden = golden if golden is not None else load_golden()
+    where = golden.get("path", "the golden file")
     if name not in golden["architectures"]:
         known = ", ".join(sorted(golden["architectures"])) or "none"
-        raise GoldenFileError(f"no golden values for {name!r} in {golden.get('path', 'the golden file')} (entries: "
-                              f"{known}); record them deliberately (see docs/verification.md)")
-    return golden["architectures"][name]
+        raise GoldenFileError(f"no golden values for {name!r} in {where} (entries: {known}); record them "
+                              "deliberately (see docs/verification.md)")
+    entry = golden["architectures"][name]
+    problem = entry_problem(entry)
+    if problem:
+        raise GoldenFileError(f"golden entry {name!r} in {where} is damaged ({problem}); restore it from git or "
+                              f"rewrite it with `scripts/verify.py --update {name}`")
+    return entry
+
+
+def entry_problem(entry) -> Optional[str]:
+    """What is wrong with the layout of one golden entry, or ``None``: an object with an ``input_size`` (3 or 4
+    positive ints), ``values`` and ``sources`` (objects). The values themselves are what verification compares."""
+    if not isinstance(entry, dict):
+        return f"expected an object, got {type(entry).__name__}"
+    missing = [key for key in ("input_size", "values", "sources") if key not in entry]
+    if missing:
+        return f"no {', '.join(missing)}"
+    try:
+        normalize_input_size(entry["input_size"])
+    except ValueError as error:
+        return str(error)
+    for key in ("values", "sources"):
+        if not isinstance(entry[key], dict):
+            return f"{key} is {type(entry[key]).__name__}, expected an object"
+    return None
 
 
 def write_golden(data: dict, path: Optional[os.PathLike] = None) -> Path:
@@ -111,9 +133,11 @@ def update_entry(golden: dict, name: str, model, recorded_by: str,
 
     Values that change get ``recorded_by`` as their source; unchanged values keep theirs. Returns the
     ``(metric, old, new)`` changes (a changed layer row as ``("layers: <id>", old, new)``), or ``None`` for a
-    new entry.
+    new entry. A damaged entry (``entry_problem``) is replaced as a new one.
     """
     entry = golden["architectures"].get(name)
+    if entry is not None and entry_problem(entry):
+        entry = None
     if input_size is not None:
         size = normalize_input_size(input_size)
     elif entry:

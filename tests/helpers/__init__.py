@@ -23,6 +23,11 @@ def constant_init():
         paddle.nn.initializer.set_global_initializer(None, None)
 
 
+#: ``timeout`` for a test's subprocess: a guard against a hang, never a speed limit. Far above what any of them
+#: takes on one loaded core (the slowest, two training processes on one core, takes about a minute there).
+HANG_GUARD_SECONDS = 1800
+
+
 def run_cli(capsys, *argv):
     """Run ``python -m paddle_resnet *argv`` in this process: (exit code, stdout, stderr)."""
     try:
