@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
 import numpy as np
 from tabulate import tabulate
@@ -18,7 +18,9 @@ from tabulate import tabulate
 from .._checks import check_choice, normalize_input_size
 from ..models.stages import block_of, part_of, stage_number
 from .counting import ParamCount, count_params
-from .trace import LayerCall, trace
+
+if TYPE_CHECKING:
+    from .trace import LayerCall
 
 FORMATS = ("text", "markdown", "json")
 DEPTHS = ("layers", "blocks", "stages")
@@ -138,6 +140,8 @@ def summarize(model, input_size) -> Summary:
     >>> s.params.total, s.macs
     (11699112, 1814073344)
     """
+    from .trace import trace  # imports Paddle: only when a summary is made, not for FORMATS or DEPTHS
+
     size = normalize_input_size(input_size)
     calls = trace(model, size)
     return Summary(size, calls, count_params(model), part_summary(calls))

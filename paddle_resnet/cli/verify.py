@@ -1,13 +1,4 @@
-"""``verify``: build every architecture and compare its structure with the golden values under tests/.
-
-    python scripts/verify.py                       # all architectures; exit 0 if all match, 1 if not
-    python scripts/verify.py --only resnet50,resnet20 --verbose --format markdown
-    python scripts/verify.py --update resnet50     # deliberately rewrite a golden entry (prints the changes)
-
-Exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, missing or corrupt
-golden file, an architecture the golden file does not have). Nothing ever changes the golden file unless
---update names the entries to rewrite.
-"""
+"""``verify``: build every architecture and compare its structure with the recorded golden values."""
 
 from __future__ import annotations
 
@@ -22,14 +13,28 @@ from tabulate import tabulate
 from .._files import atomic_write_text
 from ..analysis.summary import FORMATS
 from ..builders import create_model
-from ..models.table import list_models
+from ..models.table import did_you_mean, list_models
 from ..verification.golden import GoldenFileError, default_golden_path, load_golden, update_entry, write_golden
 from ..verification.verify import verify_model
+from ._args import parser_for, program
+
+DESCRIPTION = """\
+Build every architecture and compare its structure (shapes, parameters, MACs, layer counts, a digest) with the
+golden values recorded from independent references. Nothing ever changes the golden file unless --update names
+the entries to rewrite.
+
+exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, missing or corrupt
+golden file, an architecture the golden file does not have).
+
+examples:
+  {program} verify                   all architectures
+  {program} verify --only resnet50,resnet20 --verbose --format markdown
+  {program} verify --update resnet50     deliberately rewrite a golden entry (prints the changes)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="verify", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for("verify", DESCRIPTION)
     parser.add_argument("--only", metavar="A,B", help="comma-separated architectures (default: all)")
     parser.add_argument("--golden", metavar="FILE", help=f"golden file (default: {default_golden_path()})")
     parser.add_argument("--format", choices=FORMATS, default="text")
@@ -55,7 +60,8 @@ def _fail(message) -> int:
 def _update(names, golden, path) -> int:
     unknown = [name for name in names if name not in list_models()]
     if unknown:
-        return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+        return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}.{_suggest(unknown)} "
+                     f"Known: {', '.join(list_models())}")
     stamp = datetime.date.today().isoformat()
     for name in names:
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
@@ -87,11 +93,12 @@ def main(argv=None) -> int:
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list_models()
     unknown = [name for name in names if name not in list_models()]
     if unknown:
-        return _fail(f"unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+        return _fail(f"unknown architecture(s) {', '.join(unknown)}.{_suggest(unknown)} "
+                     f"Known: {', '.join(list_models())}")
     missing = [name for name in names if name not in golden["architectures"]]
     if missing:
         return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
-                     f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
+                     f"with `{program()} verify --update {' '.join(missing)}` (see docs/verification.md)")
 
     start = time.perf_counter()
     rows, failed = [], []
@@ -102,7 +109,7 @@ def main(argv=None) -> int:
         shown = [c for c in result.checks if args.verbose or not c[3]]
         shown += [(m, e, a, False) for m, e, a in result.mismatches if m == "runs"]
         if not result.ok or args.verbose:
-            rows += [(name, metric, _cell(e), _cell(a), "ok" if ok else "MISMATCH") for metric, e, a, ok in shown]
+            rows += [(name, metric, e, a, "ok" if ok else "MISMATCH") for metric, e, a, ok in shown]
         else:
             rows.append((name, f"all {len(result.checks)} metrics", "", "", "ok"))
     seconds = time.perf_counter() - start
@@ -112,7 +119,8 @@ def main(argv=None) -> int:
     if args.format == "json":
         report = json.dumps({"ok": not failed, "failed": failed, "seconds": round(seconds, 3), "golden": str(path),
                              "rows": [dict(zip(headers, row)) for row in rows]}, indent=1)
-    else:
+    else:  # shapes as [1, 64, 56, 56] in a table cell; JSON keeps them as lists
+        rows = [(name, metric, _cell(e), _cell(a), status) for name, metric, e, a, status in rows]
         report = tabulate(rows, headers, tablefmt="github" if args.format == "markdown" else "simple")
         report += f"\n\n{verdict}"
     print(report)
@@ -121,6 +129,10 @@ def main(argv=None) -> int:
     if failed and args.format != "json":
         print("\nIf a change was intended, read docs/verification.md before running --update.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _suggest(names) -> str:
+    return "".join(did_you_mean(name) for name in names)
 
 
 def _cell(value):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Callable, Dict, Tuple, Union
-
-from paddle import nn
+from typing import TYPE_CHECKING, Callable, Dict, Tuple, Union
 
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
+
+if TYPE_CHECKING:  # the table of official weights needs no Paddle (training's settings check it)
+    from paddle import nn
 
 # fmt: off
 #: The official ImageNet weights of ``paddle.vision.models.resnet``: URL and md5 sum of each file (a test
