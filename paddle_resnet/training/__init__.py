@@ -17,8 +17,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {  # imported when first used (the
     ".checkpoint": ["find_checkpoint", "load_trainer"],
     ".config": ["TrainConfig", "resume_config"],
     ".data": ["BadDataError", "ImageFolder"],
-    ".loop": ["TrainResult", "evaluate", "train"],
+    ".loop": ["TrainResult", "evaluate", "export_run", "needs_export", "train"],
 })
 
-__all__ = ["BadDataError", "ImageFolder", "TrainConfig", "TrainResult", "evaluate", "find_checkpoint",
-           "load_trainer", "resume_config", "train"]
+__all__ = ["BadDataError", "ImageFolder", "TrainConfig", "TrainResult", "evaluate", "export_run", "find_checkpoint",
+           "load_trainer", "needs_export", "resume_config", "train"]

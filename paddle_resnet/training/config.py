@@ -16,12 +16,17 @@ SCHEDULES = ("cosine", "step")
 
 #: Settings a resumed run may give anew: where things are and how fast they run, but nothing that changes the
 #: numbers of the training itself (resuming with a different learning rate would not continue the same run).
-RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "skip_bad_images", "amp", "export", "resume")
+RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "threads", "skip_bad_images", "amp", "export",
+                     "resume")
 
 #: Base learning rate per 256 images in a (global) batch, the linear scaling rule of Goyal et al. (2017).
 BASE_LR = {"sgd": 0.1, "adamw": 1e-3}
 DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
 DEFAULT_VAL_SPLIT = 0.1
+#: CPU threads of the eager kernels when ``threads`` is not given: ``"all"`` (every core this process may run
+#: on, shared out between the training processes on the machine), ``"paddle"`` (leave Paddle's own setting) or a
+#: number. Provisional, until ``tools/train_threads.py`` has measured the choice (see docs/performance.md).
+DEFAULT_THREADS = "all"
 #: Output directory of a new run that names none (a resumed run keeps writing to its own directory).
 DEFAULT_OUT = "runs/train"
 
@@ -43,7 +48,8 @@ class TrainConfig:
         optimizer: ``"sgd"`` (momentum 0.9) or ``"adamw"``.
         weight_decay: by default ``DEFAULT_WEIGHT_DECAY``: 1e-4 for SGD, 0.05 for AdamW.
         schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
-        warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
+        warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``); by default
+            1, or none in a run of a single epoch (``default_warmup_epochs``).
         input_size: square training and evaluation resolution; by default the architecture's (224 or 32).
         pretrained: ``True`` for the official weights (only architectures in ``OFFICIAL_WEIGHTS``), or a weights
             file path (see ``create_model``).
@@ -52,11 +58,14 @@ class TrainConfig:
         amp: mixed precision on GPU; ignored with a notice on CPU.
         seed: seeds weight initialisation, the validation split, data order and augmentation.
         num_workers: data-loading worker processes per training process (0: load in the training process).
+        threads: CPU threads for the training process's kernels; by default ``DEFAULT_THREADS`` (see
+            ``cpu_threads``). Ignored on a GPU.
         skip_bad_images: leave out unreadable, non-image and misplaced files (counted and listed) instead of
             stopping.
         export: at the end, export the best model for deployment to ``out/export/``.
         resume: a checkpoint (or a run's ``out`` directory) to continue from. Every setting but those in
-            ``RESUMABLE_CHANGES`` must equal the checkpoint's; ``resume_config`` fills them in from it.
+            ``RESUMABLE_CHANGES`` must equal the checkpoint's; ``resume_config`` fills them in from it. ``epochs``
+            may grow: the run is then extended (the schedule is planned anew for the new number of epochs).
     """
 
     data: Optional[str] = None
@@ -70,13 +79,14 @@ class TrainConfig:
     optimizer: str = "sgd"
     weight_decay: Optional[float] = None
     schedule: str = "cosine"
-    warmup_epochs: int = 1
+    warmup_epochs: Optional[int] = None
     input_size: Optional[int] = None
     pretrained: Union[bool, str] = False
     freeze: Optional[str] = None
     amp: bool = False
     seed: int = 0
     num_workers: int = 2
+    threads: Optional[int] = None
     skip_bad_images: bool = False
     export: bool = False
     resume: Optional[str] = None
@@ -88,11 +98,11 @@ class TrainConfig:
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("num_workers", 0),
-                              ("input_size", 8), ("seed", 0)):
+                              ("input_size", 8), ("seed", 0), ("threads", 1)):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
-        if self.warmup_epochs >= self.epochs:
+        if self.warmup_epochs is not None and self.warmup_epochs >= self.epochs:
             raise ValueError(f"warmup_epochs={self.warmup_epochs} must be less than epochs={self.epochs} "
                              "(the warm-up would never reach the full learning rate)")
         if self.lr is not None and not (_is_number(self.lr) and self.lr > 0):
@@ -106,6 +116,9 @@ class TrainConfig:
                 raise ValueError(f"val_split={self.val_split!r}: expected a fraction in [0, 1)")
         if not isinstance(self.pretrained, (bool, str)) or self.pretrained == "":
             raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
+        if isinstance(self.pretrained, str) and os.path.isdir(self.pretrained):
+            raise ValueError(f"pretrained={self.pretrained!r} is a folder; expected a weights file (.pdparams or "
+                             ".safetensors) or True for the official weights")
         if self.pretrained is True and self.model not in OFFICIAL_WEIGHTS:
             raise ValueError(f"pretrained=True: there are no official weights for {self.model}, only for "
                              f"{', '.join(OFFICIAL_WEIGHTS)}; give a weights file path instead")
@@ -131,11 +144,37 @@ class TrainConfig:
             lr=self.lr if self.lr is not None else BASE_LR[self.optimizer] * global_batch / 256,
             weight_decay=DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay,
             input_size=self.input_size or get_config(self.model).image_size,
+            warmup_epochs=default_warmup_epochs(self.epochs) if self.warmup_epochs is None else self.warmup_epochs,
         )
 
     def to_dict(self) -> dict:
         """The fields as a JSON-able dict (what ``trainer.json`` stores)."""
         return dataclasses.asdict(self)
+
+
+def default_warmup_epochs(epochs: int) -> int:
+    """One warm-up epoch, or none in a run of one epoch (which must reach the full rate to train at all).
+
+    >>> default_warmup_epochs(10), default_warmup_epochs(1)
+    (1, 0)
+    """
+    return 1 if epochs > 1 else 0
+
+
+def cpu_threads(threads: Optional[int] = None, default=DEFAULT_THREADS) -> Optional[int]:
+    """The CPU thread count for one training process: ``threads`` if given, else from ``default``
+    (``DEFAULT_THREADS``): ``"all"`` divides the cores this process may use between the training processes
+    that ``paddle.distributed.launch`` started on this machine; ``"paddle"`` returns None (keep Paddle's own).
+    """
+    if threads is not None:
+        return threads
+    if default == "paddle":
+        return None
+    if default == "all":
+        from ..deploy.predictor import available_threads
+
+        return max(1, available_threads() // max(1, int(os.environ.get("PADDLE_LOCAL_SIZE", "1") or 1)))
+    return int(default)
 
 
 def resume_config(path, **changes) -> TrainConfig:
@@ -161,12 +200,13 @@ def check_resumable(saved: dict, config: dict) -> None:
     """Raise ``ValueError`` naming every setting in ``config`` that differs from the checkpoint's ``saved``
     settings but may not change on resume."""
     differences = [f"{key}={config[key]!r} (checkpoint: {saved.get(key)!r})" for key in config
-                   if key not in RESUMABLE_CHANGES and config[key] != saved.get(key)]
+                   if key not in (*RESUMABLE_CHANGES, "epochs") and config[key] != saved.get(key)]
     if differences:
         raise ValueError(
             "a resumed run keeps its settings, but these differ from the checkpoint's: " + ", ".join(differences)
             + ". Continue with the checkpoint's settings (resume_config(path) in Python, --resume alone on the "
-            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.pdparams.")
+            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.pdparams. "
+            "(More epochs are allowed: --resume RUN --epochs N extends a run.)")
 
 
 def _is_number(value) -> bool:
