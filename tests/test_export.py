@@ -84,8 +84,8 @@ def test_paddle_export_writes_this_paddles_files_and_leaves_the_model_as_it_was(
     files = export(model, str(tmp_path / "sub" / "net"), input_size=(None, 3, 32, 32))
     assert model.training, "the caller's model keeps its mode: a copy is exported"
     names = [os.path.basename(f) for f in files]
-    expected = ["net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
-        ["net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
+    expected = ["net.meta.json", "net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
+        ["net.meta.json", "net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
     assert names == expected, "this Paddle's program format, the model file moved into place last"
     assert sorted(os.listdir(tmp_path / "sub")) == sorted(names), "no temporary directory or stray file left"
     assert sorted(synced) == sorted(name.replace("net", "model", 1) for name in names), "each file flushed"
@@ -140,8 +140,9 @@ def test_onnx_export_runs_in_onnxruntime_and_matches_eager(tmp_path):
     paddle.seed(2)
     model = create_model("resnet18", num_classes=10)
     files = export(model, str(tmp_path / "resnet18"), input_size=(3, 64, 64), format="onnx")
-    assert [os.path.basename(f) for f in files] == ["resnet18.onnx"]
-    assert sorted(os.listdir(tmp_path)) == ["resnet18.onnx"], "the intermediate Paddle files are not left behind"
+    assert [os.path.basename(f) for f in files] == ["resnet18.meta.json", "resnet18.onnx"]
+    assert sorted(os.listdir(tmp_path)) == ["resnet18.meta.json", "resnet18.onnx"], \
+        "the intermediate Paddle files are not left behind"
     predictor = Predictor(str(tmp_path / "resnet18"), device="cpu", threads=1)
     assert predictor.backend == "onnxruntime" and predictor.input_shape == [None, 3, 64, 64]
     for batch in (1, 3):
@@ -187,18 +188,21 @@ def test_onnx_export_needs_paddle2onnx_1x(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_reexport_replaces_every_file_of_an_earlier_export(tmp_path, monkeypatch):
-    """One prefix, one model: whatever an earlier export left there in either format is replaced or removed."""
+def test_reexport_replaces_its_own_format_and_keeps_the_other(tmp_path, monkeypatch):
+    """A format exported again replaces every file of that format (Paddle 2.6's .pdmodel and .info included);
+    the other format's files stay beside it: an export never deletes another format."""
     prefix = str(tmp_path / "net")
     stale = [".json", ".pdmodel", ".pdiparams.info", ".onnx"]  # every format, Paddle 2.6's .info included
     for suffix in stale:
         open(prefix + suffix, "w").close()
     files = export(create_model("resnet20"), prefix, input_size=(3, 32, 32))
-    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files)
+    assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(f) for f in files] + ["net.onnx"])
     assert all(os.path.getsize(f) > 0 for f in files)
-    Predictor(prefix, device="cpu")  # the prefix is unambiguous again
+    with pytest.raises(ValueError, match=r"several exported models share the prefix .*pass format='paddle' or"):
+        Predictor(prefix, device="cpu")
+    assert Predictor(prefix, device="cpu", format="paddle").backend == "paddle"
 
-    # And back to ONNX (the conversion itself faked: this is about the files around it).
+    # And the ONNX format of the same model beside it (the conversion itself faked: this is about the files).
     def fake_convert(converter, model, tmp, input_size):
         (tmp_path / "converted").write_bytes(b"onnx")
         os.replace(tmp_path / "converted", os.path.join(tmp, "model.onnx"))
@@ -206,8 +210,18 @@ def test_reexport_replaces_every_file_of_an_earlier_export(tmp_path, monkeypatch
 
     monkeypatch.setattr(export_module, "_import_paddle2onnx", lambda: "paddle2onnx")
     monkeypatch.setattr(export_module, "_convert_to_onnx", fake_convert)
-    assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == [prefix + ".onnx"]
-    assert os.listdir(tmp_path) == ["net.onnx"], "the Paddle program and parameters were removed"
+    assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == \
+        [prefix + ".meta.json", prefix + ".onnx"]
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files + [prefix + ".onnx"]), \
+        "the Paddle program and parameters were kept"
+    assert open(prefix + ".onnx", "rb").read() == b"onnx"
+
+    # A different model (another classifier size) is not written beside them: its metadata would not fit both.
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    with pytest.raises(FileExistsError, match=r"net\.json.* is a different model \(outputs \[\[None, 10\]\] vs "
+                                              r"\[\[None, 3\]\]\); export to another prefix"):
+        export(create_model("resnet20", num_classes=3), prefix, input_size=(3, 32, 32), format="onnx")
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -273,12 +287,24 @@ def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys, monkey
     images = _images(2, (3, 32, 32))
     assert_same_answer(Predictor(str(tmp_path / "out" / "resnet20"), device="cpu")(images), _eager(trained, images))
 
+    # Weights with another classifier size: the size is taken from them (and said), no --num-classes needed.
     paddle.save(create_model("resnet20", num_classes=7).state_dict(), str(tmp_path / "w7.pdparams"))
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"),
+                           "--out", str(tmp_path / "seven"))
+    assert code == 0 and "the weights' classifier has 7 outputs: exporting with --num-classes 7" in out
+    assert Predictor(str(tmp_path / "seven" / "resnet20"), device="cpu")(images).shape == (2, 7)
+    # ... unless the option says otherwise: then the mismatch is an error that says which size fits, in the
+    # command line's terms (no Python-only advice such as strict=False).
     code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"),
-                           "--out", str(tmp_path / "x"))
-    assert code == 2 and "fc.weight (weights [64, 7], model [64, 10])" in err
-    assert "hint: the weights' classifier has 7 outputs; pass --num-classes 7" in err
+                           "--num-classes", "10", "--out", str(tmp_path / "x"))
+    assert code == 2 and "fc.weight (weights [64, 7], model [64, 10])" in err and "strict" not in err
+    assert "hint: the weights' classifier has 7 outputs, not --num-classes 10" in err
     assert not (tmp_path / "x").exists()
+    # Backbone weights (no classifier): ambiguous, so refused with the option that settles it.
+    paddle.save(create_model("resnet20", num_classes=0).state_dict(), str(tmp_path / "w0.pdparams"))
+    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w0.pdparams"),
+                           "--out", str(tmp_path / "x"))
+    assert code == 2 and "hint: the weights have no classifier: pass --num-classes 0" in err
 
     # A wrong exported graph (faked: the predictor answers zeros) fails the check with exit code 1.
     monkeypatch.setattr(Predictor, "__call__", lambda self, images: np.zeros((len(images), 10), "float32"))
@@ -313,8 +339,9 @@ def test_export_command_onnx_with_input_size_and_num_classes(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "export", "resnet20", "--format", "onnx", "--input-size", "40x48",
                            "--num-classes", "7", "--out", str(tmp_path))
     assert code == 0 and "check: onnxruntime on a random batch of 2" in out and "(ok," in out
-    assert f"removed {tmp_path / 'resnet20.json'} (an earlier export to the same prefix)" in out
-    assert os.listdir(tmp_path) == ["resnet20.onnx"]
+    assert "removed" not in out
+    assert sorted(os.listdir(tmp_path)) == ["resnet20.json", "resnet20.meta.json", "resnet20.onnx",
+                                            "resnet20.pdiparams"], "the other format is kept"
     predictor = Predictor(str(tmp_path / "resnet20.onnx"))
     assert predictor.input_shape == [None, 3, 40, 48]
     assert predictor(_images(3, (3, 40, 48))).shape == (3, 7)
@@ -372,7 +399,7 @@ def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, m
 def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
     """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output."""
     argv = ["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
-            "--min-time", "0.01", "--skip-tools", "--json", str(tmp_path / "bench.json")]
+            "--min-time", "0.01", "--json", str(tmp_path / "bench.json")]
     code, out, _ = run_cli(capsys, *argv)
     assert code == 0
     report = json.loads((tmp_path / "bench.json").read_text())
