@@ -232,7 +232,9 @@ def replan_schedule(scheduler, planned) -> None:
     schedule computes each rate from the previous one, so changing its length in place would not do.)"""
     for _ in range(scheduler.last_epoch):
         planned.step()
-    scheduler.set_state_dict(planned.state_dict())
+    with warnings.catch_warnings():  # LinearWarmup's nested state: see restore_checkpoint
+        warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
+        scheduler.set_state_dict(planned.state_dict())
 
 
 def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
