@@ -84,10 +84,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from ..training import BadDataError, TrainConfig, resume_config, train
+    given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
+    from ..training import BadDataError, TrainConfig, resume_config, train  # imports Paddle: after --help
     from ..training.config import DEFAULT_OUT
 
-    given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
     config = TrainConfig()
     try:
         if "resume" in given:
