@@ -414,7 +414,45 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys):
         assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE, path
     assert rows["paddle.vision eager"]["max_rel_diff"] == 0.0, "same weights, same operators: the same output"
     assert report["arguments"] == argv[1:] and report["input_size"] == [3, 32, 32]
+    assert "tools" not in report, "verify and paddle.summary are timed only with --time-tools"
     machine = report["machine"]
     assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
     assert f"= {machine['peak_gflops']:.0f} GFLOP/s" in machine["peak_formula"]
     assert "| Paddle Inference, oneDNN" in out and "peak FP32: " in out
+
+
+def _report(others, cpus=2):
+    """A benchmark report with one measured row, as run_benchmark returns it."""
+    row = {"path": "ours eager", "batch": 1, "runs": 3, "images_per_s": 10.0, "p50_ms": 100.0, "p90_ms": 110.0,
+           "gflops": 1.0, "fraction_of_peak": 0.1, "max_rel_diff": None}
+    machine = {"cpu": "test CPU", "cpu_family": "1", "available_cpus": cpus, "logical_cpus": cpus, "paddle": "x",
+               "onnxruntime": None, "paddle2onnx": None, "peak_formula": "..."}
+    return {"model": "resnet20", "input_size": [3, 32, 32], "gflop_per_image": 0.08, "threads": cpus, "date": "d",
+            "machine": machine, "load_before": [0, 0, 0], "load_after": [0, 0, 0], "other_processes_cores": others,
+            "rows": [row], "ratios": {"1": {"fastest path": "ours eager"}}}
+
+
+def test_benchmark_warns_above_the_ratios_when_other_processes_were_busy():
+    from paddle_resnet.benchmark.report import BUSY_SHARE, format_report
+
+    busy = format_report(_report(others=0.5)).splitlines()
+    warning = next(i for i, line in enumerate(busy) if line.startswith("warning: "))
+    assert "0.5 of 2 CPUs busy" in busy[warning] and "cannot be trusted" in busy[warning]
+    assert busy[warning + 2].startswith("| ratio (throughput)"), "the warning stands right above the ratios"
+    just_below = _report(others=round(2 * BUSY_SHARE - 0.01, 2))
+    assert not [line for line in format_report(just_below).splitlines() if line.startswith("warning")]
+    assert not [line for line in format_report(_report(others=None)).splitlines() if line.startswith("warning")]
+
+
+def test_benchmark_times_the_tools_only_when_asked(capsys, monkeypatch):
+    import paddle_resnet.benchmark as benchmark
+
+    asked = []
+
+    def fake_run(*args, tools, say):
+        asked.append(tools)
+        return {**_report(others=0.0), "seconds": 1.0}
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fake_run)
+    assert run_cli(capsys, "benchmark")[0] == 0 and run_cli(capsys, "benchmark", "--time-tools")[0] == 0
+    assert asked == [False, True]

@@ -23,10 +23,13 @@ RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "threads", "skip_b
 BASE_LR = {"sgd": 0.1, "adamw": 1e-3}
 DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
 DEFAULT_VAL_SPLIT = 0.1
-#: CPU threads of the eager kernels when ``threads`` is not given: ``"all"`` (every core this process may run
-#: on, shared out between the training processes on the machine), ``"paddle"`` (leave Paddle's own setting) or a
-#: number. Provisional, until ``tools/train_threads.py`` has measured the choice (see docs/performance.md).
-DEFAULT_THREADS = "all"
+#: CPU threads of the eager kernels when ``threads`` is not given: ``"paddle"`` (leave Paddle's own setting),
+#: ``"all"`` (every core this process may run on, shared out between the training processes on the machine) or
+#: a number. Provisionally Paddle's own, today's behaviour: the one training measurement so far (issue 13: 2.83
+#: images/s with Paddle's default, 2.29 with one thread, 2.57 with two; one run) does not favour setting it, and
+#: OpenMP threads that loader workers and other processes oversubscribe can be much slower. Measure with
+#: ``tools/train_threads.py`` and change this one value (see docs/performance.md, "Threads for training").
+DEFAULT_THREADS = "paddle"
 #: Output directory of a new run that names none (a resumed run keeps writing to its own directory).
 DEFAULT_OUT = "runs/train"
 
