@@ -84,8 +84,8 @@ def test_paddle_export_writes_this_paddles_files_and_leaves_the_model_as_it_was(
     files = export(model, str(tmp_path / "sub" / "net"), input_size=(None, 3, 32, 32))
     assert model.training, "the caller's model keeps its mode: a copy is exported"
     names = [os.path.basename(f) for f in files]
-    expected = ["net.meta.json", "net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
-        ["net.meta.json", "net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
+    expected = ["net_meta.json", "net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
+        ["net_meta.json", "net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
     assert names == expected, "this Paddle's program format, the model file moved into place last"
     assert sorted(os.listdir(tmp_path / "sub")) == sorted(names), "no temporary directory or stray file left"
     assert sorted(synced) == sorted(name.replace("net", "model", 1) for name in names), "each file flushed"
@@ -140,8 +140,8 @@ def test_onnx_export_runs_in_onnxruntime_and_matches_eager(tmp_path):
     paddle.seed(2)
     model = create_model("resnet18", num_classes=10)
     files = export(model, str(tmp_path / "resnet18"), input_size=(3, 64, 64), format="onnx")
-    assert [os.path.basename(f) for f in files] == ["resnet18.meta.json", "resnet18.onnx"]
-    assert sorted(os.listdir(tmp_path)) == ["resnet18.meta.json", "resnet18.onnx"], \
+    assert [os.path.basename(f) for f in files] == ["resnet18_meta.json", "resnet18.onnx"]
+    assert sorted(os.listdir(tmp_path)) == ["resnet18.onnx", "resnet18_meta.json"], \
         "the intermediate Paddle files are not left behind"
     predictor = Predictor(str(tmp_path / "resnet18"), device="cpu", threads=1)
     assert predictor.backend == "onnxruntime" and predictor.input_shape == [None, 3, 64, 64]
@@ -211,7 +211,7 @@ def test_reexport_replaces_its_own_format_and_keeps_the_other(tmp_path, monkeypa
     monkeypatch.setattr(export_module, "_import_paddle2onnx", lambda: "paddle2onnx")
     monkeypatch.setattr(export_module, "_convert_to_onnx", fake_convert)
     assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == \
-        [prefix + ".meta.json", prefix + ".onnx"]
+        [prefix + "_meta.json", prefix + ".onnx"]
     assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files + [prefix + ".onnx"]), \
         "the Paddle program and parameters were kept"
     assert open(prefix + ".onnx", "rb").read() == b"onnx"
@@ -340,8 +340,8 @@ def test_export_command_onnx_with_input_size_and_num_classes(tmp_path, capsys):
                            "--num-classes", "7", "--out", str(tmp_path))
     assert code == 0 and "check: onnxruntime on a random batch of 2" in out and "(ok," in out
     assert "removed" not in out
-    assert sorted(os.listdir(tmp_path)) == ["resnet20.json", "resnet20.meta.json", "resnet20.onnx",
-                                            "resnet20.pdiparams"], "the other format is kept"
+    assert sorted(os.listdir(tmp_path)) == ["resnet20.json", "resnet20.onnx", "resnet20.pdiparams",
+                                            "resnet20_meta.json"], "the other format is kept"
     predictor = Predictor(str(tmp_path / "resnet20.onnx"))
     assert predictor.input_shape == [None, 3, 40, 48]
     assert predictor(_images(3, (3, 40, 48))).shape == (3, 7)

@@ -57,7 +57,7 @@ def test_the_export_carries_the_class_names_and_the_evaluation_transform(run):
     assert needs_export(run_dir) and not (run_dir / "export").exists()
     model_file = export_run(run_dir)
     assert not needs_export(run_dir)
-    meta = json.loads((run_dir / "export" / "model.meta.json").read_text())
+    meta = json.loads((run_dir / "export" / "model_meta.json").read_text())
     trainer = json.loads((run_dir / "best" / "trainer.json").read_text())
     assert meta["classes"] == trainer["classes"] == ["checks", "horizontal", "vertical"]
     assert meta["input_shape"] == [None, 3, SIZE, SIZE] and meta["outputs"] == [[None, 3]]
@@ -135,11 +135,14 @@ def test_classify_needs_the_metadata_and_a_classifier(tmp_path):
         Predictor(backbone, device="cpu").classify(str(tmp_path))
     plain = str(tmp_path / "plain")
     export(create_model("resnet20"), plain, input_size=(3, 32, 32))
-    os.remove(plain + ".meta.json")  # an export made before the metadata existed
+    os.remove(plain + "_meta.json")  # an export made before the metadata existed
     predictor = Predictor(plain, device="cpu")
     assert predictor.metadata is None and predictor.classes is None
-    with pytest.raises(ValueError, match=r"no image preprocessing is recorded next to the model .*plain\.meta\.json"):
+    with pytest.raises(ValueError, match=r"no image preprocessing is recorded next to the model .*plain_meta\.json"):
         predictor.classify(str(tmp_path))
+    (tmp_path / "results.json").write_text("{}")  # a JSON file that is no model program
+    with pytest.raises(ValueError, match=rf"holds several exported models \({backbone}, {plain}\); give the prefix"):
+        Predictor.from_run(str(tmp_path))
     with pytest.raises(ValueError, match=r"classes: 2 names given, but the model's output is \[None, 10\]"):
         export(create_model("resnet20"), str(tmp_path / "named"), input_size=(3, 32, 32), classes=["a", "b"])
 

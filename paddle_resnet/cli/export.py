@@ -11,7 +11,7 @@ from ._args import add_model_options, model_options, parse_size, parser_for
 
 DESCRIPTION = """\
 Save a model for Paddle Inference or ONNX Runtime, with its class names and image preprocessing next to it
-(DIR/MODEL.meta.json), and check the exported model against the eager one on a random batch.
+(DIR/MODEL_meta.json), and check the exported model against the eager one on a random batch.
 
 The batch dimension stays dynamic. The classifier's size is read from the weights (say --num-classes only to
 check it). Weights saved by a training run (RUN/best/model.pdparams) bring the run's class names and input size.

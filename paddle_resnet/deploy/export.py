@@ -3,7 +3,7 @@
     export(model, "out/resnet50")                       # out/resnet50.json + .pdiparams (Paddle 3; .pdmodel on 2.6)
     export(model, "out/resnet50", format="onnx")        # out/resnet50.onnx beside them, converted by paddle2onnx
 
-Each export also writes ``<prefix>.meta.json``: the input shape, the outputs, the class names (when given) and
+Each export also writes ``<prefix>_meta.json``: the input shape, the outputs, the class names (when given) and
 the preprocessing an image needs (``preprocess.py``), which ``Predictor.classify`` applies. The two formats of
 one model may share a prefix (their suffixes differ); exporting a format again replaces that format's files
 only, and exporting a *different* model beside the other format is refused.
@@ -37,8 +37,9 @@ PROGRAM_SUFFIXES = (".json", ".pdmodel")
 FORMAT_SUFFIXES: Dict[str, tuple] = {"paddle": (*PROGRAM_SUFFIXES, ".pdiparams", ".pdiparams.info"),
                                      "onnx": (".onnx",)}
 EXPORT_SUFFIXES = (*FORMAT_SUFFIXES["paddle"], *FORMAT_SUFFIXES["onnx"])
-#: What the model needs and gives, next to the model files (shared by both formats at a prefix).
-METADATA_SUFFIX = ".meta.json"
+#: What the model needs and gives, next to the model files (shared by both formats at a prefix). Not
+#: ``.meta.json``: ``paddle.jit.load`` reads ``<prefix>.<name>.json`` as the program of a method ``name``.
+METADATA_SUFFIX = "_meta.json"
 #: Where a training run keeps its exported model: ``<run>/export/model.*`` (``train --export`` writes it).
 RUN_EXPORT = os.path.join("export", "model")
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
@@ -57,7 +58,7 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
             created. An earlier export of the same format at that prefix is replaced (every file of that format,
             so that a Paddle 2.6 ``.pdmodel`` does not remain beside a new ``.json``). The other format's files
             are kept: both formats of one model may share a prefix. If they belong to a different model (other
-            input size, outputs or classes in ``<prefix>.meta.json``), the export is refused before anything is
+            input size, outputs or classes in ``<prefix>_meta.json``), the export is refused before anything is
             written.
         input_size: ``(channels, height, width)``, or ``(None, channels, height, width)``. The batch
             dimension stays dynamic: the exported model runs on any batch size.
@@ -68,7 +69,7 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
             them); without them, classes are shown by index.
 
     Returns:
-        The paths written, the model file last (``<path>.meta.json`` among them).
+        The paths written, the model file last (``<path>_meta.json`` among them).
 
     Every file is written to a temporary directory, flushed to disk and then renamed into place, so an export
     that fails never leaves a truncated model behind.
@@ -107,7 +108,7 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
 
 
 def read_metadata(prefix: str) -> Optional[dict]:
-    """The ``<prefix>.meta.json`` an export wrote, or None (an export by an older version, or none at all)."""
+    """The ``<prefix>_meta.json`` an export wrote, or None (an export by an older version, or none at all)."""
     path = os.fspath(prefix) + METADATA_SUFFIX
     if not os.path.isfile(path):
         return None

@@ -47,7 +47,7 @@ class Predictor:
     ``input_shape`` is the image shape the model was exported for, ``None`` for its dynamic batch dimension
     (``[None, 3, 224, 224]``); an array of another shape is refused with a ``ValueError``.
 
-    ``metadata`` is what the export recorded next to the model (``<prefix>.meta.json``: class names,
+    ``metadata`` is what the export recorded next to the model (``<prefix>_meta.json``: class names,
     preprocessing), or None for an export without it; ``classes`` are the class names, or None.
     ``classify(paths)`` reads image files and returns their top classes (see there).
     """
@@ -219,8 +219,8 @@ def find_export(path: str) -> str:
     run_export = os.path.join(path, RUN_EXPORT)
     if any(os.path.isfile(run_export + suffix) for suffix in MODEL_SUFFIXES):
         return run_export
-    prefixes = sorted({_prefix_of(os.path.join(path, name)) for name in os.listdir(path)
-                       if name.endswith(MODEL_SUFFIXES) and not name.endswith(METADATA_SUFFIX)})
+    prefixes = sorted({prefix for prefix in (_prefix_of(os.path.join(path, name)) for name in os.listdir(path))
+                       if os.path.isfile(prefix + ".onnx") or os.path.isfile(prefix + ".pdiparams")})
     if len(prefixes) == 1:
         return prefixes[0]
     if prefixes:

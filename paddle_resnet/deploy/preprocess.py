@@ -1,7 +1,7 @@
 """How an image file becomes a model's input, described once.
 
 Training validates with this transform (``training.data.eval_transform`` is ``eval_transform`` here), ``export``
-records it next to the model (``<prefix>.meta.json``, see ``describe_preprocess``), and ``Predictor.classify``
+records it next to the model (``<prefix>_meta.json``, see ``describe_preprocess``), and ``Predictor.classify``
 applies what the metadata says. So a deployed model sees its images prepared exactly as validation prepared them.
 
 >>> describe_preprocess(224)["resize_short"], describe_preprocess(224)["crop"]
