@@ -154,3 +154,23 @@ def test_from_run_names_what_is_missing(tmp_path):
         Predictor.from_run(str(tmp_path / "run"))
     with pytest.raises(FileNotFoundError, match="no exported model in"):
         Predictor.from_run(str(tmp_path))
+
+
+def test_export_command_takes_class_names_and_input_size_from_a_training_run(run, tmp_path, capsys):
+    run_dir, photos = run
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+                           "--out", str(tmp_path / "deploy"))
+    assert code == 0 and "the weights' classifier has 3 outputs: exporting with --num-classes 3" in out
+    assert f"from the training run in {run_dir / 'best'}: class names ['checks', 'horizontal', 'vertical'], " \
+           f"input size {SIZE}" in out
+    meta = json.loads((tmp_path / "deploy" / "resnet20_meta.json").read_text())
+    assert meta["classes"] == ["checks", "horizontal", "vertical"] and meta["input_shape"] == [None, 3, SIZE, SIZE]
+    code, out, _ = run_cli(capsys, "predict", str(tmp_path / "deploy"), str(photos / "checks" / "000.png"))
+    assert code == 0 and out.startswith(f"{photos / 'checks' / '000.png'}: ")
+    code, _, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+                         "--classes", "a,b,c", "--out", str(tmp_path / "deploy"))
+    assert code == 0 and json.loads((tmp_path / "deploy" / "resnet20_meta.json").read_text())["classes"] == \
+        ["a", "b", "c"]
+    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+                           "--classes", "a,b", "--out", str(tmp_path / "other"))
+    assert code == 2 and "classes: 2 names given, but the model's output is [None, 3]" in err

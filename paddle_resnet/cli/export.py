@@ -87,9 +87,13 @@ def _export(args) -> int:
         model = create_model(args.model, **options)
         print("note: no --weights given; exporting randomly initialised weights")
     model.eval()
-    if run:
-        print(f"from the training run in {run['folder']}: "
-              + ", ".join(f"{key} {run[key]}" for key in ("classes", "input_size") if key in run))
+    taken = []
+    if run.get("classes") is not None and not args.classes:
+        taken.append(f"class names {run['classes']}")
+    if run.get("input_size") is not None and not args.input_size:
+        taken.append(f"input size {run['input_size']}")
+    if taken:
+        print(f"from the training run in {run['folder']}: {', '.join(taken)}")
     size = run.get("input_size") or model.config.image_size
     height, width = args.input_size or (size, size)
     input_size = (model.config.in_channels, height, width)
