@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
+from helpers import run_cli, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -233,9 +233,7 @@ def test_help_does_not_import_paddle():
             "codes = [main([c, '--help']) for c in ('summary', 'train', 'predict', 'export', 'benchmark')]\n"
             "main(['--help']); main(['--version'])\n"
             "print(codes, 'paddle' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False"
+    assert run_python(code).stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False"
 
 
 def test_the_package_imports_lazily_and_keeps_its_names():
@@ -243,9 +241,7 @@ def test_the_package_imports_lazily_and_keeps_its_names():
             "from paddle_resnet import resnet50, create_model, Predictor, export, fingerprint, __all__\n"
             "names = [n for n in __all__ if not hasattr(paddle_resnet, n)]\n"
             "print(lazy, 'paddle' in sys.modules, names, callable(export), paddle_resnet.training.train.__name__)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "[]", "True", "train"]
+    assert run_python(code).stdout.split() == ["True", "True", "[]", "True", "train"]
 
 
 def test_listings_are_in_natural_order(capsys):

@@ -7,27 +7,22 @@ control that shows the note does appear there without us (otherwise the check co
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import paddle
 import pytest
+from helpers import run_python
 from helpers.images import make_image_folder
 
 from paddle_resnet import _quiet, create_model, resnet20, save_weights
 from paddle_resnet.training import TrainConfig, train
 from paddle_resnet.weights import WeightsWarning
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _run(code: str) -> str:
-    """Standard error of ``python -c code`` in a fresh interpreter, run from the repository root."""
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return result.stderr
+    """Standard error of ``python -c code`` in a fresh interpreter."""
+    return run_python(code).stderr
 
 
 def test_importing_paddle_through_us_shows_no_ccache_note():

@@ -21,7 +21,8 @@ to RUN/export first, once), an export folder, an export prefix or a model file (
 IMAGE is a file, a folder (all image files in it) or a glob pattern such as 'photos/*.jpg' (quoted).
 An image that cannot be read gets an error line, and the others are still classified.
 
-exit status: 0 every image classified, 1 some image could not be read, 2 a usage problem (no model, no images).
+exit status: 0 every image classified, 1 some image could not be read (or a folder or pattern held none), 2 a
+usage problem (no exported model or training run there, a bad option).
 
 examples:
   {program} predict runs/cats photos/cat.jpg photos/dog.jpg
