@@ -3,8 +3,12 @@
 >>> from paddle_resnet import resnet50, count_params
 >>> count_params(resnet50()).total
 25610152
+
+The names below are imported from their modules when first used (``_lazy``), so ``import paddle_resnet`` and
+``python -m paddle_resnet <command> --help`` do not wait for Paddle to load.
 """
 
+import importlib.util as _importlib_util
 import warnings as _warnings
 
 # Pillow before Paddle: Paddle 2.6's native library carries its own zlib, and a Pillow loaded after it (10 and
@@ -14,33 +18,35 @@ try:
 except ImportError:  # pragma: no cover - Pillow is a dependency of Paddle
     pass
 
-try:
-    with _warnings.catch_warnings():  # Paddle warns about a C++ build cache on import; irrelevant here
-        _warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning)
-        import paddle as _paddle  # noqa: F401
-except ImportError as error:  # pragma: no cover - exercised in a Paddle-free environment only
+if _importlib_util.find_spec("paddle") is None:  # checked without importing Paddle (that takes seconds)
     raise ImportError(
         "paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
         "`pip install paddlepaddle` (CPU) or `pip install paddlepaddle-gpu` (CUDA; see "
-        "https://www.paddlepaddle.org.cn/install/quick), or `pip install paddle_resnet[cpu]`."
-    ) from error
+        "https://www.paddlepaddle.org.cn/install/quick), or `pip install paddle_resnet[cpu]`.")
 
-from .analysis import ParamCount, count_macs, count_params, summarize
-from .builders import (create_model, resnet18, resnet18_vd, resnet18d, resnet20, resnet32, resnet34, resnet34_vd,
-                       resnet34d, resnet44, resnet50, resnet50_vd, resnet56, resnet101, resnet101_vd, resnet110,
-                       resnet152, resnet152_vd, resnet200_vd, resnet200d, resnet1202, resnext50_32x4d,
-                       resnext50_64x4d, resnext101_32x4d, resnext101_32x8d, resnext101_64x4d, resnext152_32x4d,
-                       resnext152_64x4d, wide_resnet50_2, wide_resnet101_2)
-from .deploy.export import export
-from .deploy.predictor import Predictor
-from .models import (ARCHITECTURES, BasicBlock, BottleneckBlock, ResNet, ResNetConfig, ZeroPadShortcut, freeze,
-                     list_models, unfreeze)
-from .verification import (VerifyResult, assert_structure, check_structure, diff_models, record_structure,
-                           verify_model)
-from .verification.fingerprint import fingerprint
-from .weights import load_weights, save_weights
+# Paddle warns on import that it found no ccache (a C++ compiler cache, used only when compiling custom C++
+# operators). Paddle is imported later, by whichever of our modules needs it first, so the note is filtered
+# here: this exact message, from that Paddle module only (it is issued once, while Paddle is imported).
+_warnings.filterwarnings("ignore", message="No ccache found", category=UserWarning,
+                         module=r"paddle\.utils\.cpp_extension")
+
+from ._lazy import lazy_exports as _lazy_exports  # noqa: E402
+from .models.table import ARCHITECTURES  # noqa: E402  (the table itself needs no Paddle)
 
 __version__ = "0.1.0"
+
+__getattr__, __dir__ = _lazy_exports(__name__, {
+    ".analysis": ["ParamCount", "count_macs", "count_params", "summarize"],
+    ".builders": ["create_model", *ARCHITECTURES],  # one builder per architecture: resnet50, ...
+    ".deploy.export": ["export"],
+    ".deploy.predictor": ["Predictor"],
+    ".models": ["BasicBlock", "BottleneckBlock", "ResNet", "ResNetConfig", "ZeroPadShortcut", "freeze",
+                "list_models", "unfreeze"],
+    ".verification": ["VerifyResult", "assert_structure", "check_structure", "diff_models", "record_structure",
+                      "verify_model"],
+    ".verification.fingerprint": ["fingerprint"],
+    ".weights": ["load_weights", "save_weights"],
+})
 
 __all__ = [
     # models

@@ -10,12 +10,13 @@ weights.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Optional, Tuple, Union
 
 from .models.config import options_docstring
 from .models.network import ResNet
+from .models.stages import HEAD, part_of
 from .models.table import ARCHITECTURES, get_config
-from .weights.loading import load_pretrained
+from .weights.loading import IncompatibleWeightsError, LoadReport, load_pretrained, load_weights
 
 
 def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
@@ -41,6 +42,36 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
 
 
 create_model.__doc__ = create_model.__doc__.format(options=options_docstring(indent=" " * 12))
+
+
+def create_model_for_weights(name: str, weights, **options) -> Tuple[ResNet, LoadReport, Optional[int]]:
+    """Build ``name`` and load every tensor of ``weights`` into it (strictly, as ``load_weights`` does), with
+    the classifier sized from the weights unless ``num_classes`` is among ``options``.
+
+    Returns ``(model, report, num_classes)``, the last the classifier size taken from the weights (``None`` when
+    the table's or the given one fitted). A fine-tuned file knows its number of classes; asking for it again
+    would only invite a mismatch. Raises ``IncompatibleWeightsError`` when anything but the classifier's size
+    differs, or when the weights have no classifier at all: then the choice is the caller's (``num_classes=0``
+    for a backbone).
+    """
+    model = create_model(name, **options)
+    try:
+        return model, load_weights(model, weights), None
+    except IncompatibleWeightsError as error:
+        outputs = classifier_outputs(error.report)
+        if "num_classes" in options or outputs is None:
+            raise
+    model = create_model(name, **{**options, "num_classes": outputs})
+    return model, load_weights(model, weights), outputs
+
+
+def classifier_outputs(report: LoadReport) -> Optional[int]:
+    """The classifier size of weights that differ from the model only there (from a failed load's report)."""
+    shapes = report.mismatched
+    if report.missing or report.unexpected or not shapes or any(part_of(key) != HEAD for key in shapes):
+        return None
+    bias = next((weights for key, (weights, _) in shapes.items() if key.endswith(".bias")), None)
+    return bias[0] if bias is not None and len(bias) == 1 else None
 
 
 def _builder(name: str):

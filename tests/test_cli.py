@@ -1,9 +1,11 @@
-"""The command line: scripts/summary.py and scripts/verify.py (also `python -m paddle_resnet ...`)."""
+"""The command line: scripts/summary.py and scripts/verify.py (also `python -m paddle_resnet ...`), and what every
+command shares: closed pipes, --version, usage lines, help texts, fast help, natural order."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HANG_GUARD_SECONDS, run_cli
+from helpers import HANG_GUARD_SECONDS, run_cli, run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -224,3 +226,127 @@ def test_a_report_file_that_fails_while_writing_names_the_file(capsys, tmp_path,
     code, out, err = run_cli(capsys, *command, "--output", str(tmp_path / "report.txt"))
     assert code == 2 and f"error: cannot write {tmp_path / 'report.txt'}: No space left on device" in err
     assert ".tmp" not in err and out, "the report itself was printed"
+
+
+# ------------------------------------------------------------------------------------- the command line's manners
+
+def _closed_pipe_run(argv, cwd, close_stderr=False):
+    """Start ``python -m paddle_resnet *argv`` with its standard output (and error) a pipe that nobody reads: the
+    reading end is closed before the command starts, as `| head -1` does after one line. Returns the process."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    process = subprocess.Popen([sys.executable, "-m", "paddle_resnet", *argv], cwd=cwd, stdout=write_end,
+                               stderr=write_end if close_stderr else subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(write_end)
+    return process
+
+
+def test_a_closed_pipe_changes_no_commands_exit_status(tmp_path, golden_copy):
+    """`paddle-resnet verify --verbose | head -1` must exit as verify does (0, or 1 for a mismatch), not with a
+    BrokenPipeError: every command, each expected status, with output that nobody reads."""
+    from helpers.images import make_image_folder
+
+    data = make_image_folder(tmp_path / "data", per_class=3, size=16)
+    (data.parent / "photo.png").write_bytes((data / "checks" / "000.png").read_bytes())
+    drifted = json.loads(golden_copy.read_text())
+    drifted["architectures"]["resnet18"]["values"]["params"]["total"] += 1
+    golden_copy.write_text(json.dumps(drifted))
+    tiny = ["--input-size", "16"]
+    cases = {  # name: (arguments, expected exit status)
+        "help": (["--help"], 0),
+        "version": (["--version"], 0),
+        "summary": (["summary", "resnet20", "--depth", "blocks"], 0),
+        "summary usage error": (["summary", "resnet5"], 2),
+        "verify": (["verify", "--only", "resnet18,resnet20", "--verbose"], 0),
+        "verify mismatch": (["verify", "--golden", str(golden_copy), "--only", "resnet18", "--verbose"], 1),
+        "train": (["train", str(data), "--model", "resnet20", *tiny, "--epochs", "1", "--batch-size", "4",
+                   "--num-workers", "0", "--out", str(tmp_path / "run")], 0),
+        "benchmark": (["benchmark", "--model", "resnet20", *tiny, "--batch", "1", "--repeats", "1",
+                       "--min-time", "0"], 0),
+    }
+    processes = {name: _closed_pipe_run(argv, tmp_path) for name, (argv, _) in cases.items()}
+    processes["verify mismatch, stderr closed too"] = _closed_pipe_run(cases["verify mismatch"][0], tmp_path,
+                                                                       close_stderr=True)
+    cases["verify mismatch, stderr closed too"] = cases["verify mismatch"]
+    # export, then predict with what it wrote
+    export = _closed_pipe_run(["export", "resnet20", *tiny, "--out", str(tmp_path / "deploy")], tmp_path)
+    results = {"export": (export.wait(timeout=600), export.stderr.read())}
+    predict = _closed_pipe_run(["predict", str(tmp_path / "deploy" / "resnet20"), str(data.parent / "photo.png")],
+                               tmp_path)
+    results["predict"] = (predict.wait(timeout=600), predict.stderr.read())
+    for name, process in processes.items():
+        results[name] = (process.wait(timeout=600), process.stderr.read() if process.stderr else "")
+    expected = {name: status for name, (_, status) in cases.items()}
+    expected.update(export=0, predict=0)
+    assert {name: code for name, (code, _) in results.items()} == expected, \
+        {name: err[-1500:] for name, (_, err) in results.items()}
+    for name, (_, err) in results.items():
+        assert "BrokenPipeError" not in err and "Traceback" not in err, (name, err[-1500:])
+
+
+def test_version_and_usage_lines_name_the_program(capsys):
+    import paddle_resnet
+
+    code, out, _ = run_cli(capsys, "--version")
+    assert code == 0 and out.startswith(f"paddle_resnet {paddle_resnet.__version__} (Paddle ") and "Python" in out
+    for command in ("summary", "verify", "train", "predict", "export", "benchmark"):
+        code, out, _ = run_cli(capsys, command, "--help")
+        assert code == 0 and out.startswith(f"usage: python -m paddle_resnet {command} "), out[:100]
+    code, _, err = run_cli(capsys, "summary", "--depth", "nothing")
+    assert code == 2 and err.startswith("usage: python -m paddle_resnet summary ")
+
+
+def test_help_is_plain_text_that_works_from_an_installed_copy(capsys):
+    """No reStructuredText markup, and no paths of a checkout (scripts/, tests/) in any command's help."""
+    for command in ("summary", "verify", "train", "predict", "export", "benchmark"):
+        code, out, _ = run_cli(capsys, command, "--help")
+        assert code == 0
+        for marker in ("``", ":func:", ":class:"):
+            assert marker not in out, f"{command} --help shows {marker!r}"
+        assert not re.search(r"^\s*\.\. \w+::", out, re.M), f"{command} --help shows a reStructuredText directive"
+        # A checkout's relative paths (an absolute default such as the golden file's own path is fine).
+        assert not re.search(r"(?<![\w/.-])(scripts|tests)/", out), f"{command} --help names a checkout's path"
+        assert "examples:" in out or command == "predict" and "predict runs/cats" in out
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and "predict" in out and "--version" in out
+
+
+def test_help_does_not_import_paddle():
+    """Printing help must not wait seconds for Paddle: every command's --help, in a fresh interpreter."""
+    code = ("import sys\nfrom paddle_resnet.cli import main\n"
+            "codes = [main([c, '--help']) for c in ('summary', 'train', 'predict', 'export', 'benchmark')]\n"
+            "main(['--help']); main(['--version'])\n"
+            "print(codes, 'paddle' in sys.modules)")
+    assert run_python(code).stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False"
+
+
+def test_the_package_imports_lazily_and_keeps_its_names():
+    code = ("import sys, paddle_resnet\nlazy = 'paddle' not in sys.modules\n"
+            "from paddle_resnet import resnet50, create_model, Predictor, export, fingerprint, __all__\n"
+            "names = [n for n in __all__ if not hasattr(paddle_resnet, n)]\n"
+            "print(lazy, 'paddle' in sys.modules, names, callable(export), paddle_resnet.training.train.__name__)")
+    assert run_python(code).stdout.split() == ["True", "True", "[]", "True", "train"]
+
+
+def test_listings_are_in_natural_order(capsys):
+    from paddle_resnet import list_models
+    from paddle_resnet.models.table import natural_key
+
+    names = list_models()
+    assert names.index("resnet18") < names.index("resnet34") < names.index("resnet50") < names.index("resnet101")
+    assert names == sorted(names, key=natural_key)
+    assert sorted(["resnet50_vd", "resnet101", "resnet50", "resnet18_vd", "resnet18"], key=natural_key) == \
+        ["resnet18", "resnet18_vd", "resnet50", "resnet50_vd", "resnet101"]
+    code, out, _ = run_cli(capsys, "summary", "--help")
+    listed = " ".join(out.split())
+    assert ", ".join(names) in listed
+
+
+def test_verify_suggests_names_and_gives_shapes_as_lists_in_json(capsys):
+    code, _, err = run_cli(capsys, "verify", "--only", "resnet5,resnet18")
+    assert code == 2 and "unknown architecture(s) resnet5. Did you mean " in err and "resnet50" in err.split("?")[0]
+    code, out, _ = run_cli(capsys, "verify", "--only", "resnet20", "--verbose", "--format", "json")
+    rows = {row["metric"]: row for row in json.loads(out)["rows"]}
+    assert code == 0 and rows["stage_shapes.layer2"]["expected"] == [1, 32, 16, 16] == rows["stage_shapes.layer2"][
+        "actual"]

@@ -1,11 +1,14 @@
 """The examples in the docstrings, the README and docs/ run and show what they say, and the generated parts of
 the docs match the code they are generated from.
 
-Markdown examples: every ```` ```python ```` block of a file runs, in order, in one namespace, in a temporary
-folder (so a later block may use what an earlier one made). A block preceded by
-``<!-- example: skip, <reason> -->`` is not run; the reason is required. The official-weights download is
-replaced by a local file (this test needs no network); everything else runs for real. Each file may have a
-fixture below that makes what its prose says the reader already has (an image batch, a finished run).
+Markdown examples: every ```` ```python ```` and ```` ```bash ```` block of a file runs, in document order, in a
+temporary folder (so a later block may use what an earlier one made); the Python blocks share one namespace.
+Each line of a bash block is a command of this package (``python scripts/<command>.py ...``,
+``python -m paddle_resnet ...`` or ``paddle-resnet ...``), run as written through the command line's ``main``
+in this process, and must exit with 0. A block preceded by ``<!-- example: skip, <reason> -->`` is not run;
+the reason is required (network, GPUs, several processes, minutes of measuring). The official-weights download
+is replaced by a local file (this test needs no network); everything else runs for real. Each file may have a
+fixture below that makes what its prose says the reader already has (an image batch, an image folder, weights).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import importlib
 import inspect
 import pkgutil
 import re
+import shlex
 from pathlib import Path
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 import paddle
@@ -52,25 +57,84 @@ def test_docstring_examples(name):
     assert result.attempted > 0 and result.failed == 0
 
 
-def python_blocks(text: str):
-    """``(line, code, skip reason or None)`` for every ```` ```python ```` block of a markdown text."""
-    blocks = []
-    for match in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
+class Example(NamedTuple):
+    line: int  # where the block starts
+    kind: str  # "python" or "bash"
+    code: str
+    skip: Optional[str]  # the reason it is not run, or None
+
+
+def examples(text: str) -> List[Example]:
+    """Every ```` ```python ```` and ```` ```bash ```` block of a markdown text, in order (indented ones, inside a
+    list item, too)."""
+    found = []
+    for match in re.finditer(r"^(?P<indent> *)```(?P<kind>python|bash)\n(?P<code>.*?)^(?P=indent)```", text,
+                             re.S | re.M):
         before = text[:match.start()].rstrip("\n").rsplit("\n", 1)[-1]
         skip = SKIP.match(before.strip())
-        blocks.append((text[:match.start()].count("\n") + 1, match.group(1), skip.group(1) if skip else None))
-    return blocks
+        indent = len(match.group("indent"))
+        code = "".join(line[indent:] for line in match.group("code").splitlines(keepends=True))
+        found.append(Example(text[:match.start()].count("\n") + 1, match.group("kind"), code,
+                             skip.group(1) if skip else None))
+    return found
+
+
+def python_blocks(text: str):
+    """``(line, code, skip reason or None)`` for every ```` ```python ```` block of a markdown text."""
+    return [(e.line, e.code, e.skip) for e in examples(text) if e.kind == "python"]
+
+
+def bash_commands(code: str) -> List[List[str]]:
+    """The words of each command of a bash block: continued lines joined, comments and empty lines dropped."""
+    return [words for line in code.replace("\\\n", " ").splitlines() if (words := shlex.split(line, comments=True))]
+
+
+def cli_arguments(words: List[str]) -> Optional[List[str]]:
+    """The ``paddle_resnet.cli.main`` arguments of a command of this package, or None for any other command."""
+    script = re.fullmatch(r"scripts/(\w+)\.py", words[1]) if len(words) > 1 and words[0] == "python" else None
+    if script:
+        return [script.group(1), *words[2:]]
+    if words[:3] == ["python", "-m", "paddle_resnet"]:
+        return words[3:]
+    return words[1:] if words[0] == "paddle-resnet" else None
+
+
+def test_bash_commands_are_read_as_a_shell_reads_them():
+    block = ("python scripts/train.py DATA --model resnet18 \\\n    --epochs 2   # a comment\n\n"
+             "python -m paddle_resnet predict runs/x 'photos/*.jpg'\npip install .\n")
+    commands = bash_commands(block)
+    assert [cli_arguments(words) for words in commands] == [
+        ["train", "DATA", "--model", "resnet18", "--epochs", "2"], ["predict", "runs/x", "photos/*.jpg"], None]
 
 
 def _images(batch=1, size=224):
     return np.random.RandomState(0).rand(batch, 3, size, size).astype("float32")
 
 
+def _image_folder(root, per_class, names=("cat", "dog"), seed=0):
+    """``root/cat/*.jpg``, ``root/dog/*.jpg``: two learnable texture classes, renamed as the docs call them."""
+    from helpers.images import make_image_folder
+
+    make_image_folder(root, per_class=per_class, size=24, seed=seed, classes=("horizontal", "vertical")[:len(names)],
+                      suffix=".jpg")
+    for texture, name in zip(("horizontal", "vertical"), names):
+        (root / texture).rename(root / name)
+    return root
+
+
 def _readme(tmp_path):
+    """The reader's image folder DATA and a folder of photos to classify."""
+    _image_folder(tmp_path / "DATA", per_class=2)
+    _image_folder(tmp_path / "photos", per_class=1, seed=1)
     return {"images": _images()}
 
 
 def _performance(tmp_path):
+    """The weights files the export commands name: ImageNet ResNet-50 and a 10-class ResNet-18."""
+    from paddle_resnet import create_model, save_weights
+
+    save_weights(create_model("resnet50"), tmp_path / "resnet50.pdparams")
+    save_weights(create_model("resnet18", num_classes=10), tmp_path / "finetuned.pdparams")
     return {"images": _images()}
 
 
@@ -83,14 +147,9 @@ def _weights(tmp_path):
 
 
 def _training(tmp_path):
-    """A finished run in runs/cats, made the way the page describes (a tiny one: resnet20, 1 epoch)."""
-    from helpers.images import make_image_folder
-    from paddle_resnet.training import TrainConfig, train
-
-    data = make_image_folder(tmp_path / "cats_vs_dogs" / "train", per_class=4, size=16, classes=("horizontal",
-                                                                                                 "vertical"))
-    train(TrainConfig(data=str(data), model="resnet20", epochs=1, warmup_epochs=0, batch_size=4, input_size=16,
-                      num_workers=0, out=str(tmp_path / "runs" / "cats")), stream=open(tmp_path / "log", "w"))
+    """The page's image folder, tiny: cats_vs_dogs/train and cats_vs_dogs/val (its examples make runs/cats)."""
+    _image_folder(tmp_path / "cats_vs_dogs" / "train", per_class=1)
+    _image_folder(tmp_path / "cats_vs_dogs" / "val", per_class=1, seed=1)
     return {}
 
 
@@ -118,25 +177,38 @@ def local_official_weights(monkeypatch, tmp_path_factory):
 
 
 @pytest.mark.parametrize("document", MARKDOWN)
-def test_markdown_python_examples_run(document, tmp_path, monkeypatch, local_official_weights):
-    blocks = python_blocks((ROOT / document).read_text())
-    runnable = [(line, code) for line, code, skip in blocks if skip is None]
+def test_markdown_examples_run(document, tmp_path, monkeypatch, local_official_weights, capsys):
+    from paddle_resnet.cli import main
+
+    runnable = [example for example in examples((ROOT / document).read_text()) if example.skip is None]
     if not runnable:
-        pytest.skip(f"{document} has no Python examples to run")
+        pytest.skip(f"{document} has no examples to run")
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__example__"}
     namespace.update(FIXTURES.get(document, lambda path: {})(tmp_path))
-    for line, code in runnable:
-        try:
-            exec(compile(code, f"{document}:{line}", "exec"), namespace)
-        except Exception as error:  # noqa: BLE001  the failing example and why
-            pytest.fail(f"the example at {document}:{line} fails: {type(error).__name__}: {error}")
+    for example in runnable:
+        where = f"{document}:{example.line}"
+        if example.kind == "python":
+            try:
+                exec(compile(example.code, where, "exec"), namespace)
+            except Exception as error:  # noqa: BLE001  the failing example and why
+                pytest.fail(f"the example at {where} fails: {type(error).__name__}: {error}")
+            continue
+        for words in bash_commands(example.code):
+            arguments = cli_arguments(words)
+            assert arguments is not None, (f"{where}: `{shlex.join(words)}` is not a command of this package, so "
+                                           "the test cannot run it; mark the block <!-- example: skip, <reason> -->")
+            code = main(arguments)
+            out, err = capsys.readouterr()
+            if code != 0:
+                pytest.fail(f"the command at {where} exits {code}: {shlex.join(words)}\n{out[-2000:]}{err[-2000:]}")
 
 
 def test_skipped_examples_say_why():
     for document in MARKDOWN:
-        for line, _, skip in python_blocks((ROOT / document).read_text()):
-            assert skip is None or len(skip) > 15, f"{document}:{line}: give a reason for skipping the example"
+        for example in examples((ROOT / document).read_text()):
+            assert example.skip is None or len(example.skip) > 15, \
+                f"{document}:{example.line}: give a reason for skipping the example"
 
 
 def test_the_docs_list_the_builder_options_the_code_accepts():

@@ -85,8 +85,8 @@ def test_paddle_export_writes_this_paddles_files_and_leaves_the_model_as_it_was(
     files = export(model, str(tmp_path / "sub" / "net"), input_size=(None, 3, 32, 32))
     assert model.training, "the caller's model keeps its mode: a copy is exported"
     names = [os.path.basename(f) for f in files]
-    expected = ["net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
-        ["net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
+    expected = ["net_meta.json", "net.pdiparams", "net.json"] if PROGRAM_SUFFIX == ".json" else \
+        ["net_meta.json", "net.pdiparams", "net.pdiparams.info", "net.pdmodel"]
     assert names == expected, "this Paddle's program format, the model file moved into place last"
     assert sorted(os.listdir(tmp_path / "sub")) == sorted(names), "no temporary directory or stray file left"
     assert sorted(synced) == sorted(name.replace("net", "model", 1) for name in names), "each file flushed"
@@ -141,8 +141,9 @@ def test_onnx_export_runs_in_onnxruntime_and_matches_eager(tmp_path):
     paddle.seed(2)
     model = create_model("resnet18", num_classes=10)
     files = export(model, str(tmp_path / "resnet18"), input_size=(3, 64, 64), format="onnx")
-    assert [os.path.basename(f) for f in files] == ["resnet18.onnx"]
-    assert sorted(os.listdir(tmp_path)) == ["resnet18.onnx"], "the intermediate Paddle files are not left behind"
+    assert [os.path.basename(f) for f in files] == ["resnet18_meta.json", "resnet18.onnx"]
+    assert sorted(os.listdir(tmp_path)) == ["resnet18.onnx", "resnet18_meta.json"], \
+        "the intermediate Paddle files are not left behind"
     predictor = Predictor(str(tmp_path / "resnet18"), device="cpu", threads=1)
     assert predictor.backend == "onnxruntime" and predictor.input_shape == [None, 3, 64, 64]
     for batch in (1, 3):
@@ -188,18 +189,21 @@ def test_onnx_export_needs_paddle2onnx_1x(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_reexport_replaces_every_file_of_an_earlier_export(tmp_path, monkeypatch):
-    """One prefix, one model: whatever an earlier export left there in either format is replaced or removed."""
+def test_reexport_replaces_its_own_format_and_keeps_the_other(tmp_path, monkeypatch):
+    """A format exported again replaces every file of that format (Paddle 2.6's .pdmodel and .info included);
+    the other format's files stay beside it: an export never deletes another format."""
     prefix = str(tmp_path / "net")
     stale = [".json", ".pdmodel", ".pdiparams.info", ".onnx"]  # every format, Paddle 2.6's .info included
     for suffix in stale:
         open(prefix + suffix, "w").close()
     files = export(create_model("resnet20"), prefix, input_size=(3, 32, 32))
-    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files)
+    assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(f) for f in files] + ["net.onnx"])
     assert all(os.path.getsize(f) > 0 for f in files)
-    Predictor(prefix, device="cpu")  # the prefix is unambiguous again
+    with pytest.raises(ValueError, match=r"several exported models share the prefix .*pass format='paddle' or"):
+        Predictor(prefix, device="cpu")
+    assert Predictor(prefix, device="cpu", format="paddle").backend == "paddle"
 
-    # And back to ONNX (the conversion itself faked: this is about the files around it).
+    # And the ONNX format of the same model beside it (the conversion itself faked: this is about the files).
     def fake_convert(converter, model, tmp, input_size):
         (tmp_path / "converted").write_bytes(b"onnx")
         os.replace(tmp_path / "converted", os.path.join(tmp, "model.onnx"))
@@ -207,8 +211,18 @@ def test_reexport_replaces_every_file_of_an_earlier_export(tmp_path, monkeypatch
 
     monkeypatch.setattr(export_module, "_import_paddle2onnx", lambda: "paddle2onnx")
     monkeypatch.setattr(export_module, "_convert_to_onnx", fake_convert)
-    assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == [prefix + ".onnx"]
-    assert os.listdir(tmp_path) == ["net.onnx"], "the Paddle program and parameters were removed"
+    assert export(create_model("resnet20"), prefix, input_size=(3, 32, 32), format="onnx") == \
+        [prefix + "_meta.json", prefix + ".onnx"]
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(f) for f in files + [prefix + ".onnx"]), \
+        "the Paddle program and parameters were kept"
+    assert open(prefix + ".onnx", "rb").read() == b"onnx"
+
+    # A different model (another classifier size) is not written beside them: its metadata would not fit both.
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    with pytest.raises(FileExistsError, match=r"net\.(json|pdmodel).* is a different model \(outputs \[\[None, 10\]\] vs "
+                                              r"\[\[None, 3\]\]\); export to another prefix"):
+        export(create_model("resnet20", num_classes=3), prefix, input_size=(3, 32, 32), format="onnx")
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -317,12 +331,24 @@ def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys, monkey
     images = _images(2, (3, 32, 32))
     assert_same_answer(Predictor(str(tmp_path / "out" / "resnet20"), device="cpu")(images), _eager(trained, images))
 
+    # Weights with another classifier size: the size is taken from them (and said), no --num-classes needed.
     paddle.save(create_model("resnet20", num_classes=7).state_dict(), str(tmp_path / "w7.pdparams"))
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"),
+                           "--out", str(tmp_path / "seven"))
+    assert code == 0 and "the weights' classifier has 7 outputs: exporting with --num-classes 7" in out
+    assert Predictor(str(tmp_path / "seven" / "resnet20"), device="cpu")(images).shape == (2, 7)
+    # ... unless the option says otherwise: then the mismatch is an error that says which size fits, in the
+    # command line's terms (no Python-only advice such as strict=False).
     code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w7.pdparams"),
-                           "--out", str(tmp_path / "x"))
-    assert code == 2 and "fc.weight (weights [64, 7], model [64, 10])" in err
-    assert "hint: the weights' classifier has 7 outputs; pass --num-classes 7" in err
+                           "--num-classes", "10", "--out", str(tmp_path / "x"))
+    assert code == 2 and "fc.weight (weights [64, 7], model [64, 10])" in err and "strict" not in err
+    assert "hint: the weights' classifier has 7 outputs, not --num-classes 10" in err
     assert not (tmp_path / "x").exists()
+    # Backbone weights (no classifier): ambiguous, so refused with the option that settles it.
+    paddle.save(create_model("resnet20", num_classes=0).state_dict(), str(tmp_path / "w0.pdparams"))
+    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "w0.pdparams"),
+                           "--out", str(tmp_path / "x"))
+    assert code == 2 and "hint: the weights have no classifier: pass --num-classes 0" in err
 
     # A wrong exported graph (faked: the predictor answers zeros) fails the check with exit code 1.
     monkeypatch.setattr(Predictor, "__call__", lambda self, images: np.zeros((len(images), 10), "float32"))
@@ -357,8 +383,9 @@ def test_export_command_onnx_with_input_size_and_num_classes(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "export", "resnet20", "--format", "onnx", "--input-size", "40x48",
                            "--num-classes", "7", "--out", str(tmp_path))
     assert code == 0 and "check: onnxruntime on a random batch of 2" in out and "(ok," in out
-    assert f"removed {tmp_path / 'resnet20.json'} (an earlier export to the same prefix)" in out
-    assert os.listdir(tmp_path) == ["resnet20.onnx"]
+    assert "removed" not in out
+    assert sorted(os.listdir(tmp_path)) == ["resnet20.json", "resnet20.onnx", "resnet20.pdiparams",
+                                            "resnet20_meta.json"], "the other format is kept"
     predictor = Predictor(str(tmp_path / "resnet20.onnx"))
     assert predictor.input_shape == [None, 3, 40, 48]
     assert predictor(_images(3, (3, 40, 48))).shape == (3, 7)
@@ -423,7 +450,7 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeyp
                                       "flags\t\t: sse avx2 fma avx512f\n\n")
     monkeypatch.setattr(benchmark_machine, "CPUINFO", str(tmp_path / "cpuinfo"))
     argv = ["benchmark", "--model", "resnet18", "--input-size", "32", "--batch", "2", "--repeats", "2",
-            "--min-time", "0.01", "--skip-tools", "--json", str(tmp_path / "bench.json")]
+            "--min-time", "0.01", "--json", str(tmp_path / "bench.json")]
     code, out, _ = run_cli(capsys, *argv)
     assert code == 0
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -438,6 +465,7 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeyp
         assert rows[path]["max_rel_diff"] <= RELATIVE_TOLERANCE, path
     assert rows["paddle.vision eager"]["max_rel_diff"] == 0.0, "same weights, same operators: the same output"
     assert report["arguments"] == argv[1:] and report["input_size"] == [3, 32, 32]
+    assert "tools" not in report, "verify and paddle.summary are timed only with --time-tools"
     machine = report["machine"]
     assert machine["paddle"] == paddle.__version__ and machine["threads_used"] == report["threads"]
     threads = report["threads"]
@@ -477,3 +505,40 @@ def test_resnet_d_average_pool_shortcut_survives_export_at_odd_sizes(tmp_path, f
     floor.layer2[0].downsample[0].ceil_mode = False
     with pytest.raises(ValueError):
         _eager(floor, images)
+
+
+def _report(others, cpus=2):
+    """A benchmark report with one measured row, as run_benchmark returns it."""
+    row = {"path": "ours eager", "batch": 1, "runs": 3, "images_per_s": 10.0, "p50_ms": 100.0, "p90_ms": 110.0,
+           "gflops": 1.0, "fraction_of_peak": 0.1, "max_rel_diff": None}
+    machine = {"cpu": "test CPU", "cpu_family": "1", "available_cpus": cpus, "logical_cpus": cpus, "paddle": "x",
+               "onnxruntime": None, "paddle2onnx": None, "peak_formula": "..."}
+    return {"model": "resnet20", "input_size": [3, 32, 32], "gflop_per_image": 0.08, "threads": cpus, "date": "d",
+            "machine": machine, "load_before": [0, 0, 0], "load_after": [0, 0, 0], "other_processes_cores": others,
+            "rows": [row], "ratios": {"1": {"fastest path": "ours eager"}}}
+
+
+def test_benchmark_warns_above_the_ratios_when_other_processes_were_busy():
+    from paddle_resnet.benchmark.report import BUSY_SHARE, format_report
+
+    busy = format_report(_report(others=0.5)).splitlines()
+    warning = next(i for i, line in enumerate(busy) if line.startswith("warning: "))
+    assert "0.5 of 2 CPUs busy" in busy[warning] and "cannot be trusted" in busy[warning]
+    assert busy[warning + 2].startswith("| ratio (throughput)"), "the warning stands right above the ratios"
+    just_below = _report(others=round(2 * BUSY_SHARE - 0.01, 2))
+    assert not [line for line in format_report(just_below).splitlines() if line.startswith("warning")]
+    assert not [line for line in format_report(_report(others=None)).splitlines() if line.startswith("warning")]
+
+
+def test_benchmark_times_the_tools_only_when_asked(capsys, monkeypatch):
+    import paddle_resnet.benchmark as benchmark
+
+    asked = []
+
+    def fake_run(*args, tools, say):
+        asked.append(tools)
+        return {**_report(others=0.0), "seconds": 1.0}
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fake_run)
+    assert run_cli(capsys, "benchmark")[0] == 0 and run_cli(capsys, "benchmark", "--time-tools")[0] == 0
+    assert asked == [False, True]

@@ -15,7 +15,8 @@ from paddle_resnet import BasicBlock, create_model, summarize
 from references import closed_form
 from helpers import constant_init
 
-ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)\s*$")
+# A row of paddle.summary's table (label, input shapes, output shape, parameters), and our module path after it.
+ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)(?:\s+(\S+))?\s*$")
 
 # The BasicBlock(64, 128, 2) printout of the source reproduction (a 2021 PaddlePaddle ResNet write-up the
 # project started from; see docs/architecture.md), Paddle 2.1. Its
@@ -53,18 +54,24 @@ def paddle_summary_text(model, size):
 
 
 def rows_and_footer(text):
-    rows = [m.groups()[1:] for m in map(ROW.match, text.splitlines()) if m]
+    rows = [m.groups()[1:4] for m in map(ROW.match, text.splitlines()) if m]
     footer = [line for line in text.splitlines() if re.match(r"^(Total|Trainable|Non-trainable|Input size|"
                                                              r"Forward/backward|Params size|Estimated)", line)]
     return rows, footer
 
 
 def test_reproduces_the_source_documents_block_printout():
+    """paddle.summary's layout, character for character, and to its right the module path of every row."""
     text = summarize(BasicBlock(64, 128, 2), (1, 64, 224, 224)).render()
-    ours, source = text.splitlines(), SOURCE_BASIC_BLOCK.splitlines()
+    width = len(SOURCE_BASIC_BLOCK.splitlines()[0])  # paddle.summary's table width (75)
+    ours = [line[:width].rstrip() for line in text.splitlines()]
+    source = [line.rstrip() for line in SOURCE_BASIC_BLOCK.splitlines()]
     changed = {i for i, line in enumerate(source) if line.startswith(("Trainable", "Non-trainable"))}
     assert [l for i, l in enumerate(ours) if i not in changed] == [l for i, l in enumerate(source) if i not in changed]
     assert "Trainable params: 230,144" in text and "Non-trainable params: 768" in text
+    paths = [line[width:].strip() for line in text.splitlines()[1:11]]
+    assert paths == ["Module", "=" * len(paths[1]), "conv1", "bn1", "relu1", "conv2", "bn2", "downsample.0",
+                     "downsample.1", "relu2"]
 
 
 @pytest.mark.parametrize("name, size", [("resnet50", (1, 3, 224, 224)), ("resnet20", (1, 3, 32, 32)),
@@ -105,6 +112,8 @@ def test_stage_table_and_formats():
     assert data["memory_mb"]["total_mb"] == 384.84  # the source document's ResNet-50 printout
     markdown = summary.render("markdown")
     assert markdown.startswith("| Layer (type)") and "| layer4  |" in markdown
+    assert "| Module " in markdown and "| layer1.0.conv1 " in markdown  # where each layer is
+    assert "layer3.5.downsample" not in markdown and "| layer3.0.downsample.0 " in markdown
     with pytest.raises(ValueError, match="format='html': expected one of 'text', 'markdown', 'json'"):
         summary.render("html")
     with pytest.raises(ValueError, match="depth='modules': expected one of 'layers', 'blocks', 'stages'"):

@@ -307,8 +307,7 @@ def test_command_line_reports_bad_data_as_an_error(tmp_path, capsys):
 def test_command_line_help_shows_the_configured_defaults(monkeypatch, capsys):
     monkeypatch.setitem(training_config.BASE_LR, "sgd", 0.7)
     monkeypatch.setitem(training_config.DEFAULT_WEIGHT_DECAY, "adamw", 0.02)
-    with pytest.raises(SystemExit):
-        cli_main(["train", "--help"])
+    assert cli_main(["train", "--help"]) == 0  # main returns argparse's exit status rather than raising it
     help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
     assert "default 0.7 for sgd, 0.001 for adamw, times global batch / 256" in help_text
     assert "default 0.0001 for sgd, 0.02 for adamw" in help_text
@@ -347,3 +346,73 @@ def test_export_writes_the_best_model_for_deployment(tiny_data, tmp_path):
     x = paddle.randn([2, 3, 16, 16])
     # Same graph and weights: only kernel choice differs between the eager and the loaded program.
     np.testing.assert_allclose(exported(x).numpy(), model(x).numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------- defaults, extending, threads
+
+def test_one_epoch_needs_no_warmup_setting(tiny_data, tmp_path, capsys):
+    """The default warm-up fits a smoke test: one epoch, no warm-up; otherwise one warm-up epoch."""
+    assert TrainConfig(data="x", epochs=1).resolved().warmup_epochs == 0
+    assert TrainConfig(data="x", epochs=2).resolved().warmup_epochs == 1
+    with pytest.raises(ValueError, match="warmup_epochs=1 must be less than epochs=1"):
+        TrainConfig(epochs=1, warmup_epochs=1)  # asked for explicitly, it is still checked
+    assert cli_main(["train", str(tiny_data), "--model", "resnet20", "--input-size", "16", "--epochs", "1",
+                     "--num-workers", "0", "--out", str(tmp_path / "out")]) == 0
+    assert "0 warm-up epoch(s)" in capsys.readouterr().out
+
+
+def test_a_finished_run_says_so_and_can_be_extended(tiny_data, tmp_path):
+    settings = dict(TINY, data=str(tiny_data), out=str(tmp_path / "run"), warmup_epochs=1)
+    first, _ = _run(**settings, epochs=2)
+    again, output = _run(**dict(settings, out=None), epochs=2, resume=str(tmp_path / "run"))
+    assert "has finished all 2 epochs: nothing to train" in output and "--epochs 4" in output
+    assert again.history == first.history and not (tmp_path / "runs").exists()
+
+    extended, output = _run(**dict(settings, out=None), epochs=4, resume=str(tmp_path / "run"))
+    assert "length changed from 2 to 4 epochs" in output and "epoch 4/4" in output and "epoch 2/4" not in output
+    assert [row["epoch"] for row in extended.history] == [1, 2, 3, 4]
+    assert extended.history[:2] == first.history
+    assert json.loads((tmp_path / "run" / "last" / "trainer.json").read_text())["config"]["epochs"] == 4
+    # Epochs 3 and 4 ran the 4-epoch plan, from the step the run had reached: each epoch records the rate of
+    # its last step, which a fresh 4-epoch schedule (built and stepped independently here) has at that step.
+    steps_per_epoch = len(EpochBatchSampler(36, TINY["batch_size"]))  # 36 training images (48, 25% held out)
+    planned = loop.build_schedule(extended.config, steps_per_epoch)
+    rates = []
+    for _ in range(4 * steps_per_epoch):
+        rates.append(planned())
+        planned.step()
+    assert [row["lr"] for row in extended.history[2:]] == pytest.approx(
+        [rates[3 * steps_per_epoch - 1], rates[4 * steps_per_epoch - 1]])
+    assert extended.history[1]["lr"] != pytest.approx(rates[2 * steps_per_epoch - 1])  # the 2-epoch plan ended at 0
+
+    with pytest.raises(ValueError, match=r"epochs=3: the run in .* has already trained 4 epochs"):
+        train(TrainConfig(**dict(settings, out=None), epochs=3, resume=str(tmp_path / "run")))
+    with pytest.raises(ValueError, match=r"lr=0\.5 \(checkpoint: 0\.05\).*--epochs N extends a run"):
+        train(TrainConfig(**dict(settings, out=None, lr=0.5), epochs=5, resume=str(tmp_path / "run")))
+
+
+def test_pretrained_swallowing_the_data_folder_is_explained(tiny_data, capsys):
+    assert cli_main(["train", "--model", "resnet20", "--pretrained", str(tiny_data)]) == 2
+    err = capsys.readouterr().err
+    assert f"--pretrained took {str(tiny_data)!r} as its weights file, but it is a folder" in err
+    assert f"train {tiny_data} --pretrained" in err
+    with pytest.raises(ValueError, match="is a folder; expected a weights file"):
+        TrainConfig(data=str(tiny_data), model="resnet20", pretrained=str(tiny_data))
+
+
+def test_threads_are_set_for_training_on_the_cpu(tiny_data, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(paddle.base.core, "set_num_threads", calls.append)
+    _, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "one"), epochs=1, threads=1)
+    assert calls == [1] and "(1 CPU thread each)" in output
+    _run(**TINY, data=str(tiny_data), out=str(tmp_path / "default"), epochs=1)
+    default = training_config.cpu_threads()  # DEFAULT_THREADS: None keeps Paddle's own setting
+    assert calls[1:] == ([] if default is None else [default])
+    # "all" shares the cores between the processes the launcher started on this machine; "paddle" keeps its own.
+    from paddle_resnet.deploy.predictor import available_threads
+
+    monkeypatch.setenv("PADDLE_LOCAL_SIZE", "2")
+    assert training_config.cpu_threads(default="all") == max(1, available_threads() // 2)
+    assert training_config.cpu_threads(default="paddle") is None and training_config.cpu_threads(3) == 3
+    with pytest.raises(ValueError, match=r"threads=0: expected an integer >= 1"):
+        TrainConfig(threads=0)

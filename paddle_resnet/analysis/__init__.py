@@ -3,11 +3,16 @@ with the rules of ``shape_rules`` for layers and ``ops`` for functions), countin
 multiply-accumulates (``counting``), and ``paddle.summary``-style summaries with per-stage views (``summary``).
 Works on any ``paddle.nn.Layer``.
 
-(A package re-exports no name that equals one of its modules, such as ``trace``: it would hide the module.)"""
+(A package re-exports no name that equals one of its modules, such as ``trace``: it would hide the module.
+Names are imported when first used, see ``paddle_resnet._lazy``.)"""
 
-from .counting import ParamCount, count_macs, count_params
-from .summary import Summary, summarize
-from .trace import LayerCall, TraceError, UnsupportedLayer
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    ".counting": ["ParamCount", "count_macs", "count_params"],
+    ".summary": ["Summary", "summarize"],
+    ".trace": ["LayerCall", "TraceError", "UnsupportedLayer"],
+})
 
 __all__ = ["LayerCall", "ParamCount", "Summary", "TraceError", "UnsupportedLayer", "count_macs", "count_params",
            "summarize"]

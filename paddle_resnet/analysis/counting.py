@@ -6,8 +6,6 @@ import math
 from typing import NamedTuple
 
 
-from .trace import trace
-
 
 class ParamCount(NamedTuple):
     """Parameter counts in ``paddle.summary``'s convention.
@@ -50,4 +48,6 @@ def count_macs(model, input_size) -> int:
     >>> count_macs(resnet50(), (1, 3, 224, 224))
     4089184256
     """
+    from .trace import trace  # imports Paddle; ParamCount alone does not need it
+
     return sum(call.macs for call in trace(model, input_size))

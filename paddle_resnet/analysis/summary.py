@@ -1,8 +1,9 @@
 """Model summaries: the layer table of ``paddle.summary`` (same columns, same footer) plus a per-stage table.
 
 ``summarize(model, input_size)`` traces the model once (symbolically: no convolution runs) and returns a
-``Summary``; ``Summary.render(fmt, depth)`` turns it into text (``paddle.summary``'s fixed-width layout),
-markdown or JSON. ``depth`` folds rows: ``"layers"`` (every layer), ``"blocks"`` (residual blocks as single
+``Summary``; ``Summary.render(fmt, depth)`` turns it into text (``paddle.summary``'s fixed-width layout, plus
+a column with each row's module path such as ``layer1.0.conv1``, which says where the layer is), markdown or
+JSON. ``depth`` folds rows: ``"layers"`` (every layer), ``"blocks"`` (residual blocks as single
 rows) or ``"stages"`` (one row for the stem, each stage and the head).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List
 
 import numpy as np
 from tabulate import tabulate
@@ -18,7 +19,9 @@ from tabulate import tabulate
 from .._checks import check_choice, normalize_input_size
 from ..models.stages import block_of, part_of, stage_number
 from .counting import ParamCount, count_params
-from .trace import LayerCall, trace
+
+if TYPE_CHECKING:
+    from .trace import LayerCall
 
 FORMATS = ("text", "markdown", "json")
 DEPTHS = ("layers", "blocks", "stages")
@@ -108,9 +111,11 @@ class Summary:
                 "memory_mb": {k: round(v, 2) for k, v in footer.items() if k.endswith("_mb")},
                 "stages": self.stage_rows()}, indent=1)
         if fmt == "markdown":
-            layer_table = tabulate([[r["layer"], r["input_shape"], r["output_shape"], f"{r['params']:,}"]
-                                    for r in rows], ["Layer (type)", "Input Shape", "Output Shape", "Param #"],
-                                   tablefmt="github", colalign=("left", "left", "left", "right"))
+            paths = _module_paths(rows)
+            layer_table = tabulate([[r["layer"], r["input_shape"], r["output_shape"], f"{r['params']:,}",
+                                     *([r["name"]] if paths else [])] for r in rows],
+                                   ["Layer (type)", "Input Shape", "Output Shape", "Param #", *(["Module"] * paths)],
+                                   tablefmt="github", colalign=("left", "left", "left", "right", "left")[:4 + paths])
             totals = "\n".join(f"- {line}" for line in _footer_lines(footer))
             stages = f"\n{self._stage_table('github')}\n" if self.has_stages else ""
             return f"{layer_table}\n\n{totals}\n{stages}"
@@ -138,6 +143,8 @@ def summarize(model, input_size) -> Summary:
     >>> s.params.total, s.macs
     (11699112, 1814073344)
     """
+    from .trace import trace  # imports Paddle: only when a summary is made, not for FORMATS or DEPTHS
+
     size = normalize_input_size(input_size)
     calls = trace(model, size)
     return Summary(size, calls, count_params(model), part_summary(calls))
@@ -166,8 +173,15 @@ def _footer_lines(footer) -> List[str]:
             f"Non-trainable params: {footer['non_trainable']:,}"]
 
 
+def _module_paths(rows) -> bool:
+    """Whether the rows get a module path column: not when every label already is the path (one row per
+    stage)."""
+    return any(row["layer"] != row["name"] for row in rows)
+
+
 def _paddle_layout(rows, footer) -> str:
-    """The exact fixed-width layout of ``paddle.summary`` (paddle/hapi/model_summary.py)."""
+    """The exact fixed-width layout of ``paddle.summary`` (paddle/hapi/model_summary.py), and to its right a
+    column with each row's module path (the first ``table_width`` characters of each line are paddle.summary's)."""
     cells = [(r["layer"], str(r["input_shape"]), str(r["output_shape"]), f"{r['params']:,}") for r in rows]
     widths = [15, 20, 20, 15]
     for row in rows:  # paddle.summary sizes the columns by the raw (unformatted) values
@@ -175,15 +189,23 @@ def _paddle_layout(rows, footer) -> str:
         widths = [max(width, len(value)) for width, value in zip(widths, raw)]
     table_width = max(75, sum(widths) + 5)
     line = "{:^{}} {:^{}} {:^{}} {:^{}}"
-    out = ["-" * table_width,
-           line.format("Layer (type)", widths[0], "Input Shape", widths[1], "Output Shape", widths[2],
-                       "Param #", widths[3]),
-           "=" * table_width]
-    out += [line.format(c[0], widths[0], c[1], widths[1], c[2], widths[2], c[3], widths[3]) for c in cells]
-    out += ["=" * table_width, *_footer_lines(footer), "-" * table_width,
+    paths = [row["name"] for row in rows] if _module_paths(rows) else []
+    path_width = max([len("Module"), *map(len, paths)]) + 1 if paths else 0
+    rule_width = table_width + path_width
+
+    def with_path(text: str, path: str) -> str:
+        return f"{text:<{table_width}} {path}".rstrip() if paths else text
+
+    out = ["-" * rule_width,
+           with_path(line.format("Layer (type)", widths[0], "Input Shape", widths[1], "Output Shape", widths[2],
+                                 "Param #", widths[3]), "Module"),
+           "=" * rule_width]
+    out += [with_path(line.format(c[0], widths[0], c[1], widths[1], c[2], widths[2], c[3], widths[3]), path)
+            for c, path in zip(cells, paths or [""] * len(cells))]
+    out += ["=" * rule_width, *_footer_lines(footer), "-" * rule_width,
             f"Input size (MB): {footer['input_mb']:0.2f}",
             f"Forward/backward pass size (MB): {footer['forward_backward_mb']:0.2f}",
             f"Params size (MB): {footer['params_mb']:0.2f}",
             f"Estimated Total Size (MB): {footer['total_mb']:0.2f}",
-            "-" * table_width]
+            "-" * rule_width]
     return "\n".join(out)

@@ -18,14 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from typing import Callable, Dict, List
 
 import numpy as np
 
+from .._quiet import batchnorm_note_silenced
 from ..analysis.counting import count_macs
-from ..deploy.compare import max_relative_difference
-from ..builders import create_model
 from ..models.table import list_models
 from .machine import check_threads, cpu_seconds, load_average, machine_info, others_cores
 
@@ -70,6 +68,8 @@ ONEDNN, OLD_IR, PLAIN, ORT = ("Paddle Inference, oneDNN", "Paddle Inference, one
 def _models(name: str):
     """Our model in eval mode, paddle.vision's (same weights) or None, and fresh copies of both for training."""
     import paddle.vision.models as vision_models
+
+    from ..builders import create_model
 
     ours = create_model(name)
     ours.eval()
@@ -163,17 +163,17 @@ def _exported(model, directory: str, input_size, threads: int) -> Dict[str, obje
 
 
 def run_benchmark(name: str, batches: List[int], threads: int, repeats: int = 3, min_time: float = 2.0,
-                  input_size=None, tools: bool = True, say=print) -> dict:
+                  input_size=None, tools: bool = False, say=print) -> dict:
     """The whole benchmark: every path at every batch size (``measure_paths``), and with ``tools`` the timing of
-    ``verify`` and ``paddle.summary`` over every architecture; with the date, the machine's load before and
-    after, and the CPU share other processes took meanwhile. ``say`` receives progress lines."""
-    # Paddle notes on every BatchNorm in training mode that it tracks running statistics: known, and noise here.
-    warnings.filterwarnings("ignore", message="When training, we now always track")
+    ``verify`` and ``paddle.summary`` over every architecture (not deployment speed, so only when asked); with
+    the date, the machine's load before and after, and the CPU share other processes took meanwhile. ``say``
+    receives progress lines."""
     load_before, cpu_before = load_average(), cpu_seconds()
     started = time.perf_counter()
     say(f"benchmarking {name}, batch {batches}, {threads} threads ...")
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "load_before": load_before}
-    report.update(measure_paths(name, batches, threads, repeats, min_time, input_size, say))
+    with batchnorm_note_silenced():  # the training-step rows would show Paddle's BatchNorm note
+        report.update(measure_paths(name, batches, threads, repeats, min_time, input_size, say))
     if tools:
         say("  timing `python -m paddle_resnet verify` and paddle.summary over every architecture ...")
         report["tools"] = time_tools()
@@ -199,7 +199,10 @@ def measure_paths(name: str, batches: List[int], threads: int, repeats: int, min
     machine = machine_info(threads)
     peak = machine["peak_gflops"]
     rows, ratios = [], {}
+    from ..deploy.compare import max_relative_difference
+
     with tempfile.TemporaryDirectory(prefix="paddle_resnet_benchmark_") as directory:
+        say("  exporting for Paddle Inference and ONNX Runtime ...")
         start = time.perf_counter()
         predictors = _exported(ours, directory, size, threads)
         export_seconds = time.perf_counter() - start
@@ -258,6 +261,8 @@ def time_tools() -> dict:
     """Wall time of a full ``python -m paddle_resnet verify`` (a subprocess, as a user runs it) and of
     ``paddle.summary`` over every architecture."""
     import paddle
+
+    from ..builders import create_model
 
     result = {}
     start = time.perf_counter()

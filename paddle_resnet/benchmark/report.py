@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from tabulate import tabulate
 
 from .measure import EAGER, TRAIN, VISION_TRAIN
+
+#: Share of the machine's CPUs that other processes may use during a run before the report warns that its
+#: numbers cannot be trusted: on a 2-core machine, a tenth is 0.2 of a core, enough to move a ratio by ~10%.
+BUSY_SHARE = 0.1
+
+
+def load_warning(report: dict) -> Optional[str]:
+    """A warning when other processes kept a noticeable share of the CPUs busy during the run, else None."""
+    others, cpus = report.get("other_processes_cores"), report["machine"].get("logical_cpus")
+    if others is None or not cpus or others / cpus < BUSY_SHARE:
+        return None
+    return (f"warning: other processes kept {others} of {cpus} CPUs busy on average during this run "
+            f"({100 * others / cpus:.0f}%, more than {100 * BUSY_SHARE:.0f}%): they took time from the paths "
+            "measured, so the numbers and ratios below cannot be trusted; measure again on a quiet machine")
 
 
 def format_report(report: dict) -> str:
@@ -34,6 +50,9 @@ def format_report(report: dict) -> str:
                      "(what /proc/cpuinfo shows, e.g. under virtualisation): the cores ran at "
                      f">= {machine['clock_implied_ghz_at_least']} GHz (boost), so read '% of peak' as relative only.")
     ratio_names = list(next(iter(report["ratios"].values())))
+    warning = load_warning(report)
+    if warning:
+        lines += ["", warning]
     lines += ["", tabulate([[name, *(report["ratios"][b][name] for b in report["ratios"])] for name in ratio_names],
                            ["ratio (throughput)", *(f"batch {b}" for b in report["ratios"])], tablefmt="github")]
     if "tools" in report:

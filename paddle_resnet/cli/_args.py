@@ -8,9 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Dict, Sequence, Tuple
 
 from ..models.config import OPTIONS, describe_fields
+
+
+def program() -> str:
+    """How the user started the command line, for ``usage:`` lines and examples: ``paddle-resnet`` (the installed
+    console script) or ``python -m paddle_resnet`` (also what ``scripts/<command>.py`` runs)."""
+    return "paddle-resnet" if os.path.basename(sys.argv[0] or "").startswith("paddle-resnet") else \
+        "python -m paddle_resnet"
+
+
+def parser_for(command: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
+    """The parser of ``command``: its ``usage:`` line names the program as the user runs it; ``description`` and
+    ``epilog`` are plain text (no reStructuredText markup) printed as written, with ``{program}`` replaced."""
+    return argparse.ArgumentParser(prog=f"{program()} {command}", description=description.format(program=program()),
+                                   epilog=epilog.format(program=program()) or None,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def parse_size(text: str) -> Tuple[int, int]:

@@ -1,22 +1,4 @@
-"""``benchmark``: how fast each way of running a model is on this machine, measured side by side in one run.
-
-    python scripts/benchmark.py                              # ResNet-50, batch 1 and 8 (~2 min on 2 cores, Paddle 3.3)
-    python scripts/benchmark.py --model resnet18 --batch 1,8,32 --threads 2 --json results.json
-
-For every batch size, on the same random images and the same weights:
-
-* eager forward, ours vs ``paddle.vision`` (when it has the architecture), and one SGD training step of each
-  (forward, cross-entropy, backward, update);
-* our model exported and run through Paddle Inference with oneDNN, with Paddle's plain CPU kernels, on
-  Paddle 3 also as an old-IR ``.pdmodel`` program, and through ONNX Runtime.
-
-Each path is warmed up, then timed in rounds (the eager pairs alternate run by run, so that load from other
-processes hits both alike) until it has ``--repeats`` runs and ``--min-time`` seconds; the median gives
-images/s, and p50/p90 are per-batch latencies. Every path's output is compared with our eager model's, so a
-fast but wrong path shows. Also timed: ``python -m paddle_resnet verify`` (a subprocess) and ``paddle.summary``
-over every architecture (our models). The report states the machine and its load before and after, and reads
-throughput as a fraction of the CPU's peak FP32 rate (cores x clock x vector FMA lanes x 2 FLOPs x FMA pipes).
-"""
+"""``benchmark``: how fast each way of running a model is on this machine, measured side by side in one run."""
 
 from __future__ import annotations
 
@@ -27,13 +9,32 @@ import sys
 from typing import List
 
 from .._checks import check_positive
-from ..benchmark import format_report, run_benchmark
 from ..benchmark.machine import check_threads
 from ..benchmark.measure import MAX_ROUNDS
 from ..deploy.predictor import available_threads
 from ..models.table import list_models
-from ._args import parse_size
+from ._args import parse_size, parser_for
 from ._output import output_problem, write_output
+
+DESCRIPTION = """\
+Measure how fast each way of running a model is on this machine, side by side in one run, on the same random
+images and the same weights, for every batch size:
+
+  - eager forward, ours vs paddle.vision's (when it has the architecture), and one SGD training step of each
+    (forward, cross-entropy, backward, update);
+  - our model exported and run through Paddle Inference with oneDNN, with Paddle's plain CPU kernels, on
+    Paddle 3 also as an old-IR .pdmodel program, and through ONNX Runtime.
+
+Each path is warmed up, then timed in rounds (the eager pairs alternate run by run, so that load from other
+processes hits both alike) until it has --repeats runs and --min-time seconds; the median gives images/s, and
+p50/p90 are per-batch latencies. Every path's output is compared with our eager model's, so a fast but wrong
+path shows. The report states the machine and its load, warns when other processes took a noticeable share of
+the CPUs, and reads throughput as a fraction of the CPU's peak FP32 rate.
+
+examples:
+  {program} benchmark                         ResNet-50, batch 1 and 8 (~2 min on 2 cores, Paddle 3.3)
+  {program} benchmark --model resnet18 --batch 1,8,32 --threads 2 --json results.json
+"""
 
 
 def _batch_sizes(text: str) -> List[int]:
@@ -48,8 +49,7 @@ def _batch_sizes(text: str) -> List[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="benchmark", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for("benchmark", DESCRIPTION)
     parser.add_argument("--model", default="resnet50", choices=list_models(), metavar="NAME",
                         help="architecture (default resnet50)")
     parser.add_argument("--batch", type=_batch_sizes, default=[1, 8],
@@ -62,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default 2), unless that takes more than {MAX_ROUNDS} runs")
     parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's")
-    parser.add_argument("--skip-tools", action="store_true",
-                        help="do not time `python -m paddle_resnet verify` and paddle.summary over every "
-                        "architecture")
+    parser.add_argument("--time-tools", action="store_true",
+                        help="also time the verify command and paddle.summary over every architecture (not "
+                        "deployment speed; adds about a minute)")
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON to OUT (atomically)")
     return parser
 
@@ -82,8 +82,10 @@ def main(argv=None) -> int:
     if args.json and output_problem(args.json):
         parser.error(output_problem(args.json))  # now, not after minutes of measuring
     report = {"command": shlex.join(sys.argv), "arguments": list(sys.argv[1:] if argv is None else argv)}
+    from ..benchmark import format_report, run_benchmark
+
     report.update(run_benchmark(args.model, args.batch, args.threads, args.repeats, args.min_time, args.input_size,
-                                tools=not args.skip_tools, say=lambda line: print(line, flush=True)))
+                                tools=args.time_tools, say=lambda line: print(line, flush=True)))
     print()
     print(format_report(report))
     print(f"\n({report['seconds']} s in all)")

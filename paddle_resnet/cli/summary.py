@@ -1,30 +1,32 @@
-"""``summary``: print a model's (or a block's) layers, shapes, parameters and MACs, paddle.summary style.
-
-    python scripts/summary.py resnet50
-    python scripts/summary.py resnet50 --input-size 224 --num-classes 10 --stride-on 1x1
-    python scripts/summary.py resnext50_32x4d --depth stages --format markdown
-    python scripts/summary.py --block basic --in 64 --out 128 --stride 2
-"""
+"""``summary``: print a model's (or a block's) layers, shapes, parameters and MACs, paddle.summary style."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ..analysis.summary import DEPTHS, FORMATS, summarize
-from ..builders import create_model
-from ..models import BasicBlock, BottleneckBlock
+from ..analysis.summary import DEPTHS, FORMATS
 from ..models.table import ARCHITECTURES, list_models
-from ._args import add_model_options, flag, model_options, parse_size
+from ._args import add_model_options, flag, model_options, parse_size, parser_for
 from ._output import output_problem, write_output
+
+DESCRIPTION = """\
+Print a model's (or a single block's) layers, shapes, parameters and MACs in paddle.summary's layout, with the
+module path of every row and a table per stage.
+
+examples:
+  {program} summary resnet50
+  {program} summary resnet50 --input-size 224 --num-classes 10 --stride-on 1x1
+  {program} summary resnext50_32x4d --depth stages --format markdown
+  {program} summary --block basic --in 64 --out 128 --stride 2
+"""
 
 #: Builder options that also describe a single block (``--block``): the rest apply to whole models only.
 _BLOCK_OPTIONS = ("stride_on", "shortcut")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="summary", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for("summary", DESCRIPTION)
     parser.add_argument("model", nargs="?", help=f"architecture name, one of: {', '.join(list_models())}")
     parser.add_argument("--input-size", type=parse_size, help="input height (and width, as HxW); default: the "
                         "architecture's (224, or 32 for the CIFAR nets); 224 for --block")
@@ -45,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _build(args, parser):
+    from ..builders import create_model  # imports Paddle: not needed for --help
+    from ..models import BasicBlock, BottleneckBlock
+
     def refuse(flags, mode):
         given = [flag for flag, value in flags if value is not None]
         if given:
@@ -82,6 +87,8 @@ def main(argv=None) -> int:
         parser.error(f"--batch {args.batch}: expected a positive batch size")
     if args.output and output_problem(args.output):
         parser.error(output_problem(args.output))
+    from ..analysis.summary import summarize
+
     try:
         model, channels, height, width = _build(args, parser)
         report = summarize(model, (args.batch, channels, height, width)).render(args.format, args.depth)

@@ -1,34 +1,48 @@
-"""``python -m paddle_resnet train DATA --model NAME [options]``: train or fine-tune on an image folder.
+"""``train DATA --model NAME [options]``: train or fine-tune on an image folder.
 
 Every option maps to one ``TrainConfig`` field (see there, and ``docs/training.md``). ``--resume OUT``
-continues a run with its saved settings; only the options in ``RESUMABLE_CHANGES`` may be given anew.
-Data-parallel: ``python -m paddle.distributed.launch --nproc_per_node N scripts/train.py DATA ...``.
+continues a run with its saved settings; only the options in ``RESUMABLE_CHANGES`` may be given anew, and
+``--epochs`` may grow to extend it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..models.table import list_models
+from ._args import parser_for
+from ._args import program as _program
+
+DESCRIPTION = """\
+Train or fine-tune a ResNet on an image folder laid out as DATA/<class>/<image>. Checkpoints go to OUT/last and
+OUT/best (by validation accuracy) after every epoch, metrics to OUT/metrics.csv and OUT/metrics.png; with
+--export, the best model to OUT/export, ready for `{program} predict OUT IMAGE`.
+
+examples:
+  {program} train cats_vs_dogs/train --model resnet18 --epochs 20 --out runs/cats
+  {program} train cats_vs_dogs/train --model resnet50 --pretrained --freeze layer4 --epochs 10
+  {program} train --resume runs/cats                 continue an interrupted run exactly
+  {program} train --resume runs/cats --epochs 30     extend a finished run
+"""
+EPILOG = """\
+Several GPUs or CPU processes (one per device):
+  python -m paddle.distributed.launch --nproc_per_node N paddle-resnet train DATA ...
+(see the project's docs/training.md)."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ..training.config import (BASE_LR, DEFAULT_OUT, DEFAULT_VAL_SPLIT, DEFAULT_WEIGHT_DECAY, OPTIMIZERS,
-                                   SCHEDULES, TrainConfig)
+    from ..training.config import (BASE_LR, DEFAULT_OUT, DEFAULT_THREADS, DEFAULT_VAL_SPLIT, DEFAULT_WEIGHT_DECAY,
+                                   OPTIMIZERS, SCHEDULES, TrainConfig)
 
     defaults = TrainConfig()
 
     def per_optimizer(values: dict) -> str:
         return ", ".join(f"{values[name]:g} for {name}" for name in OPTIMIZERS)
 
-    parser = argparse.ArgumentParser(
-        prog="python -m paddle_resnet train", argument_default=argparse.SUPPRESS,
-        description="Train or fine-tune a ResNet on an image folder laid out as DATA/<class>/<image>. "
-                    "Checkpoints go to OUT/last and OUT/best (by validation accuracy) after every epoch, "
-                    "metrics to OUT/metrics.csv and OUT/metrics.png.",
-        epilog="Several GPUs or machines: python -m paddle.distributed.launch --nproc_per_node N "
-               "scripts/train.py DATA ... (see docs/training.md).")
+    parser = parser_for("train", DESCRIPTION, EPILOG)
+    parser.argument_default = argparse.SUPPRESS
     parser.add_argument("data", nargs="?", help="training image folder (not needed with --resume)")
     parser.add_argument("--model", choices=list_models(), metavar="NAME",
                         help=f"architecture, one of list_models() (default {defaults.model})")
@@ -38,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--val-split", type=float, metavar="F",
                         help=f"without --val-dir: hold out this fraction of each class (default {DEFAULT_VAL_SPLIT}; "
                              "0 validates nothing)")
-    parser.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
+    parser.add_argument("--epochs", type=int, help=f"default {defaults.epochs}; with --resume, more than the run's "
+                        "epochs extends it")
     parser.add_argument("--batch-size", type=int, help=f"images per step per process (default {defaults.batch_size})")
     parser.add_argument("--lr", type=float,
                         help=f"peak learning rate (default {per_optimizer(BASE_LR)}, times global batch / 256)")
@@ -47,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--schedule", choices=SCHEDULES,
                         help="cosine decay, or x0.1 at 50%% and 75%% of the steps after warm-up "
                              f"(default {defaults.schedule})")
-    parser.add_argument("--warmup-epochs", type=int, help=f"linear warm-up (default {defaults.warmup_epochs})")
+    parser.add_argument("--warmup-epochs", type=int, help="linear warm-up (default 1, none in a 1-epoch run)")
     parser.add_argument("--input-size", type=int, metavar="PIXELS",
                         help="square input resolution (default: the architecture's, 224 or 32)")
     parser.add_argument("--pretrained", nargs="?", const=True, metavar="PATH",
@@ -58,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--amp", action="store_true", help="mixed precision (GPU only; ignored on CPU)")
     parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     parser.add_argument("--num-workers", type=int, help=f"data loader processes (default {defaults.num_workers})")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="CPU threads for training's kernels (default: "
+                        + ("every core, shared between the processes on this machine)" if DEFAULT_THREADS == "all"
+                           else "Paddle's own)" if DEFAULT_THREADS == "paddle" else f"{DEFAULT_THREADS})"))
     parser.add_argument("--skip-bad-images", action="store_true",
                         help="leave out unreadable, non-image or misplaced files (listed) instead of stopping")
     parser.add_argument("--export", action="store_true", help="export the best model to OUT/export at the end")
@@ -66,16 +85,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from ..training import BadDataError, TrainConfig, resume_config, train
+    given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
+    from ..training import BadDataError, TrainConfig, resume_config, train  # imports Paddle: after --help
     from ..training.config import DEFAULT_OUT
 
-    given = vars(_parser().parse_args(argv))  # only the options actually given (argument_default=SUPPRESS)
     config = TrainConfig()
     try:
         if "resume" in given:
             config = resume_config(given.pop("resume"), **given)
         elif "data" not in given:
-            print("error: give the training image folder DATA (or --resume DIR)", file=sys.stderr)
+            swallowed = given.get("pretrained")
+            if isinstance(swallowed, str) and os.path.isdir(swallowed):
+                print(f"error: --pretrained took {swallowed!r} as its weights file, but it is a folder, and no DATA "
+                      f"was given: put the data folder first ({_program()} train {swallowed} --pretrained ...) "
+                      "or write --pretrained=PATH", file=sys.stderr)
+            else:
+                print("error: give the training image folder DATA (or --resume DIR)", file=sys.stderr)
             return 2
         else:
             config = TrainConfig(**given)

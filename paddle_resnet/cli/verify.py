@@ -1,19 +1,4 @@
-"""``verify``: check models against golden structural values, and say where they differ.
-
-    python scripts/verify.py                       # every architecture vs tests/golden; exit 0 if all match, 1 if not
-    python scripts/verify.py --only resnet50,resnet20 --verbose --format markdown
-    python scripts/verify.py --update resnet50     # deliberately rewrite a golden entry (prints the changes)
-
-    # your own model: any factory returning a paddle.nn.Layer, against a golden file of your own
-    python -m paddle_resnet verify --model mypackage.models:build --golden tests/golden/mine.json \\
-        --update --input-size 3x224x224            # record it once, deliberately
-    python -m paddle_resnet verify --model mypackage.models:build --kwargs '{"num_classes": 2}' \\
-        --golden tests/golden/mine.json            # check it in CI
-
-Exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, a factory that cannot
-be imported or called, missing or corrupt golden file, an entry the golden file does not have). Nothing ever
-changes a golden file unless --update is given.
-"""
+"""``verify``: check models against golden structural values, and say where they differ."""
 
 from __future__ import annotations
 
@@ -27,20 +12,38 @@ from tabulate import tabulate
 
 from ..analysis.summary import FORMATS
 from ..builders import create_model
-from ..models.table import list_models
+from ..models.table import did_you_mean, list_models
 from ..verification.compare import render_differences
 from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, golden_entry, load_golden,
                                    update_entry, write_golden)
 from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
 from ..verification.structure import check_structure, record_structure
 from ..verification.verify import REPORT_LIMIT, verify_model
-from ._args import parse_input_size, parse_kwargs
+from ._args import parse_input_size, parse_kwargs, parser_for, program
 from ._output import output_problem, write_output
+
+DESCRIPTION = """\
+Check models against golden structural values recorded from independent references (shapes, parameters, MACs,
+layer counts, and every layer and operation in forward order), and say which layers differ. Nothing ever
+changes a golden file unless --update is given.
+
+exit status: 0 everything matches, 1 a mismatch, 2 a usage problem (unknown architecture, a factory that cannot
+be imported or called, a missing, corrupt or damaged golden file, an entry the golden file does not have, a
+report file that cannot be written).
+
+examples:
+  {program} verify                   every architecture of the table
+  {program} verify --only resnet50,resnet20 --verbose --format markdown
+  {program} verify --update resnet50     deliberately rewrite a golden entry (prints the changes)
+
+  your own model (any factory returning a paddle.nn.Layer), against a golden file of your own:
+  {program} verify --model mypackage.models:build --golden golden/mine.json --update --input-size 3x224x224
+  {program} verify --model mypackage.models:build --kwargs '{{"num_classes": 2}}' --golden golden/mine.json
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="verify", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for("verify", DESCRIPTION)
     parser.add_argument("--only", metavar="A,B", help="comma-separated architectures (default: all)")
     parser.add_argument("--golden", metavar="FILE", help=f"golden file (default: {default_golden_path()})")
     parser.add_argument("--format", choices=FORMATS, default="text")
@@ -86,7 +89,8 @@ def _print_changes(name, changes):
 def _update(names, golden, path) -> int:
     unknown = [name for name in names if name not in list_models()]
     if unknown:
-        return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+        return _fail(f"cannot update unknown architecture(s) {', '.join(unknown)}.{_suggest(unknown)} "
+                     f"Known: {', '.join(list_models())}")
     problem = output_problem(path)
     if problem:
         return _fail(problem)
@@ -133,11 +137,12 @@ def main(argv=None) -> int:
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list_models()
     unknown = [name for name in names if name not in list_models()]
     if unknown:
-        return _fail(f"unknown architecture(s) {', '.join(unknown)}; known: {', '.join(list_models())}")
+        return _fail(f"unknown architecture(s) {', '.join(unknown)}.{_suggest(unknown)} "
+                     f"Known: {', '.join(list_models())}")
     missing = [name for name in names if name not in golden["architectures"]]
     if missing:
         return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
-                     f"with `scripts/verify.py --update {' '.join(missing)}` (see docs/verification.md)")
+                     f"with `{program()} verify --update {' '.join(missing)}` (see docs/verification.md)")
     try:  # a damaged entry is a problem with the file (exit 2), not a mismatch of the model (exit 1)
         for name in names:
             golden_entry(name, golden)
@@ -154,7 +159,7 @@ def main(argv=None) -> int:
         shown = [c for c in result.checks if args.verbose or not c[3]]
         shown += [(m, e, a, False) for m, e, a in result.mismatches if m == "runs"]
         if not result.ok or args.verbose:
-            rows += [(name, metric, _cell(e), _cell(a), "ok" if ok else "MISMATCH") for metric, e, a, ok in shown]
+            rows += [(name, metric, e, a, "ok" if ok else "MISMATCH") for metric, e, a, ok in shown]
         else:
             rows.append((name, f"all {len(result.checks)} metrics", "", "", "ok"))
     seconds = time.perf_counter() - start
@@ -167,9 +172,10 @@ def main(argv=None) -> int:
                              "rows": [dict(zip(headers, row)) for row in rows],
                              "differences": {name: [_difference_json(d) for d in differences]
                                              for name, differences in located.items()}}, indent=1)
-    else:
+    else:  # shapes as [1, 64, 56, 56] in a table cell; JSON keeps them as lists
         markdown = args.format == "markdown"
-        report = tabulate(rows, headers, tablefmt="github" if markdown else "simple")
+        cells = [(name, metric, _cell(e), _cell(a), status) for name, metric, e, a, status in rows]
+        report = tabulate(cells, headers, tablefmt="github" if markdown else "simple")
         for name, differences in located.items():
             if differences:
                 report += f"\n\n{name}: where the layers differ (forward order):\n"
@@ -246,6 +252,10 @@ def _recorded_size(path, name):
 def _difference_json(difference) -> dict:
     return {"change": difference.change, "where": difference.where, "description": difference.describe(),
             "attributes": {key: list(values) for key, values in difference.attributes.items()}}
+
+
+def _suggest(names) -> str:
+    return "".join(did_you_mean(name) for name in names)
 
 
 def _cell(value):

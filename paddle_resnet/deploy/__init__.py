@@ -4,7 +4,11 @@ files (``predictor``), and the tolerance an export's outputs are checked against
 ``export`` the function is ``paddle_resnet.export`` (or ``paddle_resnet.deploy.export.export``): it is not
 re-exported here, where it would hide the module of the same name."""
 
-from .compare import RELATIVE_TOLERANCE, max_relative_difference
-from .predictor import Predictor
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(__name__, {  # imported when first used
+    ".compare": ["RELATIVE_TOLERANCE", "max_relative_difference"],
+    ".predictor": ["Predictor"],
+})
 
 __all__ = ["Predictor", "RELATIVE_TOLERANCE", "max_relative_difference"]

@@ -1,10 +1,12 @@
 """Export a model for deployment, as a Paddle Inference program or as ONNX, with a dynamic batch dimension.
 
     export(model, "out/resnet50")                       # out/resnet50.json + .pdiparams (Paddle 3; .pdmodel on 2.6)
-    export(model, "out/onnx/resnet50", format="onnx")   # out/onnx/resnet50.onnx, converted by paddle2onnx
+    export(model, "out/resnet50", format="onnx")        # out/resnet50.onnx beside them, converted by paddle2onnx
 
-One prefix holds one exported model (exporting again to it replaces the files of either format), so the two
-formats go to different prefixes.
+Each export also writes ``<prefix>_meta.json``: the input shape, the outputs, the class names (when given) and
+the preprocessing an image needs (``preprocess.py``), which ``Predictor.classify`` applies. The two formats of
+one model may share a prefix (their suffixes differ); exporting a format again replaces that format's files
+only, and exporting a *different* model beside the other format is refused.
 
 ``paddle_resnet.Predictor`` (``predictor.py``) runs either file with the fast settings on. Exporting traces
 ``model.forward`` once into a static graph, so the files hold whatever the model computes in eval mode:
@@ -13,52 +15,67 @@ a classifier returns logits, a backbone built with ``out_stages`` returns its li
 
 from __future__ import annotations
 
-import contextlib
 import copy
+import json
 import os
 import tempfile
-from typing import List, Sequence
-
-import paddle
-from paddle import nn
-from paddle.static import InputSpec
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from .._checks import check_choice, normalize_input_size
 from .._files import fsync_file
+from .._quiet import native_notes_silenced
+from .preprocess import describe_preprocess
+
+if TYPE_CHECKING:  # Paddle is imported when a model is exported, not to read FORMATS
+    from paddle import nn
 
 FORMATS = ("paddle", "onnx")
 #: File suffixes of a saved Paddle program: PIR (Paddle 3's default) and the older ProgramDesc (Paddle 2).
 PROGRAM_SUFFIXES = (".json", ".pdmodel")
-#: Every file an export may leave at its prefix: a program and its parameters (``.pdiparams.info`` is written by
-#: Paddle 2.6, and by Paddle 3 for old-IR programs), or one ONNX file.
-EXPORT_SUFFIXES = (*PROGRAM_SUFFIXES, ".pdiparams", ".pdiparams.info", ".onnx")
+#: The files each format may leave at its prefix: a program and its parameters (``.pdiparams.info`` is written
+#: by Paddle 2.6, and by Paddle 3 for old-IR programs), or one ONNX file.
+FORMAT_SUFFIXES: Dict[str, tuple] = {"paddle": (*PROGRAM_SUFFIXES, ".pdiparams", ".pdiparams.info"),
+                                     "onnx": (".onnx",)}
+EXPORT_SUFFIXES = (*FORMAT_SUFFIXES["paddle"], *FORMAT_SUFFIXES["onnx"])
+#: What the model needs and gives, next to the model files (shared by both formats at a prefix). Not
+#: ``.meta.json``: ``paddle.jit.load`` reads ``<prefix>.<name>.json`` as the program of a method ``name``.
+METADATA_SUFFIX = "_meta.json"
+#: Where a training run keeps its exported model: ``<run>/export/model.*`` (``train --export`` writes it).
+RUN_EXPORT = os.path.join("export", "model")
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
 ONNX_OPSET = 13
 ONNX_INSTALL_HINT = "pip install 'paddle_resnet[onnx]'  (or: pip install 'paddle2onnx>=1.2,<2' onnxruntime)"
 
 
-def export(model: nn.Layer, path: str, input_size: Sequence[int] = (3, 224, 224), format: str = "paddle") -> List[str]:
+def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 224), format: str = "paddle",
+           classes: Optional[Sequence[str]] = None) -> List[str]:
     """Save ``model`` (in eval mode) as a static graph for ``[batch, *input_size]`` float32 images.
 
     Args:
         model: any Paddle layer taking one image batch, e.g. ``resnet50()``. A copy of it is exported in eval
             mode; the model itself is left as it was.
         path: a file prefix as ``paddle.jit.save`` takes it (``"out/resnet50"``); missing directories are
-            created. An earlier export at that prefix is replaced, whichever format it had: its files that
-            this export does not rewrite (say ``out/resnet50.onnx`` when exporting ``format="paddle"``) are
-            removed, so that the prefix names exactly one model.
+            created. An earlier export of the same format at that prefix is replaced (every file of that format,
+            so that a Paddle 2.6 ``.pdmodel`` does not remain beside a new ``.json``). The other format's files
+            are kept: both formats of one model may share a prefix. If they belong to a different model (other
+            input size, outputs or classes in ``<prefix>_meta.json``), the export is refused before anything is
+            written.
         input_size: ``(channels, height, width)``, or ``(None, channels, height, width)``. The batch
             dimension stays dynamic: the exported model runs on any batch size.
         format: ``"paddle"`` writes ``<path>.json`` (``.pdmodel`` on Paddle 2.x) and ``<path>.pdiparams``
             for Paddle Inference; ``"onnx"`` writes ``<path>.onnx`` through paddle2onnx 1.x (the ``onnx``
             extra).
+        classes: the class names, in output order, for ``Predictor.classify`` (a training run's export has
+            them); without them, classes are shown by index.
 
     Returns:
-        The paths written, the model file last.
+        The paths written, the model file last (``<path>_meta.json`` among them).
 
     Every file is written to a temporary directory, flushed to disk and then renamed into place, so an export
     that fails never leaves a truncated model behind.
     """
+    import paddle
+
     check_choice("format", format, FORMATS)
     input_size = _check_input_size(input_size)
     prefix = os.fspath(path)
@@ -76,22 +93,69 @@ def export(model: nn.Layer, path: str, input_size: Sequence[int] = (3, 224, 224)
     # One eager forward pass first: a wrong input_size fails here with the model's own clear message,
     # rather than deep inside graph tracing.
     with paddle.no_grad():
-        model(paddle.zeros([1, *input_size]))
+        outputs = model(paddle.zeros([1, *input_size]))
+    metadata = _metadata(input_size, outputs, classes)
+    _check_beside_other_format(prefix, format, metadata)
     os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp:
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, native_notes_silenced():
         if converter is None:
             files = save_program(model, os.path.join(tmp, "model"), input_size)
         else:
             files = [_convert_to_onnx(converter, model, tmp, input_size)]
-        return _move_into_place(files, prefix)
+        with open(os.path.join(tmp, "model" + METADATA_SUFFIX), "w") as file:
+            json.dump(metadata, file, indent=1)
+        return _move_into_place([os.path.join(tmp, "model" + METADATA_SUFFIX), *files], prefix, format)
 
 
-def save_program(model: nn.Layer, prefix: str, input_size: Sequence[int], old_ir: bool = False) -> List[str]:
+def read_metadata(prefix: str) -> Optional[dict]:
+    """The ``<prefix>_meta.json`` an export wrote, or None (an export by an older version, or none at all)."""
+    path = os.fspath(prefix) + METADATA_SUFFIX
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path}: not readable export metadata ({error}); export the model again") from error
+
+
+def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) -> dict:
+    """What an image classifier's user needs besides the graph: shapes, class names, preprocessing."""
+    shapes = [[None, *list(o.shape)[1:]] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    if classes is not None:
+        classes = [str(name) for name in classes]
+        if len(shapes) != 1 or len(shapes[0]) != 2 or shapes[0][1] != len(classes):
+            raise ValueError(f"classes: {len(classes)} names given, but the model's output is "
+                             f"{', '.join(str(s) for s in shapes)}; give one name per classifier output")
+    return {"input_shape": [None, *input_size], "outputs": shapes, "classes": classes,
+            "preprocess": describe_preprocess(*input_size[1:]) if input_size[0] == 3 else None}
+
+
+def _check_beside_other_format(prefix: str, format: str, metadata: dict) -> None:
+    """Refuse to write next to the other format's files if they are a different model (by their metadata)."""
+    others = [prefix + suffix for other in FORMATS if other != format for suffix in FORMAT_SUFFIXES[other]
+              if os.path.exists(prefix + suffix)]
+    existing = read_metadata(prefix) if others else None
+    if existing is None:
+        return
+    differences = [f"{key} {existing.get(key)} vs {metadata[key]}" for key in ("input_shape", "outputs", "classes")
+                   if existing.get(key) != metadata[key]]
+    if differences:
+        raise FileExistsError(f"{', '.join(others)} at the prefix {prefix!r} is a different model "
+                              f"({'; '.join(differences)}); export to another prefix, or remove those files first")
+
+
+def save_program(model: "nn.Layer", prefix: str, input_size: Sequence[int], old_ir: bool = False) -> List[str]:
     """``paddle.jit.save`` the eval-mode ``model`` for ``[None, *input_size]`` inputs; return the files written.
 
     ``old_ir`` asks Paddle 3 for the older ProgramDesc format (``.pdmodel``), which paddle2onnx 1.x reads;
     Paddle 2.x writes that format anyway.
     """
+    import contextlib
+
+    import paddle
+    from paddle.static import InputSpec
+
     spec = InputSpec([None, *input_size], "float32", name="x")
     guard = getattr(getattr(paddle, "pir_utils", None), "DygraphOldIrGuard", None)
     with guard() if old_ir and guard is not None else contextlib.nullcontext():
@@ -135,19 +199,20 @@ def _convert_to_onnx(paddle2onnx, model: nn.Layer, tmp: str, input_size: List[in
     return onnx_file
 
 
-def _move_into_place(files: List[str], prefix: str) -> List[str]:
+def _move_into_place(files: List[str], prefix: str, format: str) -> List[str]:
     """Flush ``tmp/model.<suffix>`` files to disk and rename them to ``<prefix>.<suffix>``, the model file last;
-    then remove the files of an earlier export at ``prefix`` that were not replaced."""
-    model_file = next(f for f in files if f.endswith((*PROGRAM_SUFFIXES, ".onnx")))
+    then remove the files of an earlier export of the same ``format`` at ``prefix`` that were not replaced."""
+    model_file = next(f for f in files if f.endswith((*PROGRAM_SUFFIXES, ".onnx")) and
+                      not f.endswith(METADATA_SUFFIX))
     written = []
     for source in [f for f in files if f != model_file] + [model_file]:
         fsync_file(source)
         target = prefix + os.path.basename(source)[len("model"):]
         os.replace(source, target)
         written.append(target)
-    # Left in place, an old program or ONNX file would make the prefix ambiguous for Predictor, and an old
-    # program of the other IR would pair with the new parameters.
-    for stale in (prefix + suffix for suffix in EXPORT_SUFFIXES):
+    # Left in place, an old program of the other IR (.pdmodel beside a new .json) would make the prefix
+    # ambiguous and pair with the new parameters. The other format's files stay: never delete another format.
+    for stale in (prefix + suffix for suffix in FORMAT_SUFFIXES[format]):
         if stale not in written and os.path.exists(stale):
             os.remove(stale)
     return written

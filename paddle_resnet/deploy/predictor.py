@@ -2,6 +2,7 @@
 
     predictor = Predictor("out/resnet50")          # finds out/resnet50.json / .pdmodel / .onnx
     logits = predictor(images)                     # images: float32 [batch, 3, 224, 224] -> [batch, 1000]
+    Predictor.from_run("runs/cats").classify("photos/")   # image files in, top classes with probabilities out
 
 The fast settings are on by default: the GPU when Paddle (or ONNX Runtime) sees one, otherwise the CPU with
 oneDNN kernels, graph optimisation (BatchNorm folded into the convolutions, convolution + add + ReLU fused)
@@ -10,15 +11,18 @@ and one thread per available core.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
-from typing import List, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._checks import check_positive
-from .export import ONNX_INSTALL_HINT, PROGRAM_SUFFIXES
+from .._checks import check_choice, check_positive
+from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, RUN_EXPORT, read_metadata
+from .preprocess import IMAGE_EXTENSIONS, load_images, transform_from
 
 MODEL_SUFFIXES = (*PROGRAM_SUFFIXES, ".onnx")
 
@@ -36,16 +40,24 @@ class Predictor:
         onednn: Paddle Inference on the CPU only (any other value than ``None`` elsewhere raises): ``None``
             uses oneDNN kernels when Paddle is built with them, ``True`` requires them, ``False`` runs Paddle's
             plain CPU kernels (much slower; for comparison).
+        format: ``"paddle"`` or ``"onnx"``: which model to run when both formats were exported to the prefix
+            (without it, such a prefix is refused as ambiguous).
 
     Calling the predictor with a float32 array ``[batch, C, H, W]`` returns the model's output as a numpy array
     (a list of arrays for a model with several outputs, such as a backbone built with ``out_stages``).
     ``input_shape`` is the image shape the model was exported for, ``None`` for its dynamic batch dimension
     (``[None, 3, 224, 224]``); an array of another shape is refused with a ``ValueError``.
+
+    ``metadata`` is what the export recorded next to the model (``<prefix>_meta.json``: class names,
+    preprocessing), or None for an export without it; ``classes`` are the class names, or None.
+    ``classify(paths)`` reads image files and returns their top classes (see there).
     """
 
     def __init__(self, path: str, device: Optional[str] = None, threads: Optional[int] = None,
-                 onednn: Optional[bool] = None):
-        self.model_file = find_model_file(path)
+                 onednn: Optional[bool] = None, format: Optional[str] = None):
+        self.model_file = find_model_file(path, format)
+        self.metadata = read_metadata(_prefix_of(self.model_file))
+        self.classes = (self.metadata or {}).get("classes")
         self.backend = "onnxruntime" if self.model_file.endswith(".onnx") else "paddle"
         if threads is not None:
             check_positive("threads", threads)
@@ -92,16 +104,146 @@ class Predictor:
             raise ValueError(f"{self.model_file} was exported for images of shape [{wanted}], got {list(shape)}; "
                              "export the model again for another channel count or image size")
 
+    @classmethod
+    def from_run(cls, path: str, **options) -> "Predictor":
+        """The exported model of a training run (``<run>/export/model``, written by ``train --export``), or of
+        an export folder or prefix; ``options`` as for ``Predictor``.
+
+        A run trained without ``--export`` has no exported model yet: export it once with
+        ``paddle_resnet.training.export_run(run)`` (``paddle-resnet predict RUN ...`` does that by itself).
+        """
+        return cls(find_export(path), **options)
+
+    def classify(self, images: Union[str, Iterable[str]], top_k: int = 5, batch_size: int = 16
+                 ) -> List["Classification"]:
+        """The ``top_k`` most probable classes of each image, from image files.
+
+        ``images``: a file, a folder (every image file in it and its sub-folders, by name ending), a glob
+        pattern (``"photos/*.jpg"``), or a list of them. Each image is prepared as the export's metadata says
+        (the training run's evaluation transform) and run in batches of ``batch_size``. Returns one
+        ``Classification`` per file, in order; a file that cannot be read (or a folder or pattern with no
+        image) gets its ``error`` and no classes, and the others are still classified.
+        """
+        check_positive("top_k", top_k)
+        check_positive("batch_size", batch_size)
+        preprocess = (self.metadata or {}).get("preprocess")
+        if preprocess is None:
+            raise ValueError(f"{self.model_file}: no image preprocessing is recorded next to the model "
+                             f"({_prefix_of(self.model_file)}{METADATA_SUFFIX}); export it again with this version "
+                             "of paddle_resnet, or prepare the arrays yourself and call the predictor")
+        if len(self.metadata.get("outputs", [])) != 1:
+            raise ValueError(f"{self.model_file} returns {len(self.metadata['outputs'])} outputs (a backbone), "
+                             "not class scores; classify needs a classifier")
+        transform = transform_from(preprocess)
+        results = [Classification(path, error=error) for path, error in find_images(images)]
+        pending = [result for result in results if result.error is None]
+        for start in range(0, len(pending), batch_size):
+            chunk = pending[start:start + batch_size]
+            loaded = load_images([result.path for result in chunk], transform)
+            good = [(result, array) for result, array in zip(chunk, loaded) if not isinstance(array, str)]
+            for result, array in zip(chunk, loaded):
+                if isinstance(array, str):
+                    result.error = array
+            if good:
+                probabilities = _softmax(self(np.stack([array for _, array in good])))
+                for (result, _), row in zip(good, probabilities):
+                    order = np.argsort(-row, kind="stable")[:top_k]
+                    result.top = [(self.class_name(int(i)), float(row[i])) for i in order]
+        return results
+
+    def class_name(self, index: int) -> str:
+        """The name of class ``index``: from the export's metadata, else ``class <index>``."""
+        return self.classes[index] if self.classes else f"class {index}"
+
     def __repr__(self):
         onednn = "" if self.onednn is None else f", onednn={self.onednn}"
         return (f"Predictor({self.model_file!r}, backend={self.backend!r}, device={self.device!r}, "
                 f"threads={self.threads}{onednn})")
 
 
-def find_model_file(path: str) -> str:
-    """The model file that ``path`` names: the file itself, or the one exported model at that prefix."""
+@dataclass
+class Classification:
+    """``Predictor.classify``'s answer for one image file: ``top``, the most probable ``(class name,
+    probability)`` pairs, best first; or ``error``, why the file could not be classified."""
+
+    path: str
+    top: List[Tuple[str, float]] = field(default_factory=list)
+    error: Optional[str] = None
+
+    def __str__(self) -> str:
+        """``photos/cat.jpg: cat 97.1%, dog 2.9%`` or ``photos/x.jpg: error: cannot read image (...)``."""
+        if self.error is not None:
+            return f"{self.path}: error: {self.error}"
+        return f"{self.path}: " + ", ".join(f"{name} {100 * p:.1f}%" for name, p in self.top)
+
+    def to_dict(self) -> dict:
+        """``{"path": ..., "top": [{"class": ..., "probability": ...}], "error": ...}`` for JSON."""
+        return {"path": self.path, "top": [{"class": name, "probability": p} for name, p in self.top],
+                "error": self.error}
+
+
+def find_images(items: Union[str, Iterable[str]]) -> List[Tuple[str, Optional[str]]]:
+    """``(path, None)`` for each image that ``items`` names, or ``(item, reason)`` for an item that names none.
+
+    A file is taken as it is (whatever its name; reading it shows whether it is an image), a folder gives its
+    image files (by name ending, sub-folders included, names starting with ``.`` skipped), and anything else
+    is a glob pattern giving its matching files, sorted.
+    """
+    if isinstance(items, (str, os.PathLike)):
+        items = [items]
+    found: List[Tuple[str, Optional[str]]] = []
+    for item in map(os.fspath, items):
+        if os.path.isfile(item):
+            found.append((item, None))
+        elif os.path.isdir(item):
+            found += [(path, None) for path in _images_in(item)] or \
+                [(item, f"a folder without image files (accepted endings: {', '.join(IMAGE_EXTENSIONS)})")]
+        else:
+            matches = sorted(path for path in glob.glob(item) if os.path.isfile(path))
+            found += [(path, None) for path in matches] or [(item, "no such file, folder or matching file")]
+    return found
+
+
+def _images_in(folder: str) -> List[str]:
+    images = []
+    for directory, subdirs, files in os.walk(folder):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        images += [os.path.join(directory, name) for name in sorted(files)
+                   if not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)]
+    return images
+
+
+def find_export(path: str) -> str:
+    """The exported model that ``path`` names: a training run (its ``export/model``), an export folder holding
+    one exported model, or an export prefix or model file (returned as it is)."""
     path = os.fspath(path)
-    if path.endswith(MODEL_SUFFIXES):
+    if not os.path.isdir(path):
+        return path
+    run_export = os.path.join(path, RUN_EXPORT)
+    if any(os.path.isfile(run_export + suffix) for suffix in MODEL_SUFFIXES):
+        return run_export
+    prefixes = sorted({prefix for prefix in (_prefix_of(os.path.join(path, name)) for name in os.listdir(path))
+                       if os.path.isfile(prefix + ".onnx") or os.path.isfile(prefix + ".pdiparams")})
+    if len(prefixes) == 1:
+        return prefixes[0]
+    if prefixes:
+        raise ValueError(f"{path} holds several exported models ({', '.join(prefixes)}); give the prefix of one")
+    trained = any(os.path.isfile(os.path.join(path, folder, "trainer.json")) for folder in ("best", "last"))
+    if trained:
+        raise FileNotFoundError(f"{path} is a training run without an exported model ({run_export}.*): export "
+                                f"it once with paddle_resnet.training.export_run({path!r}) (the predict command "
+                                "does that by itself), or train with --export")
+    raise FileNotFoundError(f"no exported model in {path}: expected a training run's {run_export}.* or the files "
+                            "of paddle_resnet.export")
+
+
+def find_model_file(path: str, format: Optional[str] = None) -> str:
+    """The model file that ``path`` names: the file itself, or the exported model at that prefix (of ``format``,
+    ``"paddle"`` or ``"onnx"``, when both were exported there)."""
+    path = os.fspath(path)
+    if format is not None:
+        check_choice("format", format, FORMATS)
+    if path.endswith(MODEL_SUFFIXES) and not path.endswith(METADATA_SUFFIX):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no exported model at {path}")
         return path
@@ -109,10 +251,28 @@ def find_model_file(path: str) -> str:
     if not found:
         raise FileNotFoundError(f"no exported model at prefix {path!r}: looked for "
                                 f"{', '.join(path + s for s in MODEL_SUFFIXES)} (write one with paddle_resnet.export)")
+    if format is not None:
+        chosen = [f for f in found if f.endswith(".onnx") == (format == "onnx")]
+        if not chosen:
+            raise FileNotFoundError(f"no {format} export at prefix {path!r}; found {', '.join(found)}")
+        found = chosen
     if len(found) > 1:
         raise ValueError(f"several exported models share the prefix {path!r}: {', '.join(found)}; "
-                         "pass the file you want to run")
+                         "pass format='paddle' or 'onnx' (--model-format on the command line), or the file to run")
     return found[0]
+
+
+def _prefix_of(model_file: str) -> str:
+    """``out/resnet50.json`` -> ``out/resnet50``."""
+    for suffix in MODEL_SUFFIXES:
+        if model_file.endswith(suffix):
+            return model_file[:-len(suffix)]
+    return model_file
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def available_threads() -> int:

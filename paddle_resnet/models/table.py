@@ -8,7 +8,8 @@ reading this table tells you the whole family.
 from __future__ import annotations
 
 import difflib
-from typing import Dict, List
+import re
+from typing import Dict, List, Tuple, Union
 
 from .config import ResNetConfig, check_options
 
@@ -79,12 +80,28 @@ IMAGENET_DEPTHS: Dict[int, str] = {18: "resnet18", 34: "resnet34", 50: "resnet50
 
 
 def list_models() -> List[str]:
-    """Names of every architecture in the table, sorted.
+    """Names of every architecture in the table, in natural order (numbers by value: resnet18 before resnet101).
 
-    >>> list_models()[:3]
-    ['resnet101', 'resnet101_vd', 'resnet110']
+    >>> list_models()[:4]
+    ['resnet18', 'resnet18_vd', 'resnet18d', 'resnet20']
     """
-    return sorted(ARCHITECTURES)
+    return sorted(ARCHITECTURES, key=natural_key)
+
+
+def natural_key(name: str) -> Tuple[Union[str, int], ...]:
+    """Sort key that compares the digit runs of ``name`` as numbers: ``resnet50_vd`` after ``resnet50``, before
+    ``resnet101``; ``resnext50_32x4d`` before ``resnext50_64x4d``.
+
+    >>> sorted(["resnet101", "resnet50_vd", "resnet18", "resnet50"], key=natural_key)
+    ['resnet18', 'resnet50', 'resnet50_vd', 'resnet101']
+    """
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
+
+
+def did_you_mean(name: object) -> str:
+    """`` Did you mean resnet50?`` naming the table entries closest to an unknown ``name``, or ``""``."""
+    close = difflib.get_close_matches(str(name), list_models(), n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(close)}?" if close else ""
 
 
 def get_config(name: str, **options) -> ResNetConfig:
@@ -94,9 +111,7 @@ def get_config(name: str, **options) -> ResNetConfig:
     option that is not one of ``OPTIONS``.
     """
     if not isinstance(name, str) or name not in ARCHITECTURES:
-        close = difflib.get_close_matches(str(name), list_models(), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}")
+        raise ValueError(f"unknown model {name!r}.{did_you_mean(name)} Available: {', '.join(list_models())}")
     check_options(options, f" for {name}")
     row = ARCHITECTURES[name]
     if "stem" in options and row.stem == "cifar" and options["stem"] != "cifar":

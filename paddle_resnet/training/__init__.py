@@ -11,10 +11,14 @@ The command line ``python -m paddle_resnet train`` (also ``scripts/train.py``) i
 * ``loop``: ``train`` itself.
 """
 
-from .checkpoint import find_checkpoint, load_trainer
-from .config import TrainConfig, resume_config
-from .data import BadDataError, ImageFolder
-from .loop import TrainResult, evaluate, train
+from .._lazy import lazy_exports
 
-__all__ = ["BadDataError", "ImageFolder", "TrainConfig", "TrainResult", "evaluate", "find_checkpoint",
-           "load_trainer", "resume_config", "train"]
+__getattr__, __dir__ = lazy_exports(__name__, {  # imported when first used (the command line's --help needs none)
+    ".checkpoint": ["find_checkpoint", "load_trainer"],
+    ".config": ["TrainConfig", "resume_config"],
+    ".data": ["BadDataError", "ImageFolder"],
+    ".loop": ["TrainResult", "evaluate", "export_run", "needs_export", "train"],
+})
+
+__all__ = ["BadDataError", "ImageFolder", "TrainConfig", "TrainResult", "evaluate", "export_run", "find_checkpoint",
+           "load_trainer", "needs_export", "resume_config", "train"]

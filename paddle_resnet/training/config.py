@@ -17,12 +17,20 @@ SCHEDULES = ("cosine", "step")
 
 #: Settings a resumed run may give anew: where things are and how fast they run, but nothing that changes the
 #: numbers of the training itself (resuming with a different learning rate would not continue the same run).
-RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "skip_bad_images", "amp", "export", "resume")
+RESUMABLE_CHANGES = ("data", "val_dir", "out", "num_workers", "threads", "skip_bad_images", "amp", "export",
+                     "resume")
 
 #: Base learning rate per 256 images in a (global) batch, the linear scaling rule of Goyal et al. (2017).
 BASE_LR = {"sgd": 0.1, "adamw": 1e-3}
 DEFAULT_WEIGHT_DECAY = {"sgd": 1e-4, "adamw": 0.05}
 DEFAULT_VAL_SPLIT = 0.1
+#: CPU threads of the eager kernels when ``threads`` is not given: ``"paddle"`` (leave Paddle's own setting),
+#: ``"all"`` (every core this process may run on, shared out between the training processes on the machine) or
+#: a number. Provisionally Paddle's own, today's behaviour: the one training measurement so far (issue 13: 2.83
+#: images/s with Paddle's default, 2.29 with one thread, 2.57 with two; one run) does not favour setting it, and
+#: OpenMP threads that loader workers and other processes oversubscribe can be much slower. Measure with
+#: ``tools/train_threads.py`` and change this one value (see docs/performance.md, "Threads for training").
+DEFAULT_THREADS = "paddle"
 #: Output directory of a new run that names none (a resumed run keeps writing to its own directory).
 DEFAULT_OUT = "runs/train"
 #: Largest training resolution: a ResNet-50 training step at 4096x4096 needs tens of GB per image already;
@@ -47,7 +55,8 @@ class TrainConfig:
         optimizer: ``"sgd"`` (momentum 0.9) or ``"adamw"``.
         weight_decay: by default ``DEFAULT_WEIGHT_DECAY``: 1e-4 for SGD, 0.05 for AdamW.
         schedule: ``"cosine"`` decay to zero, or ``"step"``: x0.1 at 50% and 75% of the steps after warm-up.
-        warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``).
+        warmup_epochs: linear warm-up from 0 to ``lr`` over this many epochs (must be < ``epochs``); by default
+            1, or none in a run of a single epoch (``default_warmup_epochs``).
         input_size: square training and evaluation resolution, 8 to ``MAX_INPUT_SIZE``; by default the
             architecture's (224 or 32).
         pretrained: ``True`` for the official weights (``weights.official.official_names()``), ``"ssld"`` for
@@ -57,11 +66,14 @@ class TrainConfig:
         amp: mixed precision on GPU; ignored with a notice on CPU.
         seed: seeds weight initialisation, the validation split, data order and augmentation.
         num_workers: data-loading worker processes per training process (0: load in the training process).
+        threads: CPU threads for the training process's kernels; by default ``DEFAULT_THREADS`` (see
+            ``cpu_threads``). Ignored on a GPU.
         skip_bad_images: leave out unreadable, non-image and misplaced files (counted and listed) instead of
             stopping.
         export: at the end, export the best model for deployment to ``out/export/``.
         resume: a checkpoint (or a run's ``out`` directory) to continue from. Every setting but those in
-            ``RESUMABLE_CHANGES`` must equal the checkpoint's; ``resume_config`` fills them in from it.
+            ``RESUMABLE_CHANGES`` must equal the checkpoint's; ``resume_config`` fills them in from it. ``epochs``
+            may grow: the run is then extended (the schedule is planned anew for the new number of epochs).
     """
 
     data: Optional[str] = None
@@ -75,13 +87,14 @@ class TrainConfig:
     optimizer: str = "sgd"
     weight_decay: Optional[float] = None
     schedule: str = "cosine"
-    warmup_epochs: int = 1
+    warmup_epochs: Optional[int] = None
     input_size: Optional[int] = None
     pretrained: Union[bool, str] = False
     freeze: Optional[str] = None
     amp: bool = False
     seed: int = 0
     num_workers: int = 2
+    threads: Optional[int] = None
     skip_bad_images: bool = False
     export: bool = False
     resume: Optional[str] = None
@@ -93,7 +106,7 @@ class TrainConfig:
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name}={getattr(self, name)!r}: expected one of {', '.join(choices)}")
         for name, minimum in (("epochs", 1), ("batch_size", 1), ("warmup_epochs", 0), ("num_workers", 0),
-                              ("input_size", 8), ("seed", 0)):
+                              ("input_size", 8), ("seed", 0), ("threads", 1)):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
@@ -102,7 +115,7 @@ class TrainConfig:
             raise ValueError(f"input_size={self.input_size}: expected at most {MAX_INPUT_SIZE} (one "
                              f"{self.input_size}x{self.input_size} image is {gib:.3g} GiB as float32, before any "
                              "activation)")
-        if self.warmup_epochs >= self.epochs:
+        if self.warmup_epochs is not None and self.warmup_epochs >= self.epochs:
             raise ValueError(f"warmup_epochs={self.warmup_epochs} must be less than epochs={self.epochs} "
                              "(the warm-up would never reach the full learning rate)")
         if self.lr is not None and not (_is_number(self.lr) and 0 < self.lr < math.inf):
@@ -116,6 +129,9 @@ class TrainConfig:
                 raise ValueError(f"val_split={self.val_split!r}: expected a fraction in [0, 1)")
         if not isinstance(self.pretrained, (bool, str)) or self.pretrained == "":
             raise ValueError(f"pretrained={self.pretrained!r}: expected True/False or a weights file path")
+        if isinstance(self.pretrained, str) and os.path.isdir(self.pretrained):
+            raise ValueError(f"pretrained={self.pretrained!r} is a folder; expected a weights file (.pdparams or "
+                             ".safetensors) or True for the official weights")
         official = self.pretrained is True or self.pretrained in VARIANTS
         if official and self.model not in official_names(self.pretrained):
             raise ValueError(f"pretrained={self.pretrained!r}: there are no official weights for {self.model}, only "
@@ -142,11 +158,37 @@ class TrainConfig:
             lr=self.lr if self.lr is not None else BASE_LR[self.optimizer] * global_batch / 256,
             weight_decay=DEFAULT_WEIGHT_DECAY[self.optimizer] if self.weight_decay is None else self.weight_decay,
             input_size=self.input_size or get_config(self.model).image_size,
+            warmup_epochs=default_warmup_epochs(self.epochs) if self.warmup_epochs is None else self.warmup_epochs,
         )
 
     def to_dict(self) -> dict:
         """The fields as a JSON-able dict (what ``trainer.json`` stores)."""
         return dataclasses.asdict(self)
+
+
+def default_warmup_epochs(epochs: int) -> int:
+    """One warm-up epoch, or none in a run of one epoch (which must reach the full rate to train at all).
+
+    >>> default_warmup_epochs(10), default_warmup_epochs(1)
+    (1, 0)
+    """
+    return 1 if epochs > 1 else 0
+
+
+def cpu_threads(threads: Optional[int] = None, default=DEFAULT_THREADS) -> Optional[int]:
+    """The CPU thread count for one training process: ``threads`` if given, else from ``default``
+    (``DEFAULT_THREADS``): ``"all"`` divides the cores this process may use between the training processes
+    that ``paddle.distributed.launch`` started on this machine; ``"paddle"`` returns None (keep Paddle's own).
+    """
+    if threads is not None:
+        return threads
+    if default == "paddle":
+        return None
+    if default == "all":
+        from ..deploy.predictor import available_threads
+
+        return max(1, available_threads() // max(1, int(os.environ.get("PADDLE_LOCAL_SIZE", "1") or 1)))
+    return int(default)
 
 
 def resume_config(path, **changes) -> TrainConfig:
@@ -172,12 +214,13 @@ def check_resumable(saved: dict, config: dict) -> None:
     """Raise ``ValueError`` naming every setting in ``config`` that differs from the checkpoint's ``saved``
     settings but may not change on resume."""
     differences = [f"{key}={config[key]!r} (checkpoint: {saved.get(key)!r})" for key in config
-                   if key not in RESUMABLE_CHANGES and config[key] != saved.get(key)]
+                   if key not in (*RESUMABLE_CHANGES, "epochs") and config[key] != saved.get(key)]
     if differences:
         raise ValueError(
             "a resumed run keeps its settings, but these differ from the checkpoint's: " + ", ".join(differences)
             + ". Continue with the checkpoint's settings (resume_config(path) in Python, --resume alone on the "
-            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.safetensors.")
+            "command line), or start a new run from its weights with --pretrained <checkpoint>/model.safetensors. "
+            "(More epochs are allowed: --resume RUN --epochs N extends a run.)")
 
 
 def _is_number(value) -> bool:

@@ -28,12 +28,8 @@ import paddle
 from paddle.vision import transforms as T
 from PIL import Image
 
-#: File name endings read as images (any case).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-
-#: ImageNet channel statistics (RGB, 0-255 scale): what every pretrained ResNet expects its input normalised by.
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
+# The image endings and the evaluation transform are the deployed model's too: one owner, deploy/preprocess.py.
+from ..deploy.preprocess import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, eval_transform  # noqa: F401
 
 #: How many bad files an error lists by name before it summarises the rest.
 MAX_LISTED = 10
@@ -292,12 +288,6 @@ def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int
 def train_transform(size: int) -> Callable:
     """Standard ImageNet augmentation: random resized crop, horizontal flip, normalisation; CHW float32."""
     return T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.Transpose(),
-                      T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
-
-
-def eval_transform(size: int) -> Callable:
-    """Resize the short side to ``size / 0.875`` (256 for 224) and take the center ``size`` square."""
-    return T.Compose([T.Resize(round(size / 0.875)), T.CenterCrop(size), T.Transpose(),
                       T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
 
 

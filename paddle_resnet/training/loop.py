@@ -20,11 +20,13 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
+from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import distributed, rundir
-from .config import BASE_LR, TrainConfig, check_resumable
+from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
 from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
                    collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
                    shared_files_error, split_samples, train_transform)
@@ -69,6 +71,8 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
     with paddle.utils.unique_name.guard():
         config, resume_dir, saved = _settings(config)
         with _claim_output(Path(config.out), resume_dir):
+            if saved and saved["epoch"] >= config.epochs:
+                return _already_finished(config, saved, say)
             run = _prepare(config, resume_dir, saved, say)
             for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
                 _run_epoch(run, epoch, say)
@@ -111,6 +115,9 @@ def _settings(config: TrainConfig):
     config = config.resolved(distributed.world_size())
     if saved:
         check_resumable(saved["config"], config.to_dict())
+        if config.epochs < saved["epoch"]:
+            raise ValueError(f"epochs={config.epochs}: the run in {resume_dir.parent} has already trained "
+                             f"{saved['epoch']} epochs; to train it further give more (--epochs N)")
     rundir.check_folders(config.data, config.val_dir, config.out)
     return config, resume_dir, saved
 
@@ -136,10 +143,24 @@ def _claim_output(out: Path, resume_dir: Optional[Path]):
         yield
 
 
+def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
+    """Resuming a run that has done all its epochs: say so (and how to extend it); export it if asked."""
+    out, done = Path(config.out), saved["epoch"]
+    say(f"{out} has finished all {done} epochs: nothing to train. To train it further, extend it: "
+        f"--resume {out} --epochs {2 * done} (the learning-rate schedule is then planned for the new length)")
+    result = TrainResult(config, saved["classes"], saved["history"], saved["best"])
+    if config.export and distributed.rank() == 0:
+        model = build_model(config.replace(pretrained=False, freeze=None), len(saved["classes"]))
+        result.export = export_best(_exporter(), model, out, config.input_size, saved["classes"])
+        say(f"exported for deployment: {result.export}")
+    return result
+
+
 def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[dict], say) -> _Run:
     """Check the data, build the model, optimizer, schedule and loaders, and restore the checkpoint's state when
     resuming (``config``, ``resume_dir`` and ``saved`` as ``_settings`` returns them)."""
     export = _exporter() if config.export else None  # fails now, not after hours of training
+    threads = _use_cpu_threads(config)
 
     train_set, val_set = load_data(config, say)
     if saved and saved["classes"] != train_set.classes:
@@ -172,6 +193,11 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
         restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler)
         trainer.update(epoch=saved["epoch"], history=saved["history"], best=saved["best"])
         say(f"resumed from {resume_dir} after epoch {saved['epoch']}")
+        if config.epochs != saved["config"]["epochs"]:
+            replan_schedule(scheduler, build_schedule(config, steps_per_epoch=len(train_sampler)))
+            say(f"the run's length changed from {saved['config']['epochs']} to {config.epochs} epochs: the "
+                f"learning-rate schedule is planned anew for {config.epochs} epochs and continues at step "
+                f"{scheduler.last_epoch} (lr {scheduler():g})")
         for key, what in (("world_size", "process count"), ("train_images", "number of training images")):
             if saved[key] != trainer[key]:
                 say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
@@ -184,7 +210,7 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
         val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False,
                                         rank=distributed.rank(), world_size=distributed.world_size())
         val_loader = _loader(val_set, eval_transform(config.input_size), val_sampler, config)
-    say(_describe(config, train_set, val_set))
+    say(_describe(config, train_set, val_set, threads))
     return _Run(config, train_set, val_set, model, parallel_model, optimizer, scheduler, scaler, train_sampler,
                 train_loader, val_loader, trainer, export)
 
@@ -242,9 +268,21 @@ def _finish(run: _Run, say) -> TrainResult:
             say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
         say(f"last checkpoint: {out / 'last'}")
         if run.export is not None:
-            result.export = export_best(run.export, run.model, out, run.config)
+            say("exporting the best model for deployment ...")
+            result.export = export_best(run.export, run.model, out, run.config.input_size, result.classes)
             say(f"exported for deployment: {result.export}")
     return result
+
+
+def replan_schedule(scheduler, planned) -> None:
+    """Move ``scheduler`` (restored from a checkpoint) onto ``planned``, a fresh schedule for the run's new
+    length, at the same step: as if the run had been planned that long from the start. (Paddle's cosine
+    schedule computes each rate from the previous one, so changing its length in place would not do.)"""
+    for _ in range(scheduler.last_epoch):
+        planned.step()
+    with warnings.catch_warnings():  # LinearWarmup's nested state: see restore_checkpoint
+        warnings.filterwarnings("ignore", message="There are some unused values in state_dict")
+        scheduler.set_state_dict(planned.state_dict())
 
 
 def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
@@ -368,7 +406,7 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) 
     loss_sum = correct = count = 0.0
     lr, start = optimizer.get_lr(), time.perf_counter()
     for batch, (images, labels) in enumerate(loader, start=1):
-        with paddle.amp.auto_cast(enable=scaler.is_enable()):
+        with paddle.amp.auto_cast(enable=scaler.is_enable()), batchnorm_note_silenced():
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
         scaler.scale(loss).backward()
@@ -406,14 +444,44 @@ def evaluate(model, loader) -> Tuple[float, float]:
     return loss_sum / count, correct / count
 
 
-def export_best(export, model, out: Path, config: TrainConfig) -> str:
+def export_best(export, model, out: Path, input_size: int, classes: List[str]) -> str:
     """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
-    to ``out/export/model.*``; returns the model file's path."""
+    to ``out/export/model.*``, with the class names and the evaluation transform; returns the model file."""
     source = out / ("best" if (out / "best").is_dir() else "last")
     ckpt.load_model_weights(model, source)
-    files = export(model, str(out / "export" / "model"), input_size=(3, config.input_size, config.input_size),
-                   format="paddle")
+    files = export(model, str(out / RUN_EXPORT), input_size=(3, input_size, input_size), format="paddle",
+                   classes=classes)
     return files[-1]
+
+
+def export_run(path) -> str:
+    """Export the training run in ``path`` (its ``--out`` folder) as ``train --export`` does at the end: the best
+    checkpoint (the last one without validation) to ``path/export/model.*``, for ``Predictor.from_run``.
+    Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
+    """
+    out = Path(path)
+    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
+    if not (source / ckpt.TRAINER_FILE).is_file():
+        raise FileNotFoundError(f"{out}: not a training run (no {out / 'last' / ckpt.TRAINER_FILE}); give the "
+                                "--out folder of a run")
+    trainer = ckpt.load_trainer(source)
+    settings = trainer["config"]
+    with paddle.utils.unique_name.guard():
+        model = create_model(settings["model"], num_classes=len(trainer["classes"]))
+    return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
+
+
+def needs_export(path) -> bool:
+    """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
+    would be exported from (the run went on after its last export)."""
+    out = Path(path)
+    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
+    if not (source / ckpt.TRAINER_FILE).is_file():
+        return False
+    metadata = out / (RUN_EXPORT + METADATA_SUFFIX)
+    if read_metadata(str(out / RUN_EXPORT)) is None:
+        return True
+    return metadata.stat().st_mtime < (source / ckpt.MODEL_FILE).stat().st_mtime
 
 
 def _exporter():
@@ -432,11 +500,22 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder) -> str:
+def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
+    """Set the CPU kernels' thread count (``--threads``, else ``config.DEFAULT_THREADS``); None on a GPU, or
+    when Paddle's own setting is kept. (Eager Paddle runs CPU kernels on one thread unless told otherwise.)"""
+    threads = cpu_threads(config.threads)
+    if threads is None or paddle.device.get_device().startswith("gpu"):
+        return None
+    paddle.base.core.set_num_threads(threads)
+    return threads
+
+
+def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, threads: Optional[int]) -> str:
     schedule = f"{config.schedule} schedule, {config.warmup_epochs} warm-up epoch(s)"
+    cpu = f" ({threads} CPU thread{'s' if threads > 1 else ''} each)" if threads else ""
     return (f"training {config.model} ({config.input_size}x{config.input_size}) on {len(train_set.samples)} images "
             f"of {len(train_set.classes)} classes, validating on {len(val_set.samples)}; "
-            f"{distributed.world_size()} process(es) x batch {config.batch_size}; {config.epochs} epochs; "
+            f"{distributed.world_size()} process(es){cpu} x batch {config.batch_size}; {config.epochs} epochs; "
             f"{config.optimizer} "
             f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}"
             + (f"; frozen up to {config.freeze}" if config.freeze else "") + f"; output in {config.out}")

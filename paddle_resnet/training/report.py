@@ -3,45 +3,30 @@
 from __future__ import annotations
 
 import csv
-import sys
-import time
 from typing import List, Optional
 
 from .._files import atomic_path
+from .._progress import Progress as _TaskProgress
 
 #: Columns of ``metrics.csv``, one row per epoch; accuracies are fractions, ``val_*`` empty without validation.
 METRIC_COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_sec", "seconds")
 
 
-class Progress:
-    """A one-line progress bar for an epoch: batches done, running loss and accuracy, images per second.
+class Progress(_TaskProgress):
+    """The progress of one epoch: batches done, running loss and accuracy, images per second.
 
-    On a terminal the line is redrawn in place (at most every ``interval`` seconds); elsewhere (log files,
-    CI) only the finished line is printed, once per epoch.
+    On a terminal the line is redrawn in place; elsewhere (a notebook, a log file, CI) a plain line with the time
+    left in the epoch is printed every ``_progress.LOG_INTERVAL`` seconds, and the finished line once per epoch.
     """
 
-    def __init__(self, epoch: int, epochs: int, batches: int, stream=None, interval: float = 0.2):
-        self.prefix, self.batches = f"epoch {epoch}/{epochs}", batches
-        self.stream = stream or sys.stdout
-        self.live = getattr(self.stream, "isatty", lambda: False)()
-        self.interval, self.start, self.last_draw = interval, time.perf_counter(), 0.0
-        self.line = ""
+    def __init__(self, epoch: int, epochs: int, batches: int, stream=None, **options):
+        super().__init__(f"epoch {epoch}/{epochs}", batches, stream=stream, **options)
 
-    def update(self, batch: int, loss: float, accuracy: float, images: int) -> None:
+    def update(self, batch: int, loss: float, accuracy: float, images: int) -> None:  # type: ignore[override]
         """Show ``batch`` batches done with mean ``loss``, ``accuracy`` so far and ``images`` seen (all ranks)."""
-        elapsed = time.perf_counter() - self.start
-        filled = round(20 * batch / max(1, self.batches))
-        self.line = (f"{self.prefix} [{'#' * filled}{'.' * (20 - filled)}] {batch}/{self.batches} "
-                     f"loss {loss:.4f} acc {100 * accuracy:.1f}% {images / max(elapsed, 1e-9):.1f} img/s")
-        if self.live and (batch == self.batches or elapsed - self.last_draw >= self.interval):
-            self.last_draw = elapsed
-            self.stream.write("\r" + self.line)
-            self.stream.flush()
-
-    def close(self, suffix: str = "") -> None:
-        """End the line, adding ``suffix`` (the validation result)."""
-        self.stream.write(("\r" if self.live else "") + self.line + suffix + "\n")
-        self.stream.flush()
+        now = self.clock()
+        rate = images / max(now - self.start, 1e-9)
+        super().update(batch, f"loss {loss:.4f} acc {100 * accuracy:.1f}% {rate:.1f} img/s", now=now)
 
 
 def write_metrics_csv(path, history: List[dict]) -> None:

@@ -12,15 +12,19 @@ cache.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from typing import Callable, Dict, Optional, Tuple, Union
-
-from paddle import nn
+import sys
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from .._files import atomic_write_text
+from .._progress import Progress
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
+
+if TYPE_CHECKING:  # the table of official weights needs no Paddle (training's settings check it)
+    from paddle import nn
 
 # fmt: off
 #: The official ImageNet weights of ``paddle.vision.models.resnet``: URL and md5 sum of each file (a test
@@ -178,7 +182,8 @@ def check_official(model: nn.Layer, name: str) -> None:
 def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None], note: str = "") -> str:
     """Run Paddle's downloader; turn its failures into an error that says where to put the file by hand."""
     try:
-        return fetch()
+        with _download_progress(_url_filename(url)):
+            return fetch()
     except (RuntimeError, OSError) as error:
         if md5 and os.path.exists(cached):
             reason = (f"the file at {cached} has md5 {_md5(cached)}, expected {md5} (a corrupt or changed "
@@ -190,6 +195,44 @@ def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, N
             f"{url}: {reason}. If this machine is offline, download the file elsewhere and place it at "
             f"{cached}{check}; it will be used from there{note}."
         ) from error
+
+
+@contextlib.contextmanager
+def _download_progress(name: str):
+    """Show a download's progress with ``_progress.Progress`` (a plain line every few seconds in a notebook or a
+    log, where the bar Paddle's downloader draws would stay silent or fill one endless line).
+
+    Paddle's downloader reports through a ``tqdm``-like class that it looks up in its module when it downloads;
+    it is replaced for this call only."""
+    from paddle.utils import download
+
+    class Bar:  # what paddle.utils.download uses of tqdm: total (in KiB), update(n), a context manager
+        def __init__(self, total=None, **_):
+            counter = (lambda done, total: f"{done / 1024:.1f}/{total / 1024:.1f} MiB") if total else \
+                (lambda done, total: f"{done / 1024:.1f} MiB")
+            self.progress = Progress(f"downloading {name}", total or 0, stream=sys.stderr, counter=counter)
+
+        def update(self, kib: int) -> None:
+            done = self.progress.done + kib
+            now = self.progress.clock()
+            rate = done / 1024 / max(now - self.progress.start, 1e-9)
+            self.progress.update(done, f"{rate:.1f} MiB/s", now=now)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *error):
+            self.progress.close("" if error[0] is None else " (failed)")
+
+    original = getattr(download, "tqdm", None)
+    if original is None:  # a Paddle whose downloader reports differently: leave it as it is
+        yield
+        return
+    download.tqdm = Bar
+    try:
+        yield
+    finally:
+        download.tqdm = original
 
 
 def _url_filename(url: str) -> str:

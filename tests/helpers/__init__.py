@@ -6,6 +6,9 @@ Tests import these explicitly (``from helpers import run_cli``); ``conftest.py``
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
+from pathlib import Path
 
 import paddle
 
@@ -36,3 +39,12 @@ def run_cli(capsys, *argv):
         code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """``python -c code`` in a fresh interpreter, from the repository root (this checkout's package first):
+    for what happens once per process, such as imports and Paddle's one-time notes. Fails on a non-zero exit."""
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result

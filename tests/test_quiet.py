@@ -1,0 +1,80 @@
+"""Quiet by default: Paddle's notes are silenced around our own calls only, and real warnings still show.
+
+Paddle prints some of its notes once per process, so those checks run in a fresh interpreter each, with a
+control that shows the note does appear there without us (otherwise the check could not fail).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import paddle
+import pytest
+from helpers import run_python
+from helpers.images import make_image_folder
+
+from paddle_resnet import _quiet, create_model, resnet20, save_weights
+from paddle_resnet.training import TrainConfig, train
+from paddle_resnet.weights import WeightsWarning
+
+
+def _run(code: str) -> str:
+    """Standard error of ``python -c code`` in a fresh interpreter."""
+    return run_python(code).stderr
+
+
+def test_importing_paddle_through_us_shows_no_ccache_note():
+    control = _run("import paddle")
+    if "No ccache found" not in control:
+        pytest.skip("this Paddle does not warn about ccache here (ccache installed, or Paddle 2.6)")
+    assert "No ccache found" not in _run("import paddle_resnet; paddle_resnet.resnet18()")
+    assert "No ccache found" not in _run("from paddle_resnet.cli import main; main(['summary', 'resnet20'])")
+
+
+def test_exporting_shows_none_of_paddles_log_notes():
+    save = ("import tempfile, os; from paddle_resnet import create_model; "
+            "from paddle_resnet.deploy.export import save_program; m = create_model('resnet20'); m.eval(); "
+            "save_program(m, os.path.join(tempfile.mkdtemp(), 'm'), (3, 32, 32))")
+    control = _run(save)
+    notes = [note for note in _quiet.NATIVE_NOTES if note in control]
+    assert notes, f"Paddle's export printed none of the notes this test expects: {control!r}"
+    exported = _run("import tempfile, os; from paddle_resnet import create_model, export; "
+                    "export(create_model('resnet20'), os.path.join(tempfile.mkdtemp(), 'm'), (3, 32, 32))")
+    assert not [note for note in notes if note in exported], exported
+
+
+def test_native_notes_are_dropped_and_every_other_line_kept(capfd):
+    with _quiet.native_notes_silenced(["New Executor is Running"]):
+        os.write(2, b"I1123 program_interpreter.cc:212] New Executor is Running.\n")
+        os.write(2, b"W1123 something.cc:1] a real problem\n")
+        os.write(2, b"a second line")
+    os.write(2, b"\nafter the block\n")
+    assert capfd.readouterr().err.splitlines() == ["W1123 something.cc:1] a real problem", "a second line",
+                                                   "after the block"]
+    with pytest.raises(RuntimeError), _quiet.native_notes_silenced():
+        os.write(2, b"said before the failure\n")
+        raise RuntimeError("the block fails")
+    assert capfd.readouterr().err == "said before the failure\n"
+
+
+def test_training_hides_the_batchnorm_note_but_a_users_own_forward_still_shows_it(tmp_path):
+    data = make_image_folder(tmp_path / "data", per_class=3, size=16)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # pytest's configuration ignores the note: undo that here
+        train(TrainConfig(data=str(data), model="resnet20", input_size=16, batch_size=4, epochs=1, num_workers=0,
+                          val_split=0.0, out=str(tmp_path / "out")), stream=open(os.devnull, "w"))
+        assert not [w for w in caught if _quiet.BATCHNORM_NOTE in str(w.message)]
+        model = create_model("resnet20")
+        model.train()
+        model(paddle.zeros([2, 3, 16, 16]))
+    assert [w for w in caught if _quiet.BATCHNORM_NOTE in str(w.message)], "outside our calls it is not hidden"
+
+
+def test_weights_warning_through_a_builder_points_at_the_callers_line(tmp_path):
+    path = tmp_path / "three_classes.pdparams"
+    save_weights(create_model("resnet20", num_classes=3), path)
+    with pytest.warns(WeightsWarning, match=r"fc\.weight \(weights \[64, 3\], model \[64, 10\]\)") as caught:
+        resnet20(pretrained=str(path)); line = sys._getframe().f_lineno  # noqa: E702  the call's own line
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
