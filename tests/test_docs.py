@@ -5,7 +5,9 @@ Markdown examples: every ```` ```python ```` and ```` ```bash ```` block of a fi
 temporary folder (so a later block may use what an earlier one made); the Python blocks share one namespace.
 Each line of a bash block is a command of this package (``python scripts/<command>.py ...``,
 ``python -m paddle_resnet ...`` or ``paddle-resnet ...``), run as written through the command line's ``main``
-in this process, and must exit with 0. A block preceded by ``<!-- example: skip, <reason> -->`` is not run;
+in this process, and must exit with 0 (or with N when its comment starts ``# exits N``). A Python block whose first
+line is a file name (``# mypackage/models.py``) is also written to that file, so that commands can import it.
+A block preceded by ``<!-- example: skip, <reason> -->`` is not run;
 the reason is required (network, GPUs, several processes, minutes of measuring). The official-weights download
 is replaced by a local file (this test needs no network); everything else runs for real. Each file may have a
 fixture below that makes what its prose says the reader already has (an image batch, an image folder, weights).
@@ -20,7 +22,7 @@ import pkgutil
 import re
 import shlex
 from pathlib import Path
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Tuple
 
 import numpy as np
 import paddle
@@ -84,9 +86,28 @@ def python_blocks(text: str):
     return [(e.line, e.code, e.skip) for e in examples(text) if e.kind == "python"]
 
 
+#: A Python block that starts with ``# path/to/module.py`` shows that file: it is written there, then run.
+FILE_BLOCK = re.compile(r"# ([\w/]+\.py)\n")
+
+#: A command's comment that starts with "exits N" says the exit status it must have (0 otherwise): a ``diff`` that
+#: finds a difference exits 1 by design.
+EXPECTED_EXIT = re.compile(r"#\s*exits (\d+)\b")
+
+
 def bash_commands(code: str) -> List[List[str]]:
     """The words of each command of a bash block: continued lines joined, comments and empty lines dropped."""
-    return [words for line in code.replace("\\\n", " ").splitlines() if (words := shlex.split(line, comments=True))]
+    return [words for words, _ in bash_commands_and_exits(code)]
+
+
+def bash_commands_and_exits(code: str) -> List[Tuple[List[str], int]]:
+    """``(words, expected exit status)`` of each command of a bash block (see ``EXPECTED_EXIT``)."""
+    commands = []
+    for line in code.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words:
+            expected = EXPECTED_EXIT.search(line)
+            commands.append((words, int(expected.group(1)) if expected else 0))
+    return commands
 
 
 def cli_arguments(words: List[str]) -> Optional[List[str]]:
@@ -101,10 +122,12 @@ def cli_arguments(words: List[str]) -> Optional[List[str]]:
 
 def test_bash_commands_are_read_as_a_shell_reads_them():
     block = ("python scripts/train.py DATA --model resnet18 \\\n    --epochs 2   # a comment\n\n"
-             "python -m paddle_resnet predict runs/x 'photos/*.jpg'\npip install .\n")
-    commands = bash_commands(block)
-    assert [cli_arguments(words) for words in commands] == [
-        ["train", "DATA", "--model", "resnet18", "--epochs", "2"], ["predict", "runs/x", "photos/*.jpg"], None]
+             "python -m paddle_resnet predict runs/x 'photos/*.jpg'\npip install .\n"
+             "python -m paddle_resnet diff a b   # exits 1: they differ\n")
+    commands = bash_commands_and_exits(block)
+    assert [(cli_arguments(words), expected) for words, expected in commands] == [
+        (["train", "DATA", "--model", "resnet18", "--epochs", "2"], 0), (["predict", "runs/x", "photos/*.jpg"], 0),
+        (None, 0), (["diff", "a", "b"], 1)]
 
 
 def _images(batch=1, size=224):
@@ -184,24 +207,30 @@ def test_markdown_examples_run(document, tmp_path, monkeypatch, local_official_w
     if not runnable:
         pytest.skip(f"{document} has no examples to run")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # a module an example writes (FILE_BLOCK) is importable
     namespace = {"__name__": "__example__"}
     namespace.update(FIXTURES.get(document, lambda path: {})(tmp_path))
     for example in runnable:
         where = f"{document}:{example.line}"
         if example.kind == "python":
+            file = FILE_BLOCK.match(example.code)
+            if file:
+                (tmp_path / file.group(1)).parent.mkdir(parents=True, exist_ok=True)
+                (tmp_path / file.group(1)).write_text(example.code)
             try:
                 exec(compile(example.code, where, "exec"), namespace)
             except Exception as error:  # noqa: BLE001  the failing example and why
                 pytest.fail(f"the example at {where} fails: {type(error).__name__}: {error}")
             continue
-        for words in bash_commands(example.code):
+        for words, expected in bash_commands_and_exits(example.code):
             arguments = cli_arguments(words)
             assert arguments is not None, (f"{where}: `{shlex.join(words)}` is not a command of this package, so "
                                            "the test cannot run it; mark the block <!-- example: skip, <reason> -->")
             code = main(arguments)
             out, err = capsys.readouterr()
-            if code != 0:
-                pytest.fail(f"the command at {where} exits {code}: {shlex.join(words)}\n{out[-2000:]}{err[-2000:]}")
+            if code != expected:
+                pytest.fail(f"the command at {where} exits {code}, not {expected}: {shlex.join(words)}\n"
+                            f"{out[-2000:]}{err[-2000:]}")
 
 
 def test_skipped_examples_say_why():

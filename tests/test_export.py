@@ -266,7 +266,9 @@ DAMAGED_EXPORTS = {  # name: (damage done to the copied files, the file the erro
 def test_predictor_names_a_damaged_export_file(resnet18_export, tmp_path, case):
     """Paddle's own errors name no file, and Paddle 2.6 crashes the process on a garbage program file."""
     damage, named, message = DAMAGED_EXPORTS[case]
-    params, program = (shutil.copy(f, tmp_path) for f in (resnet18_export[2][0], resnet18_export[2][-1]))
+    files = resnet18_export[2]  # the program file is the last one export() returns
+    params, program = (shutil.copy(f, tmp_path) for f in (next(f for f in files if f.endswith(".pdiparams")),
+                                                          files[-1]))
     damage(program, params)
     where = re.escape(program) + (rf" \(with {re.escape(params)}\)" if named == "both" else "")
     with pytest.raises(ValueError, match=rf"^{where}: {message}.*The export is damaged or incomplete; export the "

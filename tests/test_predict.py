@@ -19,7 +19,7 @@ from helpers import run_cli
 from helpers.images import make_image_folder
 from PIL import Image
 
-from paddle_resnet import Predictor, create_model, export
+from paddle_resnet import Predictor, create_model, export, load_weights
 from paddle_resnet.deploy.predictor import find_images
 from paddle_resnet.deploy.preprocess import describe_preprocess, transform_from
 from paddle_resnet.training import TrainConfig, export_run, needs_export, train
@@ -44,7 +44,7 @@ def run(tmp_path_factory):
 def _eager_probabilities(run_dir, paths):
     """Softmax of the best checkpoint's eager model on the images prepared by training's own eval transform."""
     model = create_model("resnet20", num_classes=3)
-    model.set_state_dict(paddle.load(str(run_dir / "best" / "model.pdparams")))
+    load_weights(model, str(run_dir / "best" / "model.safetensors"))
     model.eval()
     transform = eval_transform(SIZE)
     batch = np.stack([transform(Image.open(path).convert("RGB")) for path in paths]).astype("float32")
@@ -158,7 +158,7 @@ def test_from_run_names_what_is_missing(tmp_path):
 
 def test_export_command_takes_class_names_and_input_size_from_a_training_run(run, tmp_path, capsys):
     run_dir, photos = run
-    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+    code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.safetensors"),
                            "--out", str(tmp_path / "deploy"))
     assert code == 0 and "the weights' classifier has 3 outputs: exporting with --num-classes 3" in out
     assert f"from the training run in {run_dir / 'best'}: class names ['checks', 'horizontal', 'vertical'], " \
@@ -167,10 +167,10 @@ def test_export_command_takes_class_names_and_input_size_from_a_training_run(run
     assert meta["classes"] == ["checks", "horizontal", "vertical"] and meta["input_shape"] == [None, 3, SIZE, SIZE]
     code, out, _ = run_cli(capsys, "predict", str(tmp_path / "deploy"), str(photos / "checks" / "000.png"))
     assert code == 0 and out.startswith(f"{photos / 'checks' / '000.png'}: ")
-    code, _, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+    code, _, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.safetensors"),
                          "--classes", "a,b,c", "--out", str(tmp_path / "deploy"))
     assert code == 0 and json.loads((tmp_path / "deploy" / "resnet20_meta.json").read_text())["classes"] == \
         ["a", "b", "c"]
-    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.pdparams"),
+    code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.safetensors"),
                            "--classes", "a,b", "--out", str(tmp_path / "other"))
     assert code == 2 and "classes: 2 names given, but the model's output is [None, 3]" in err

@@ -14,7 +14,7 @@ Save a model for Paddle Inference or ONNX Runtime, with its class names and imag
 (DIR/MODEL_meta.json), and check the exported model against the eager one on a random batch.
 
 The batch dimension stays dynamic. The classifier's size is read from the weights (say --num-classes only to
-check it). Weights saved by a training run (RUN/best/model.pdparams) bring the run's class names and input size.
+check it). Weights saved by a training run (RUN/best/model.safetensors) bring the run's class names and input size.
 Both formats may be exported to the same DIR (DIR/MODEL.json + .pdiparams, DIR/MODEL.onnx); exporting a format
 again replaces that format's files only.
 
@@ -24,7 +24,7 @@ output's scale, 2 bad arguments, unreadable or unfitting weights, or a missing O
 examples:
   {program} export resnet50 --weights resnet50.pdparams --out deploy/
   {program} export resnet50 --weights resnet50.pdparams --format onnx --out deploy/
-  {program} export resnet18 --weights runs/cats/best/model.pdparams --out deploy/cats/
+  {program} export resnet18 --weights runs/cats/best/model.safetensors --out deploy/cats/
 Run the files with paddle_resnet.Predictor, or classify images: {program} predict deploy/resnet50 photo.jpg
 """
 

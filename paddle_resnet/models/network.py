@@ -177,7 +177,8 @@ class ResNet(nn.Layer):
                              f"got {shape}")
         if not isinstance(x, paddle.Tensor):
             return  # a graph being traced (its input spec gives the dtype), or a symbolic shape-only trace
-        dtype, weights = _dtype_name(x.dtype), _dtype_name(self.conv1.weight.dtype)
+        # The first parameter is the stem's first conv (conv1, or conv1.0 in the deep stem): what x meets first.
+        dtype, weights = _dtype_name(x.dtype), _dtype_name(next(iter(self.parameters())).dtype)
         if dtype not in FLOAT_DTYPES:
             raise TypeError(f"expected a floating-point input ({weights}, the dtype of the model's weights), got "
                             f"{dtype}; convert it with x.astype('{weights}') (after normalising the pixel values)")
