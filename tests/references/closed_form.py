@@ -167,9 +167,7 @@ class _Net:
         out = self.relu(block, self.bn(f"{block}.bn1", out, c_out, h), c_out, h)
         out, _ = self.conv(f"{block}.conv2", out, c_out, c_out, 3, 1, 1, h)
         out = self.bn(f"{block}.bn2", out, c_out, h)
-        self.residual(block, out, self.shortcut(block, x, c_in, c_out, s, h_in, option), c_out, h)
-        self.value = self.add_row(block, "BasicBlock", [x], [1, c_out, h, h], layer="BasicBlock")
-        self.c, self.h = c_out, h
+        self.end_block(block, "BasicBlock", x, out, c_in, c_out, s, h_in, h, option)
 
     def bottleneck(self, block, c_in, c_out, s, width, groups, option="B"):
         x, h_in = self.value, self.h
@@ -179,8 +177,12 @@ class _Net:
         out = self.relu(block, self.bn(f"{block}.bn2", out, width, h), width, h)
         out, _ = self.conv(f"{block}.conv3", out, width, c_out, 1, 1, 0, h)
         out = self.bn(f"{block}.bn3", out, c_out, h)
-        self.residual(block, out, self.shortcut(block, x, c_in, c_out, s, h_in, option), c_out, h)
-        self.value = self.add_row(block, "BottleneckBlock", [x], [1, c_out, h, h], layer="BottleneckBlock")
+        self.end_block(block, "BottleneckBlock", x, out, c_in, c_out, s, h_in, h, option)
+
+    def end_block(self, block, kind, x, branch, c_in, c_out, s, h_in, h, option):
+        """The block's output: ``relu(branch + shortcut(x))``, then the block's own row."""
+        self.residual(block, branch, self.shortcut(block, x, c_in, c_out, s, h_in, option), c_out, h)
+        self.value = self.add_row(block, kind, [x], [1, c_out, h, h], layer=kind)
         self.c, self.h = c_out, h
 
     def head(self, classes):
