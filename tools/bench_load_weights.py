@@ -1,7 +1,7 @@
 """How long loading a ResNet-152 state dict takes with this checkout's code and with an earlier commit's.
 
-    python tests/bench_load_weights.py                        # vs d4c6abc (before the restricted unpickler)
-    python tests/bench_load_weights.py --base main --rounds 5
+    python tools/bench_load_weights.py                        # vs d4c6abc (before the restricted unpickler)
+    python tools/bench_load_weights.py --base main --rounds 5
 
 Not a test (timings depend on the machine and its load): run it on a quiet machine. It writes the state dict of
 a randomly initialised ResNet-152 (230 MB, 777 tensors) with ``paddle.save`` and as safetensors into a temporary
