@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import HANG_GUARD_SECONDS, run_cli, run_python
+from paddle_resnet.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -290,7 +291,7 @@ def test_version_and_usage_lines_name_the_program(capsys):
 
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.startswith(f"paddle_resnet {paddle_resnet.__version__} (Paddle ") and "Python" in out
-    for command in ("summary", "verify", "train", "predict", "export", "benchmark"):
+    for command in COMMANDS:
         code, out, _ = run_cli(capsys, command, "--help")
         assert code == 0 and out.startswith(f"usage: python -m paddle_resnet {command} "), out[:100]
     code, _, err = run_cli(capsys, "summary", "--depth", "nothing")
@@ -299,7 +300,7 @@ def test_version_and_usage_lines_name_the_program(capsys):
 
 def test_help_is_plain_text_that_works_from_an_installed_copy(capsys):
     """No reStructuredText markup, and no paths of a checkout (scripts/, tests/) in any command's help."""
-    for command in ("summary", "verify", "train", "predict", "export", "benchmark"):
+    for command in COMMANDS:
         code, out, _ = run_cli(capsys, command, "--help")
         assert code == 0
         for marker in ("``", ":func:", ":class:"):
@@ -350,3 +351,22 @@ def test_verify_suggests_names_and_gives_shapes_as_lists_in_json(capsys):
     rows = {row["metric"]: row for row in json.loads(out)["rows"]}
     assert code == 0 and rows["stage_shapes.layer2"]["expected"] == [1, 32, 16, 16] == rows["stage_shapes.layer2"][
         "actual"]
+
+
+def test_our_warnings_are_plain_lines_on_the_command_line(capsys):
+    """Under ``python -m``, a warning's source line would be runpy's: a command prints ours as ``warning: ...``
+    and leaves other packages' warnings, and ours outside a command, to Python."""
+    import warnings
+
+    from paddle_resnet.cli import _plain_warnings
+    from paddle_resnet.weights import WeightsWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with _plain_warnings():
+            warnings.warn("3 of 97 tensors do not fit", WeightsWarning)
+            warnings.warn("somebody else's", FutureWarning)
+        warnings.warn("outside a command", WeightsWarning)
+    assert capsys.readouterr().err == "warning: 3 of 97 tensors do not fit\n"
+    assert [(w.category, str(w.message)) for w in caught] == [(FutureWarning, "somebody else's"),
+                                                             (WeightsWarning, "outside a command")]

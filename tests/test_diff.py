@@ -116,3 +116,12 @@ def test_diff_command_against_paddleclas_by_computation(capsys):
 def test_diff_usage_errors_exit_2(capsys, argv, message):
     code, _, err = run_cli(capsys, "diff", *argv)
     assert code == 2 and message in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--limit", "-1"], "'-1': expected a whole number of rows"),
+    (["--output", "no/such/folder/diff.txt"], "is not an existing directory"),
+])
+def test_diff_refuses_bad_options_before_building_anything(capsys, argv, message):
+    code, _, err = run_cli(capsys, "diff", "resnet18", "no.such.module:build", *argv)
+    assert code == 2 and message in err and "usage: python -m paddle_resnet diff" in err

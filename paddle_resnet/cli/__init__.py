@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import os
 import sys
+import warnings
 
 from ._args import program
 
@@ -29,7 +30,7 @@ COMMANDS = {
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    with _closed_pipes_ignored():
+    with _closed_pipes_ignored(), _plain_warnings():
         return _dispatch(argv)
 
 
@@ -102,6 +103,26 @@ class _PipeGuard:
 
     def __getattr__(self, name):  # isatty, fileno, encoding ...: the real stream's
         return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _plain_warnings():
+    """Our own warnings (weights that do not fit the model, ...) as ``warning: <message>`` lines while a command
+    runs. Python would name the source line that called us: a file of this package, or runpy's under
+    ``python -m``, which means nothing on a command line. Other packages' warnings keep Python's format."""
+    show = warnings.showwarning
+
+    def show_plainly(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.partition(".")[0] == __name__.partition(".")[0]:
+            print(f"warning: {message}", file=file or sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_plainly
+    try:
+        yield
+    finally:
+        warnings.showwarning = show
 
 
 @contextlib.contextmanager

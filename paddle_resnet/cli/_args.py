@@ -67,6 +67,17 @@ def parse_kwargs(text: str) -> Dict[str, object]:
     return value
 
 
+def parse_count(text: str) -> int:
+    """``10`` -> 10: a number of report rows, where 0 means all (``--limit``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of rows, 0 or more (0: all)")
+    return value
+
+
 def parse_int_list(text: str) -> Tuple[int, ...]:
     """``1,2,3`` -> (1, 2, 3)."""
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 from ..deploy.export import FORMATS
 from ..models.table import list_models
@@ -70,6 +71,7 @@ def _export(args) -> int:
     from ..deploy.compare import RELATIVE_TOLERANCE, compare_with_eager
     from ..deploy.export import FORMAT_SUFFIXES, export
     from ..deploy.predictor import import_onnxruntime
+    from ..weights.loading import WeightsWarning
 
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise NotADirectoryError(f"--out {args.out}: that is a file; give a directory (created if missing)")
@@ -79,7 +81,9 @@ def _export(args) -> int:
     classes = args.classes.split(",") if args.classes else run.get("classes")
     options = model_options(args)
     if args.weights:
-        model, report, inferred = create_model_for_weights(args.model, args.weights, **options)
+        with warnings.catch_warnings():  # its report is printed in full just below, not twice
+            warnings.simplefilter("ignore", WeightsWarning)
+            model, report, inferred = create_model_for_weights(args.model, args.weights, **options)
         print(report.describe())
         if inferred is not None:
             print(f"the weights' classifier has {inferred} outputs: exporting with --num-classes {inferred}")
