@@ -96,6 +96,18 @@ def test_official_weights_refuse_options_that_change_the_trained_architecture():
     # in_channels is not refused: the first conv's RGB kernel is adapted (tests/test_vd.py).
 
 
+def test_official_weights_accept_an_option_that_changes_no_layer():
+    """first_block_projection adds a layer only where a first block keeps its shape: in ResNet-34_vd, not in
+    ResNet-50_vd, whose first blocks project anyway (checked before any download)."""
+    with paddle.LazyGuard():
+        same = create_model("resnet50_vd", first_block_projection=False)
+        different = create_model("resnet34_vd", first_block_projection=False)
+    assert same.state_dict().keys() == create_model("resnet50_vd").state_dict().keys()
+    official.check_official(same, "resnet50_vd")
+    with pytest.raises(ValueError, match="trained with first_block_projection=True"):
+        official.check_official(different, "resnet34_vd")
+
+
 def test_paddle_vision_state_dict_loads_unchanged_and_gives_the_same_outputs():
     paddle.seed(1)
     reference = _randomise(paddle.vision.models.resnet18(num_classes=10), seed=1)

@@ -165,6 +165,13 @@ class ResNetConfig:
         return (1,) + (2,) * (len(self.blocks_per_stage) - 1)
 
     @property
+    def first_stage_keeps_shape(self) -> bool:
+        """Whether the first block of the first stage keeps its input's shape (stride 1, as many channels out as
+        the stem gives it): the only block where ``first_block_projection`` adds a layer. True for ResNet-18/34;
+        a bottleneck stage widens its input, so its first block projects anyway."""
+        return self.stem_width == self.stage_widths[0]
+
+    @property
     def num_stages(self) -> int:
         """Stages that are built: all of them, or up to the last of ``out_stages``."""
         return max(self.out_stages) if self.out_stages else len(self.blocks_per_stage)

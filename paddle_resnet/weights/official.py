@@ -171,6 +171,9 @@ def check_official(model: nn.Layer, name: str) -> None:
     if config is None:
         return
     for field in TRAINED_FIELDS:
+        if field == "first_block_projection" and not (config.first_stage_keeps_shape or
+                                                      trained.first_stage_keeps_shape):
+            continue  # no block it would change: the network is the one the weights were trained for
         if getattr(config, field) != getattr(trained, field):
             raise ValueError(
                 f"the official {name} weights were trained with {field}={getattr(trained, field)!r}; this "
