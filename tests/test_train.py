@@ -406,7 +406,7 @@ def test_threads_are_set_for_training_on_the_cpu(tiny_data, tmp_path, monkeypatc
     _, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "one"), epochs=1, threads=1)
     assert calls == [1] and "(1 CPU thread each)" in output
     _run(**TINY, data=str(tiny_data), out=str(tmp_path / "default"), epochs=1)
-    default = training_config.cpu_threads()  # DEFAULT_THREADS: None keeps Paddle's own setting
+    default = training_config.cpu_threads()  # from DEFAULT_THREADS (None: Paddle's own setting is kept)
     assert calls[1:] == ([] if default is None else [default])
     # "all" shares the cores between the processes the launcher started on this machine; "paddle" keeps its own.
     from paddle_resnet.deploy.predictor import available_threads

@@ -1,6 +1,6 @@
 """Measure CPU training throughput for each thread setting, to choose ``training.config.DEFAULT_THREADS``.
 
-    python tools/train_threads.py --repeats 3 --steps 4 --json threads.json     # ~15 min on 2 cores
+    python tools/train_threads.py --repeats 3 --steps 4 --json threads.json     # ~10 min on 2 cores
 
 What it measures: training steps (forward, cross-entropy, backward, SGD update) of resnet18, batch 16, 160x160,
 fed by the training loop's own DataLoader (JPEG decoding, random resized crop and flip in ``--workers`` loader
