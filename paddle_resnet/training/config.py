@@ -66,7 +66,7 @@ class TrainConfig:
         seed: seeds weight initialisation, the validation split, data order and augmentation.
         num_workers: data-loading worker processes per training process (0: load in the training process).
         threads: CPU threads for the training process's kernels; by default ``DEFAULT_THREADS`` (see
-            ``cpu_threads``). Ignored on a GPU.
+            ``cpu_threads``). It stays set for the process after training. Ignored on a GPU.
         skip_bad_images: leave out unreadable, non-image and misplaced files (counted and listed) instead of
             stopping.
         export: at the end, export the best model for deployment to ``out/export/``.

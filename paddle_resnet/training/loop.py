@@ -502,7 +502,8 @@ def _seed_everything(seed: int) -> None:
 
 def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
     """Set the CPU kernels' thread count (``--threads``, else ``config.DEFAULT_THREADS``); None on a GPU, or
-    when Paddle's own setting is kept. (Eager Paddle runs CPU kernels on one thread unless told otherwise.)"""
+    when Paddle's own setting is kept. (Eager Paddle runs CPU kernels on one thread unless told otherwise.) The
+    setting outlasts the run, for the whole process: Paddle has no call that reads the previous one back."""
     threads = cpu_threads(config.threads)
     if threads is None or paddle.device.get_device().startswith("gpu"):
         return None
