@@ -18,6 +18,7 @@ import paddle
 import pytest
 from paddle.utils import download
 
+from helpers import assert_close_to_scale
 from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
 from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning, official
 from paddle_resnet.weights import safetensors as safetensors_io
@@ -359,11 +360,7 @@ def test_pytorch_cifar_weights_give_their_logits_after_reordering(tmp_path, name
     model = create_model(name)
     load_weights(model, from_pytorch_cifar(str(path), model))
     model.eval()
-    # Random weights make logits of ~600. Float32 rounding (which depends on the CPU and on the kernels' thread
-    # count) is relative to that scale, not to each logit: a logit near 0 may differ by 1e-4 (2e-7 of the scale).
-    # The naive load below differs by more than a tenth of the scale.
-    scale = np.abs(expected).max()
-    np.testing.assert_allclose(model(x).numpy(), expected, rtol=0, atol=1e-5 * scale)
+    assert_close_to_scale(model(x).numpy(), expected)  # logits of ~600: the naive load below is off by > 60
 
     renamed = {key[len("module."):].replace("linear.", "fc."): value for key, value in state.items()}
     naive = create_model(name)

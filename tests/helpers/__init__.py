@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import paddle
 
 from paddle_resnet.cli import main
@@ -24,6 +25,15 @@ def constant_init():
         yield
     finally:
         paddle.nn.initializer.set_global_initializer(None, None)
+
+
+def assert_close_to_scale(actual, expected, fraction: float = 1e-5) -> None:
+    """``actual`` equals ``expected`` up to ``fraction`` of the largest ``|expected|``: for outputs of two
+    different computations of one network. Float32 rounding grows with the size of the sums, so it is relative
+    to the output's scale, not to each element (a logit near 0 in an output of scale 600 may be off by 2e-4),
+    and it changes with the CPU and the kernels' thread count. A real difference is a sizeable part of the scale."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=fraction * np.abs(expected).max())
 
 
 #: ``timeout`` for a test's subprocess: a guard against a hang, never a speed limit. Far above what any of them
