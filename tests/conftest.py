@@ -33,6 +33,15 @@ def _seed():
     paddle.seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _one_kernel_thread_after_each_test():
+    """Training (and the benchmark) set the process's CPU thread count and keep it: Paddle cannot read the previous
+    value back. Eager Paddle's own default is one thread; return to it after each test, so that no test's float
+    rounding depends on which tests ran before it in the same process."""
+    yield
+    paddle.base.core.set_num_threads(1)
+
+
 @pytest.fixture
 def server(tmp_path, monkeypatch):
     """A file server on 127.0.0.1 (``server.root`` is served at ``server.url``) and an empty Paddle weights

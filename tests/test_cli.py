@@ -313,13 +313,19 @@ def test_help_is_plain_text_that_works_from_an_installed_copy(capsys):
     assert code == 0 and "predict" in out and "--version" in out
 
 
+#: Commands whose --help still imports Paddle (docs/design.md says why): not yet lazy, and known.
+HELP_IMPORTS_PADDLE = {"verify", "diff"}
+
+
 def test_help_does_not_import_paddle():
-    """Printing help must not wait seconds for Paddle: every command's --help, in a fresh interpreter."""
+    """Printing help must not wait seconds for Paddle: every command's --help (but the known exceptions), in a
+    fresh interpreter."""
+    commands = [c for c in COMMANDS if c not in HELP_IMPORTS_PADDLE]
     code = ("import sys\nfrom paddle_resnet.cli import main\n"
-            "codes = [main([c, '--help']) for c in ('summary', 'train', 'predict', 'export', 'benchmark')]\n"
+            f"codes = [main([c, '--help']) for c in {commands!r}]\n"
             "main(['--help']); main(['--version'])\n"
             "print(codes, 'paddle' in sys.modules)")
-    assert run_python(code).stdout.strip().splitlines()[-1] == "[0, 0, 0, 0, 0] False"
+    assert run_python(code).stdout.strip().splitlines()[-1] == f"{[0] * len(commands)} False"
 
 
 def test_the_package_imports_lazily_and_keeps_its_names():
@@ -353,20 +359,20 @@ def test_verify_suggests_names_and_gives_shapes_as_lists_in_json(capsys):
         "actual"]
 
 
-def test_our_warnings_are_plain_lines_on_the_command_line(capsys):
-    """Under ``python -m``, a warning's source line would be runpy's: a command prints ours as ``warning: ...``
-    and leaves other packages' warnings, and ours outside a command, to Python."""
-    import warnings
-
-    from paddle_resnet.cli import _plain_warnings
-    from paddle_resnet.weights import WeightsWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with _plain_warnings():
-            warnings.warn("3 of 97 tensors do not fit", WeightsWarning)
-            warnings.warn("somebody else's", FutureWarning)
-        warnings.warn("outside a command", WeightsWarning)
-    assert capsys.readouterr().err == "warning: 3 of 97 tensors do not fit\n"
-    assert [(w.category, str(w.message)) for w in caught] == [(FutureWarning, "somebody else's"),
-                                                             (WeightsWarning, "outside a command")]
+def test_our_warnings_are_plain_lines_on_the_command_line():
+    """Under ``python -m``, a warning's source line would be runpy's: a command shows ours as ``warning: ...``
+    and leaves other packages' warnings, ours outside a command, and recording warnings to Python."""
+    code = ("import warnings\nfrom paddle_resnet.cli import _plain_warnings\n"
+            "from paddle_resnet.weights import WeightsWarning\nwarnings.simplefilter('always')\n"
+            "with _plain_warnings():\n"
+            "    warnings.warn('3 of 97 tensors do not fit', WeightsWarning)\n"
+            "    warnings.warn(\"somebody else's\", FutureWarning)\n"
+            "    with warnings.catch_warnings(record=True) as caught:\n"
+            "        warnings.warn('recorded', WeightsWarning)\n"
+            "warnings.warn('outside a command', WeightsWarning)\n"
+            "print([str(w.message) for w in caught])")
+    result = run_python(code)
+    err = [line for line in result.stderr.splitlines() if "Warning" in line or line.startswith("warning: ")]
+    assert err[0] == "warning: 3 of 97 tensors do not fit", result.stderr
+    assert "FutureWarning: somebody else's" in err[1] and "WeightsWarning: outside a command" in err[2]
+    assert len(err) == 3 and result.stdout.strip() == "['recorded']"

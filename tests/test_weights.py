@@ -103,7 +103,7 @@ def test_official_weights_accept_an_option_that_changes_no_layer():
     with paddle.LazyGuard():
         same = create_model("resnet50_vd", first_block_projection=False)
         different = create_model("resnet34_vd", first_block_projection=False)
-    assert same.state_dict().keys() == create_model("resnet50_vd").state_dict().keys()
+        assert same.state_dict().keys() == create_model("resnet50_vd").state_dict().keys()
     official.check_official(same, "resnet50_vd")
     with pytest.raises(ValueError, match="trained with first_block_projection=True"):
         official.check_official(different, "resnet34_vd")

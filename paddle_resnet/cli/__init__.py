@@ -107,22 +107,23 @@ class _PipeGuard:
 
 @contextlib.contextmanager
 def _plain_warnings():
-    """Our own warnings (weights that do not fit the model, ...) as ``warning: <message>`` lines while a command
-    runs. Python would name the source line that called us: a file of this package, or runpy's under
-    ``python -m``, which means nothing on a command line. Other packages' warnings keep Python's format."""
-    show = warnings.showwarning
+    """Our own warnings (weights that do not fit the model, ...) shown as ``warning: <message>`` lines while a
+    command runs. Python would name the source line that called us: a file of this package, or runpy's under
+    ``python -m``, which means nothing on a command line. Only the format changes: where warnings go (standard
+    error, a ``catch_warnings(record=True)`` list, ``logging``) stays Python's. Other packages' warnings keep
+    Python's format."""
+    formatted = warnings.formatwarning
 
-    def show_plainly(message, category, filename, lineno, file=None, line=None):
+    def plainly(message, category, filename, lineno, line=None):
         if category.__module__.partition(".")[0] == __name__.partition(".")[0]:
-            print(f"warning: {message}", file=file or sys.stderr)
-        else:
-            show(message, category, filename, lineno, file, line)
+            return f"warning: {message}\n"
+        return formatted(message, category, filename, lineno, line)
 
-    warnings.showwarning = show_plainly
+    warnings.formatwarning = plainly
     try:
         yield
     finally:
-        warnings.showwarning = show
+        warnings.formatwarning = formatted
 
 
 @contextlib.contextmanager

@@ -67,8 +67,8 @@ def parse_kwargs(text: str) -> Dict[str, object]:
     return value
 
 
-def parse_count(text: str) -> int:
-    """``10`` -> 10: a number of report rows, where 0 means all (``--limit``)."""
+def parse_limit(text: str) -> int:
+    """``10`` -> 10: how many rows of a report to list, where 0 means all (``--limit``)."""
     try:
         value = int(text)
     except ValueError:

@@ -8,7 +8,7 @@ import sys
 from ..verification.compare import BY
 from ..verification.diff import FORMATS, diff_models
 from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
-from ._args import parse_count, parse_input_size, parser_for
+from ._args import parse_limit, parse_input_size, parser_for
 from ._output import output_problem, write_output
 
 DESCRIPTION = """\
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input-size", type=parse_input_size, metavar="SIZE",
                         help="H, HxW, CxHxW or NxCxHxW (default: A's own, else B's, else 3x224x224)")
     parser.add_argument("--format", choices=FORMATS, default="text")
-    parser.add_argument("--limit", type=parse_count, default=20, metavar="N",
+    parser.add_argument("--limit", type=parse_limit, default=20, metavar="N",
                         help="differing rows to list (default 20; 0: all)")
     parser.add_argument("--output", metavar="FILE", help="also write the report to FILE (atomically)")
     return parser

@@ -81,10 +81,13 @@ def _export(args) -> int:
     classes = args.classes.split(",") if args.classes else run.get("classes")
     options = model_options(args)
     if args.weights:
-        with warnings.catch_warnings():  # its report is printed in full just below, not twice
-            warnings.simplefilter("ignore", WeightsWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model, report, inferred = create_model_for_weights(args.model, args.weights, **options)
         print(report.describe())
+        for warning in caught:  # all but the report's own warning: it was printed in full just above
+            if not (issubclass(warning.category, WeightsWarning) and str(warning.message).startswith(report.describe())):
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
         if inferred is not None:
             print(f"the weights' classifier has {inferred} outputs: exporting with --num-classes {inferred}")
     else:

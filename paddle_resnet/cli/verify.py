@@ -19,7 +19,7 @@ from ..verification.golden import (GoldenFileError, default_golden_path, entry_p
 from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
 from ..verification.structure import check_structure, record_structure
 from ..verification.verify import REPORT_LIMIT, verify_model
-from ._args import parse_count, parse_input_size, parse_kwargs, parser_for, program
+from ._args import parse_limit, parse_input_size, parse_kwargs, parser_for, program
 from ._output import output_problem, write_output
 
 DESCRIPTION = """\
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--verbose", action="store_true", help="list every metric, not only the mismatches")
     parser.add_argument("--output", metavar="FILE", help="also write the report to FILE (atomically)")
-    parser.add_argument("--limit", type=parse_count, default=REPORT_LIMIT, metavar="N",
+    parser.add_argument("--limit", type=parse_limit, default=REPORT_LIMIT, metavar="N",
                         help=f"differing layer rows to list per model (default {REPORT_LIMIT}; 0: all)")
     parser.add_argument("--update", nargs="*", metavar="NAME",
                         help="rewrite the golden entries of these architectures from the current models; with "

@@ -33,6 +33,7 @@ def assert_close_to_scale(actual, expected, fraction: float = 1e-5) -> None:
     to the output's scale, not to each element (a logit near 0 in an output of scale 600 may be off by 2e-4),
     and it changes with the CPU and the kernels' thread count. A real difference is a sizeable part of the scale."""
     actual, expected = np.asarray(actual), np.asarray(expected)
+    assert np.isfinite(expected).all(), "the expected output holds NaN or infinity: no scale to compare against"
     np.testing.assert_allclose(actual, expected, rtol=0, atol=fraction * np.abs(expected).max())
 
 
@@ -55,6 +56,6 @@ def run_python(code: str) -> subprocess.CompletedProcess:
     """``python -c code`` in a fresh interpreter, from the repository root (this checkout's package first):
     for what happens once per process, such as imports and Paddle's one-time notes. Fails on a non-zero exit."""
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     assert result.returncode == 0, result.stderr
     return result
