@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -376,3 +377,23 @@ def test_our_warnings_are_plain_lines_on_the_command_line():
     assert err[0] == "warning: 3 of 97 tensors do not fit", result.stderr
     assert "FutureWarning: somebody else's" in err[1] and "WeightsWarning: outside a command" in err[2]
     assert len(err) == 3 and result.stdout.strip() == "['recorded']"
+
+
+def test_export_shows_the_loads_other_warnings_once_beside_its_report(capsys, tmp_path):
+    """export prints the weights report itself; a further warning of the load (PyTorch CIFAR weights in an
+    option-A model) still reaches the user, once (shown as a plain line: test_our_warnings_are_plain_lines...)."""
+    from paddle_resnet.weights import WeightsWarning
+    from paddle_resnet.weights import safetensors as safetensors_io
+    from references import akamaster_cifar
+
+    state = {key[len("module."):].replace("linear.", "fc."): value
+             for key, value in akamaster_cifar.random_state(3, seed=2).items()}  # PyTorch names, ours for the head
+    with open(tmp_path / "cifar.safetensors", "wb") as file:
+        safetensors_io.dump(state, file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(tmp_path / "cifar.safetensors"),
+                               "--out", str(tmp_path / "deploy"))
+    shown = [str(w.message) for w in caught if issubclass(w.category, WeightsWarning)]
+    assert code == 0 and out.count("tensors match") == 1  # the report, printed once
+    assert len(shown) == 1 and "pad zero channels" in shown[0] and "from_pytorch_cifar" in shown[0], shown
