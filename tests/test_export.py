@@ -219,7 +219,8 @@ def test_reexport_replaces_its_own_format_and_keeps_the_other(tmp_path, monkeypa
 
     # A different model (another classifier size) is not written beside them: its metadata would not fit both.
     before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
-    with pytest.raises(FileExistsError, match=r"net\.(json|pdmodel).* is a different model \(outputs \[\[None, 10\]\] vs "
+    with pytest.raises(FileExistsError,
+                       match=r"net\.(json|pdmodel).* is a different model \(outputs \[\[None, 10\]\] vs "
                                               r"\[\[None, 3\]\]\); export to another prefix"):
         export(create_model("resnet20", num_classes=3), prefix, input_size=(3, 32, 32), format="onnx")
     assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before

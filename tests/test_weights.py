@@ -263,7 +263,8 @@ def test_a_value_that_is_not_a_number_fails_before_anything_is_copied(bad_value)
     before = _state(model)
     state = _state(_randomise(resnet18(num_classes=10), 9))
     state["fc.bias"] = bad_value
-    with pytest.raises(IncompatibleWeightsError, match=rf"<state dict>: .*nothing was loaded.*fc\.bias \({bad_value.dtype}\)"):
+    with pytest.raises(IncompatibleWeightsError,
+                       match=rf"<state dict>: .*nothing was loaded.*fc\.bias \({bad_value.dtype}\)"):
         load_weights(model, state)
     _assert_same_state(model, before)
 
@@ -275,7 +276,8 @@ def test_nan_and_infinite_weights_load_with_a_warning_naming_them():
     state["fc.bias"][3] = -np.inf
     state["bn1._variance"] = state["bn1._variance"].astype(np.float16)  # checked element by element
     state["bn1._variance"][1] = np.inf
-    with pytest.warns(WeightsWarning, match=r"NaN or infinite values \(3\): bn1\._variance, layer2\.0\.conv1\.weight, fc\.bias"):
+    with pytest.warns(WeightsWarning,
+                      match=r"NaN or infinite values \(3\): bn1\._variance, layer2\.0\.conv1\.weight, fc\.bias"):
         report = load_weights(model, state)
     assert report.nonfinite == ["bn1._variance", "layer2.0.conv1.weight", "fc.bias"] and report.ok
     with warnings.catch_warnings():
@@ -530,7 +532,8 @@ def test_safetensors_reads_bfloat16_as_float32(tmp_path):
     ({"x": {"dtype": "F32"}}, b"", "malformed entry"),
     ({"x": ["F32", [1], [0, 4]]}, b"\0" * 4, "malformed entry"),
     ({"x": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, r"dtype \['F32'\]; supported"),
-    ({"x": {"dtype": "F32", "shape": [2 ** 70], "data_offsets": [0, 4]}}, b"\0" * 4, "needs 4722366482869645213696 bytes"),
+    ({"x": {"dtype": "F32", "shape": [2 ** 70], "data_offsets": [0, 4]}}, b"\0" * 4,
+     "needs 4722366482869645213696 bytes"),
     ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}}, b"\0" * 4, r"data_offsets \[0\.0, 4\.0\]"),
     ({"x": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}}, b"\0" * 4, "shape '1'; expected a list"),
     ({"x": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, b"\0" * 4, r"shape \[True\]"),

@@ -86,7 +86,8 @@ def _export(args) -> int:
             model, report, inferred = create_model_for_weights(args.model, args.weights, **options)
         print(report.describe())
         for warning in caught:  # all but the report's own warning: it was printed in full just above
-            if not (issubclass(warning.category, WeightsWarning) and str(warning.message).startswith(report.describe())):
+            own = issubclass(warning.category, WeightsWarning) and str(warning.message).startswith(report.describe())
+            if not own:
                 warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
         if inferred is not None:
             print(f"the weights' classifier has {inferred} outputs: exporting with --num-classes {inferred}")

@@ -37,7 +37,8 @@ from ..weights.files import check_regular_file, read_pickle, write_state
 from ..weights.loading import load_weights
 from ..weights.pickle_safe import UnsafePickleError
 
-MODEL_FILE, TRAINER_FILE, STATE_FILE, ARRAYS_FILE = "model.safetensors", "trainer.json", "state.json", "state.safetensors"
+MODEL_FILE, TRAINER_FILE = "model.safetensors", "trainer.json"
+STATE_FILE, ARRAYS_FILE = "state.json", "state.safetensors"
 #: The files of a checkpoint written before version 2 of the format (pickles).
 LEGACY_MODEL_FILE, LEGACY_OPTIMIZER_FILE, LEGACY_STATE_FILE = "model.pdparams", "optimizer.pdopt", "state.pkl"
 #: What ``trainer.json`` must hold for a run to be resumed.
