@@ -53,3 +53,24 @@ def server(tmp_path, monkeypatch):
     running = FileServer(tmp_path / "served")
     yield running
     running.close()
+
+
+# The two tiers. `python -m pytest` runs the fast tier: every module exercised on tiny models, in under two minutes
+# on two cores. End-to-end tests (the docs' examples, training runs, export round trips, sweeps over every command)
+# carry `@pytest.mark.slow` and run with `--runslow`, as CI does.
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the end-to-end tests marked slow (CI runs everything)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: an end-to-end test, run only with --runslow (each has a fast sibling)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
