@@ -36,6 +36,7 @@ from .models.table import ARCHITECTURES  # noqa: E402  (the table itself needs n
 __version__ = "0.1.0"
 
 __getattr__, __dir__ = _lazy_exports(__name__, {
+    "._errors": ["PaddleResNetError"],
     ".analysis": ["ParamCount", "count_macs", "count_params", "summarize"],
     ".builders": ["create_model", *ARCHITECTURES],  # one builder per architecture: resnet50, ...
     ".deploy.export": ["export"],
@@ -59,4 +60,6 @@ __all__ = [
     "load_weights", "save_weights",
     # deployment
     "Predictor", "export",
+    # errors
+    "PaddleResNetError",
 ]

@@ -55,7 +55,7 @@ ALLOWED_IMPORTS = {
     "benchmark": {"analysis", "builders", "deploy", "models"},
     "cli": {"analysis", "benchmark", "builders", "deploy", "models", "training", "verification", "weights"},
 }
-PRIVATE = {"_checks", "_files", "_lazy", "_progress", "_quiet"}
+PRIVATE = {"_checks", "_errors", "_files", "_lazy", "_progress", "_quiet"}
 
 
 def _imported_parts(path: Path, part: str):

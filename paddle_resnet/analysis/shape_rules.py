@@ -19,8 +19,10 @@ from typing import Callable, Dict, List, Optional
 
 from paddle import nn
 
+from .._errors import PaddleResNetError
 
-class TraceError(RuntimeError):
+
+class TraceError(PaddleResNetError, RuntimeError):
     """The model cannot run on the given input (a shape mismatch inside, or a wrong input size).
 
     ``where`` is the name of the innermost layer the problem happened in, once known.

@@ -36,6 +36,7 @@ from ..weights import safetensors
 from ..weights.files import check_regular_file, read_pickle, write_state
 from ..weights.loading import load_weights
 from ..weights.pickle_safe import UnsafePickleError
+from .._errors import PaddleResNetError
 
 MODEL_FILE, TRAINER_FILE = "model.safetensors", "trainer.json"
 STATE_FILE, ARRAYS_FILE = "state.json", "state.safetensors"
@@ -49,7 +50,7 @@ FORMAT = 2
 _TENSOR, _ARRAY, _SCALAR, _TUPLE = "__tensor__", "__array__", "__scalar__", "__tuple__"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PaddleResNetError, ValueError):
     """A checkpoint that is damaged or incomplete; the message names the file."""
 
 

@@ -30,12 +30,13 @@ from PIL import Image
 
 # The image endings and the evaluation transform are the deployed model's too: one owner, deploy/preprocess.py.
 from ..deploy.preprocess import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, eval_transform  # noqa: F401
+from .._errors import PaddleResNetError
 
 #: How many bad files an error lists by name before it summarises the rest.
 MAX_LISTED = 10
 
 
-class BadDataError(ValueError):
+class BadDataError(PaddleResNetError, ValueError):
     """The image folder cannot be trained on as it is; the message names the paths and what is wrong."""
 
 

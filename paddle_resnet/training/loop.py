@@ -32,9 +32,10 @@ from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset,
                    shared_files_error, split_samples, train_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
+from .._errors import PaddleResNetError
 
 
-class TrainingDiverged(ValueError):
+class TrainingDiverged(PaddleResNetError, ValueError):
     """The loss became NaN or infinite: the weights are no longer usable, and nothing of the epoch is saved."""
 
 

@@ -21,13 +21,14 @@ from .._files import atomic_write_text
 from ..analysis.trace import Row, paused_gc
 from .compare import compare_rows, summarize_row
 from .fingerprint import LAYERS, fingerprint_and_rows, flatten_metrics
+from .._errors import PaddleResNetError
 
 FORMAT = 2
 #: What each format changed, for the error an old file gets.
 _FORMATS = {1: "format 1 kept a digest of the layers instead of the rows that locate a change"}
 
 
-class GoldenFileError(Exception):
+class GoldenFileError(PaddleResNetError):
     """The golden file is missing, unreadable, of an old format, or has no entry for the requested model."""
 
 

@@ -24,9 +24,10 @@ from ..analysis.trace import TraceError, UnsupportedLayer, trace_graph
 from ..models.config import OPTIONS, describe_fields
 from ..models.network import ResNet
 from ..models.table import list_models
+from .._errors import PaddleResNetError
 
 
-class ModelSpecError(ValueError):
+class ModelSpecError(PaddleResNetError, ValueError):
     """A model description that cannot be built: bad syntax, an unknown name or option, or a factory that cannot
     be imported, is not callable, fails, or returns something other than a ``paddle.nn.Layer``."""
 

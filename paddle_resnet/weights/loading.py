@@ -30,13 +30,14 @@ from .adapt import adapt_input_channels
 from .naming import layout_hints, to_paddle_naming
 from .official import VARIANTS, check_official, official_weights_path
 from .pytorch_cifar import padding_warning
+from .._errors import PaddleResNetError
 
 
 class WeightsWarning(UserWarning):
     """Some tensors were not loaded (e.g. a new head); the message lists them."""
 
 
-class IncompatibleWeightsError(ValueError):
+class IncompatibleWeightsError(PaddleResNetError, ValueError):
     """The weights do not fit the model; ``.report`` holds the full ``LoadReport``. The model is unchanged."""
 
     def __init__(self, message: str, report: "LoadReport"):

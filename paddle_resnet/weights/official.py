@@ -22,6 +22,7 @@ from .._files import atomic_write_text
 from .._progress import Progress
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
+from .._errors import PaddleResNetError
 
 if TYPE_CHECKING:  # the table of official weights needs no Paddle (training's settings check it)
     from paddle import nn
@@ -81,7 +82,7 @@ PADDLECLAS_WEIGHTS: Dict[str, Dict[str, str]] = {
 VARIANTS = ("ssld",)
 
 
-class WeightsDownloadError(OSError):
+class WeightsDownloadError(PaddleResNetError, OSError):
     """A weights file could not be downloaded (offline, unreachable, or a corrupt download)."""
 
 

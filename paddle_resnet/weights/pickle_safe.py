@@ -39,13 +39,15 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from .._errors import PaddleResNetError
+
 #: Key paddle.save adds to state dicts: ``{structured name: parameter name}``; not a tensor.
 NAME_TABLE = "StructuredToParameterName@@"
 #: Key paddle.save (protocol 2 and 3) adds when it splits tensors larger than 1 GiB into slices.
 BIG_PARAMS = "UnpackBigParamInfor@@"
 
 
-class UnsafePickleError(ValueError):
+class UnsafePickleError(PaddleResNetError, ValueError):
     """The file asks for something ``paddle.save`` never writes (a function to call, a class to build).
     ``path`` and ``reason`` (what it asked for) are set when the error leaves ``load``."""
 

@@ -21,6 +21,8 @@ from typing import BinaryIO, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from .._errors import PaddleResNetError
+
 #: safetensors dtype names and their little-endian numpy types. BF16 has no numpy type; it is read as the
 #: upper half of a float32 and returned as float32.
 DTYPES = {
@@ -34,7 +36,7 @@ _NAMES = {np.dtype(code): name for name, code in DTYPES.items() if name != "BF16
 MAX_HEADER_BYTES = 100_000_000
 
 
-class SafetensorsError(ValueError):
+class SafetensorsError(PaddleResNetError, ValueError):
     """A file that is not valid safetensors: truncated, inconsistent header, unsupported dtype."""
 
 
