@@ -14,7 +14,7 @@ from helpers import run_cli
 from helpers.user_models import Detector, GroupNormNet
 from paddle_resnet import assert_structure, check_structure, record_structure, resnet18, resnet50
 from paddle_resnet.verification.golden import GoldenFileError, load_golden
-from paddle_resnet.verification.models import ModelSpecError, build_model, parse_model_spec
+from paddle_resnet.specs import ModelSpecError, build_model, parse_model_spec
 from paddle_resnet.verification.structure import UPDATE_ENV
 
 
@@ -98,7 +98,7 @@ def test_model_specs():
     assert (spec.factory, spec.options) == ("helpers.user_models:detector", {"width": 16, "classes": 4})
     assert parse_model_spec("resnet18:with_pool=false:num_classes=0").options == {"with_pool": False,
                                                                                    "num_classes": 0}
-    for text, message in [("resnet5", "did you mean resnet56, resnet50"), ("resnet50:depth=3", "unknown option"),
+    for text, message in [("resnet5", "Did you mean resnet56, resnet50"), ("resnet50:depth=3", "unknown option"),
                           ("resnet50:num_classes=ten", "not a valid int"), ("resnet50:stride_on", "name=value")]:
         with pytest.raises(ModelSpecError, match=message):
             parse_model_spec(text)

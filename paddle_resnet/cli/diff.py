@@ -7,7 +7,7 @@ import sys
 
 from ..verification.compare import BY
 from ..verification.diff import FORMATS, diff_models
-from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
+from ..specs import ModelSpecError, build_traceable, default_input_size, parse_model_spec
 from ._args import parse_limit, parse_input_size, parser_for
 from ._output import output_problem, write_output
 

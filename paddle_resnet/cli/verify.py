@@ -16,7 +16,7 @@ from ..models.table import did_you_mean, list_models
 from ..verification.compare import render_differences
 from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, golden_entry, load_golden,
                                    update_entry, write_golden)
-from ..verification.models import ModelSpecError, build_traceable, default_input_size, parse_model_spec
+from ..specs import ModelSpecError, build_traceable, default_input_size, parse_model_spec
 from ..verification.structure import check_structure, record_structure
 from ..verification.verify import REPORT_LIMIT, verify_model
 from ._args import parse_limit, parse_input_size, parse_kwargs, parser_for, program
