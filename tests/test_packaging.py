@@ -57,7 +57,7 @@ ALLOWED_IMPORTS = {
     "cli": {"analysis", "benchmark", "builders", "deploy", "models", "specs", "training", "verification",
             "weights"},
 }
-PRIVATE = {"_checks", "_errors", "_files", "_lazy", "_progress", "_quiet"}
+PRIVATE = {"_checks", "_errors", "_files", "_html", "_lazy", "_progress", "_quiet"}
 
 
 def _imported_parts(path: Path, part: str):

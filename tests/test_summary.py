@@ -15,8 +15,9 @@ from paddle_resnet import BasicBlock, create_model, summarize
 from references import closed_form
 from helpers import constant_init
 
-# A row of paddle.summary's table (label, input shapes, output shape, parameters), and our module path after it.
-ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)(?:\s+(\S+))?\s*$")
+# A row of paddle.summary's table (label, input shapes, output shape, parameters), and our Mult-Adds and module
+# path after it.
+ROW = re.compile(r"^\s*(\S+)\s+(\[\[.*?\]\])\s+(\[.*?\])\s+([\d,]+)(?:\s+([\d,]+|--))?(?:\s+(\S+))?\s*$")
 
 # The BasicBlock(64, 128, 2) printout of the source reproduction (a 2021 PaddlePaddle ResNet write-up the
 # project started from; see docs/architecture.md), Paddle 2.1. Its
@@ -54,24 +55,36 @@ def paddle_summary_text(model, size):
 
 
 def rows_and_footer(text):
-    rows = [m.groups()[1:4] for m in map(ROW.match, text.splitlines()) if m]
-    footer = [line for line in text.splitlines() if re.match(r"^(Total|Trainable|Non-trainable|Input size|"
+    """The layer rows (input, output, params) and the footer lines; our rows of operations between layers (their
+    module path is ``owner:op``) are none of paddle.summary's."""
+    rows = [m.groups()[1:4] for m in map(ROW.match, text.splitlines()) if m and ":" not in (m.group(6) or "")]
+    footer = [line for line in text.splitlines() if re.match(r"^(Total params|Trainable params|Non-trainable|Input size|"
                                                              r"Forward/backward|Params size|Estimated)", line)]
     return rows, footer
 
 
 def test_reproduces_the_source_documents_block_printout():
-    """paddle.summary's layout, character for character, and to its right the module path of every row."""
+    """paddle.summary's rows and footer, value for value, with the residual addition as a row of its own, each
+    row's Mult-Adds and module path to the right."""
     text = summarize(BasicBlock(64, 128, 2), (1, 64, 224, 224)).render()
-    width = len(SOURCE_BASIC_BLOCK.splitlines()[0])  # paddle.summary's table width (75)
-    ours = [line[:width].rstrip() for line in text.splitlines()]
-    source = [line.rstrip() for line in SOURCE_BASIC_BLOCK.splitlines()]
-    changed = {i for i, line in enumerate(source) if line.startswith(("Trainable", "Non-trainable"))}
-    assert [l for i, l in enumerate(ours) if i not in changed] == [l for i, l in enumerate(source) if i not in changed]
+    ours = [m.groups() for m in map(ROW.match, text.splitlines()) if m]
+    source = [m.groups()[:4] for m in map(ROW.match, SOURCE_BASIC_BLOCK.splitlines()) if m]
+    assert [row[:4] for row in ours if row[5] != ":add"] == source
+    assert [row[0] for row in ours[4:7]] == ["BatchNorm2D-2", "Conv2D-3", "BatchNorm2D-3"] and ours[7][0] == "add-1"
+    assert ours[7][1:] == ("[[1, 128, 112, 112], [1, 128, 112, 112]]", "[1, 128, 112, 112]", "0", "--", ":add")
+    assert [row[5] for row in ours] == ["conv1", "bn1", "relu1", "conv2", "bn2", "downsample.0", "downsample.1",
+                                        ":add", "relu2"]
+    # Mult-Adds of a convolution: output positions x kernel weights (the first: 112*112 * 3*3*64*128)
+    assert [row[4] for row in ours][:4] == [f"{112 * 112 * 73_728:,}", "0", "0", f"{112 * 112 * 147_456:,}"]
+    header = text.splitlines()[1].split()
+    assert header == ["Layer", "(type)", "Input", "Shape", "Output", "Shape", "Param", "#", "Mult-Adds", "Module"]
+    changed = ("Trainable", "Non-trainable")
+    footer = [line for line in rows_and_footer(SOURCE_BASIC_BLOCK)[1] if not line.startswith(changed)]
+    assert [line for line in rows_and_footer(text)[1] if not line.startswith(changed)] == footer
     assert "Trainable params: 230,144" in text and "Non-trainable params: 768" in text
-    paths = [line[width:].strip() for line in text.splitlines()[1:11]]
-    assert paths == ["Module", "=" * len(paths[1]), "conv1", "bn1", "relu1", "conv2", "bn2", "downsample.0",
-                     "downsample.1", "relu2"]
+    convolutions = 112 * 112 * (73_728 + 147_456 + 8_192)  # the three convolutions' Mult-Adds
+    assert f"Totals: 231 K params (230,912), 230 K trainable (230,144), 2.88 G Mult-Adds ({convolutions:,}) " \
+           "per image" in text
 
 
 @pytest.mark.parametrize("name, size", [("resnet50", (1, 3, 224, 224)), ("resnet20", (1, 3, 32, 32)),

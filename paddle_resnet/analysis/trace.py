@@ -474,7 +474,8 @@ def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
             without gradients) or ``"auto"``: symbolic, falling back to eager for unsupported layers.
 
     Raises:
-        TraceError: the model cannot run on this input (a shape mismatch); the message says where.
+        TraceError: the model cannot run on this input (a shape mismatch); the message says where, and its
+            ``partial`` attribute holds the ``Trace`` of what ran before the failure.
 
     >>> from paddle_resnet import resnet18
     >>> calls = trace(resnet18(), (1, 3, 224, 224))
@@ -546,13 +547,16 @@ def _run(model, size, symbolic: bool) -> Trace:
                 image = paddle.rand(size)
                 recorder.label(image, INPUT, INPUT)
                 model(image)
-    except TraceError:
+    except TraceError as error:
+        error.partial = Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")  # what ran
         raise
     except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
         where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
         if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
             raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
-        raise TraceError(f"the model does not run on input {size} ({where}): {error}") from error
+        failure = TraceError(f"the model does not run on input {size} ({where}): {error}")
+        failure.partial = Trace(recorder.calls, recorder.rows, "eager")  # the rows up to the failure
+        raise failure from error
     finally:
         _ACTIVE = None
         for where, attribute, original, _ in reversed(patches):
