@@ -33,7 +33,7 @@ def test_summary_of_a_model_with_options(capsys):
                        "--stride-on", "1x1")
     assert code == 0
     assert "Total params: 23,581,642" in out  # 25,610,152 - 2,049,000 (1000-way fc) + 20,490 (10-way fc)
-    assert " Layer (type) " in out and "Estimated Total Size (MB)" in out and "Share of MACs" in out
+    assert " Layer (type) " in out and "Estimated Total Size (MB)" in out and "Share of Mult-Adds" in out
 
 
 def test_summary_of_the_source_block(capsys):
@@ -52,10 +52,10 @@ def test_summary_json_by_stage(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["summary", "resnet5"], "Did you mean"),
-    (["summary", "resnet50", "--input-size", "big"], "expected a positive size"),
+    (["summary", "resnet50", "--input-size", "big"], "expected H, HxW, CxHxW or NxCxHxW with positive sizes"),
     (["summary", "resnet18", "--stride-on", "1x1"], "basic blocks have no 1x1 conv"),
     (["summary", "--block", "basic", "--in", "64"], "--block needs --in and --out"),
-    (["summary"], "give an architecture name"),
+    (["summary"], "give a model: an architecture name, MODULE:FACTORY"),
     (["summary", "resnet50", "--groups", "32"], "--groups do(es) not apply to a model"),
     (["summary", "--block", "basic", "--in", "64", "--out", "64", "--num-classes", "3"], "--num-classes do(es) not"),
     (["summary", "--block", "basic", "--in", "64", "--out", "64", "--groups", "2"], "--groups do(es) not apply"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import re
@@ -11,9 +12,10 @@ import paddle
 import pytest
 
 from paddle_resnet import BasicBlock, create_model, summarize
+from paddle_resnet.analysis.summary import with_units
 
 from references import closed_form
-from helpers import constant_init
+from helpers import constant_init, run_cli
 
 # A row of paddle.summary's table (label, input shapes, output shape, parameters), and our Mult-Adds and module
 # path after it.
@@ -131,3 +133,103 @@ def test_stage_table_and_formats():
         summary.render("html")
     with pytest.raises(ValueError, match="depth='modules': expected one of 'layers', 'blocks', 'stages'"):
         summary.render("text", "modules")
+
+
+# ------------------------------------------------------------------------------ any model, torchinfo's columns
+
+def test_a_user_model_rows_operations_own_parameters_and_repeated_layers():
+    """What paddle.summary and torchinfo users report missing: the concatenation and the scaling between layers
+    are rows, the parameter the model created itself is shown and counted, a ReLU (no parameters) is a row, and
+    the ReLU called twice is two rows."""
+    from helpers.summary_models import scaled_branches
+
+    model = scaled_branches()
+    summary = summarize(model, (1, 3, 8, 8))
+    rows = summary.layer_rows()
+    assert [(r["layer"], r["name"]) for r in rows] == [
+        ("Conv2D-1", "left"), ("ReLU-1", "relu"), ("Conv2D-2", "right"), ("concat-1", ":concat"),
+        ("multiply-1", ":multiply"), ("ReLU-1", "relu"), ("MaxPool2D-1", "pool"), ("ScaledBranches-1", "")]
+    assert rows[3]["input_shape"] == [[1, 4, 8, 8], [1, 4, 8, 8]] and rows[3]["output_shape"] == [1, 8, 8, 8]
+    assert rows[-1]["params"] == 8 == model.scale.size  # the model's own parameter, as a row of its own
+    assert sum(r["params"] for r in rows) == summary.params.total == sum(p.size for p in model.parameters())
+    text = str(summary)
+    assert "(model)" in text and text.count(" relu\n") == 2 and "concat-1" in text and "multiply-1" in text
+
+
+def test_columns_depth_and_units():
+    summary = summarize(create_model("resnet18"), (1, 3, 224, 224))
+    text = summary.render("text", 2, ["output_size", "kernel_size", "trainable"])
+    header = text.splitlines()[1].split()
+    assert header == ["Layer", "(type)", "Output", "Shape", "Kernel", "Shape", "Trainable", "#", "Module"]
+    assert "Param #" not in text.splitlines()[1] and "Mult-Adds" not in text.splitlines()[1]
+    rows = summary.layer_rows(2)
+    assert [r["name"] for r in rows if r["name"].startswith("layer1")] == ["layer1.0", "layer1.1"]
+    assert sum(r["params"] for r in rows) == summary.params.total and sum(r["macs"] for r in rows) == summary.macs
+    assert "    [7, 7]    " in text  # conv1's kernel
+    # totals with units beside the exact counts: torchvision publishes 11,689,512 parameters and 1.81 GFLOPS
+    # (its "_ops", which are MACs) for ResNet-18; paddle.summary's total adds the BatchNorm statistics
+    assert "Totals: 11.7 M params (11,699,112), 11.7 M trainable (11,689,512), 1.81 G Mult-Adds" in text
+    with pytest.raises(ValueError, match="columns=\\['outputs'\\]: expected one or more of input_size, "):
+        summary.render("text", columns=["outputs"])
+    with pytest.raises(ValueError, match="depth=0: expected"):
+        summarize(create_model("resnet18"), (1, 3, 32, 32), depth=0)
+
+
+def test_printing_a_summary_shows_the_table_and_a_notebook_an_html_table():
+    summary = summarize(create_model("resnet20"), (1, 3, 32, 32), depth="blocks")
+    assert str(summary) == summary.render("text", "blocks") and str(summary).startswith("-" * 75)
+    params, macs = with_units(summary.params.total), with_units(summary.macs)
+    assert repr(summary) == f"<Summary of ResNet at input [1, 3, 32, 32]: {params} params, {macs} Mult-Adds>"
+    assert summary._repr_markdown_() == summary.render("markdown", "blocks")
+    html = summary._repr_html_()
+    assert html.startswith("<table><caption>ResNet at input [1, 3, 32, 32]</caption>")
+    assert "<td style=\"text-align:left\">layer2.0</td>" in html and f"Totals: {params} params" in html
+    assert html.count("<table>") == 2  # the layers, and one row per stage
+    broken = dataclasses.replace(summary, error="a <b> & c")
+    assert "stopped: a &lt;b&gt; &amp; c" in broken._repr_html_() and "<b>" not in broken._repr_html_()
+
+
+def test_a_model_that_fails_partway_shows_the_rows_that_ran_then_the_error(capsys):
+    """torchinfo #288: the table up to the failing layer is what one needs to debug a shape mismatch."""
+    from paddle_resnet.analysis import TraceError
+    from helpers.summary_models import mismatched
+
+    with pytest.raises(TraceError, match="fc: Linear expects 16 input features, got shape \\[1, 128\\]") as failure:
+        summarize(mismatched(), (1, 3, 8, 8))
+    partial = failure.value.summary
+    assert [r["name"] for r in partial.layer_rows()] == ["conv", "flatten"]
+    assert partial.error == str(failure.value)
+    code, out, err = run_cli(capsys, "summary", "helpers.summary_models:mismatched", "--input-size", "8")
+    lines = out.splitlines()
+    assert code == 1 and err == f"error: {failure.value}\n"
+    assert lines[4].split()[-1] == "flatten" and lines[5] == f"!! stopped here: {failure.value}"
+    assert "Totals: 258 params (258), 258 trainable (258), 3.46 K Mult-Adds (3,456) per image (up to where it " \
+           "stopped)" in out
+
+
+def test_summary_of_a_factory_and_of_paddle_visions_mobilenet_v2(capsys):
+    """Any model spec verify and diff take; a per-block table where the model has no ResNet stages."""
+    code, out, err = run_cli(capsys, "summary", "helpers.user_models:detector", "--kwargs", '{"classes": 2}',
+                             "--input-size", "64", "--depth", "1")
+    assert code == 0, err
+    assert [line.split()[-1] for line in out.splitlines()[3:9]] == ["backbone", "lateral4", "lateral3",
+                                                                    ":interpolate", ":add", ":relu"]
+    assert "Block " in out and "Stage " not in out
+    code, out, err = run_cli(capsys, "summary", "paddle.vision.models:mobilenet_v2", "--columns",
+                             "output_size,num_params,mult_adds", "--format", "json")
+    data = json.loads(out)
+    assert code == 0, err
+    # Sandler et al. 2018 (MobileNetV2, Table 4): 3.4 M parameters and 300 M multiply-adds at 224x224.
+    assert round(data["params"]["trainable"] / 1e5) == 35 and round(data["macs"] / 1e6) in (300, 301)
+    convolutions = [row for row in data["layers"] if row["type"] == "Conv2D"]
+    assert len(convolutions) == 52
+    for row in convolutions:  # a convolution's Mult-Adds: output positions times its weights (MobileNetV2's
+        assert row["macs"] == row["output_shape"][2] * row["output_shape"][3] * row["params"]  # have no bias)
+    assert [row["stage"] for row in data["stages"]][:3] == ["features.0", "features.1", "features.2"]
+    code, out, _ = run_cli(capsys, "summary", "paddle.vision.models:mobilenet_v2", "--num-classes", "3")
+    assert code == 2
+
+
+def test_summary_of_a_table_entry_with_options_in_its_spec(capsys):
+    code, out, _ = run_cli(capsys, "summary", "resnet50:num_classes=10", "--stride-on", "1x1", "--depth", "stages")
+    assert code == 0 and "Total params: 23,581,642" in out  # as test_cli's --num-classes 10 --stride-on 1x1

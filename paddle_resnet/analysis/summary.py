@@ -112,7 +112,7 @@ class Summary:
         rows, columns = self.layer_rows(self.depth), _check_columns(self.columns)
         paths = _module_paths(rows)
         headers = ["Layer (type)", *(HEADERS[c] for c in columns), *(["Module"] * paths)]
-        body = [[row["layer"], *(_value(row, c) for c in columns), *([row["name"]] * paths)] for row in rows]
+        body = [[row["layer"], *(_value(row, c) for c in columns), *([_where(row)] * paths)] for row in rows]
         right = [False, *(c in ("num_params", "mult_adds", "trainable") for c in columns), *([False] * paths)]
         parts = self._parts_table()
         return "\n".join([
@@ -144,7 +144,8 @@ class Summary:
                             "kernel": None})
             shapes[row.id] = row.shape
         out += [_call_entry(call) for call in calls[position:]]
-        return [entry for entry in out if entry["name"]]  # not the model itself
+        # The model itself is no row (as in paddle.summary), unless it holds parameters of its own.
+        return [entry for entry in out if entry["name"] or entry["params"]]
 
     def layer_rows(self, depth: Union[str, int] = "layers") -> List[dict]:
         """Rows of the table, labelled ``Type-k`` as ``paddle.summary`` labels them (operations ``add-k``).
@@ -302,7 +303,7 @@ class Summary:
         parts = self._parts_table()
         if fmt == "markdown":
             paths = _module_paths(rows)
-            layer_table = tabulate([[r["layer"], *(_value(r, c) for c in columns), *([r["name"]] * paths)]
+            layer_table = tabulate([[r["layer"], *(_value(r, c) for c in columns), *([_where(r)] * paths)]
                                     for r in rows],
                                    ["Layer (type)", *(HEADERS[c] for c in columns), *(["Module"] * paths)],
                                    tablefmt="github", disable_numparse=True,
@@ -384,6 +385,11 @@ def _call_entry(call) -> dict:
     return {"kind": "container" if call.type in _CONTAINERS else "layer", "name": call.name, "type": call.type,
             "input_shape": call.input_shapes, "output_shape": call.output_shape, "params": call.params,
             "trainable": call.trainable_params, "macs": call.macs, "kernel": call.settings.get("kernel")}
+
+
+def _where(row) -> str:
+    """The module column: the row's path, ``(model)`` for the model's own parameters."""
+    return row["name"] or "(model)"
 
 
 def _path(entry) -> str:
@@ -468,7 +474,7 @@ def _paddle_layout(rows, columns, footer, error=None) -> str:
     extra_widths = [max(len(HEADERS[c]) + 4, *(len(_value(row, c)) + 2 for row in rows)) for c in extra]
     table_width = sum(widths) + len(widths) + 1
     table_width = max(75, table_width) if own == list(_PADDLE) else table_width  # paddle.summary's minimum
-    paths = [row["name"] for row in rows] if _module_paths(rows) else []
+    paths = [_where(row) for row in rows] if _module_paths(rows) else []
     path_width = max([len("Module"), *map(len, paths)]) + 1 if paths else 0
     rule_width = table_width + sum(w + 1 for w in extra_widths) + path_width
 
