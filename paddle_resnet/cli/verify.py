@@ -259,4 +259,4 @@ def _suggest(names) -> str:
 
 
 def _cell(value):
-    return "" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else value
+    return "absent" if value is None else json.dumps(value) if isinstance(value, (list, dict)) else value

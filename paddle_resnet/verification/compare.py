@@ -47,7 +47,7 @@ class LayerDifference:
         if self.change in ("added", "removed"):
             row = self.actual if self.change == "added" else self.expected
             return f"{self.label}: {self.change} ({summarize_row(row)})"
-        changes = [f"{attribute} {_text(e)} -> {_text(a)}" for attribute, (e, a) in self.attributes.items()]
+        changes = [f"{attribute} {_shown(e)} -> {_shown(a)}" for attribute, (e, a) in self.attributes.items()]
         return f"{self.label}: " + "; ".join((["moved"] if self.change == "moved" else []) + changes)
 
     @property
@@ -69,6 +69,11 @@ def summarize_row(row: Row) -> str:
 
 def _text(value) -> str:
     return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
+def _shown(value) -> str:
+    """A compared value in words: ``absent`` where one side does not have the attribute."""
+    return "absent" if value is None else _text(value)
 
 
 def _base(row_id: str) -> str:

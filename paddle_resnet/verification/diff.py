@@ -61,6 +61,13 @@ class ModelDiff:
                      "names differ")
         return text
 
+    def _repr_markdown_(self) -> str:  # a notebook shows the comparison as a table
+        return self.render("markdown")
+
+    def _repr_html_(self) -> str:
+        from .notebook import diff_html
+        return diff_html(self)
+
     def render(self, fmt: str = "text", limit: Optional[int] = None) -> str:
         """The comparison as ``text``, ``markdown`` or ``json``; ``limit`` caps the differences listed."""
         check_choice("format", fmt, FORMATS)

@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple
 from .._checks import normalize_input_size
 from ..analysis.counting import count_params
 from ..analysis.trace import Row, TraceError
-from .compare import LayerDifference, compare_rows, render_differences
+from .compare import LayerDifference, _shown, compare_rows, render_differences
 from .fingerprint import LAYERS, SIZE_INDEPENDENT, fingerprint_and_rows, flatten_metrics
 from .golden import golden_entry
 
@@ -57,13 +57,22 @@ class VerifyResult:
         if self.ok:
             return f"{self.name}: matches at input {self.input_size} ({len(self.checks)} checks)"
         lines = [f"{self.name}: MISMATCH at input {self.input_size}"]
-        lines += [f"  {metric}: {expected} -> {actual}" for metric, expected, actual in self.metric_mismatches]
+        lines += [f"  {metric}: {_shown(expected)} -> {_shown(actual)}"
+                  for metric, expected, actual in self.metric_mismatches]
         if self.differences:
             count = len(self.differences)
             lines.append(f"  {count} layer row{'s differ' if count > 1 else ' differs'} from the golden entry"
                          + (" (in forward order):" if count > 1 else ":"))
             lines += [f"    {line}" for line in render_differences(self.differences, limit)]
         return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:  # a notebook shows the result as a table
+        from .notebook import result_markdown
+        return result_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .notebook import result_html
+        return result_html(self)
 
     @property
     def metric_mismatches(self) -> List[Tuple[str, object, object]]:
