@@ -37,12 +37,13 @@ __version__ = "0.1.0"
 
 __getattr__, __dir__ = _lazy_exports(__name__, {
     "._errors": ["PaddleResNetError"],
+    ".catalog": ["list_models"],
     ".analysis": ["ParamCount", "count_macs", "count_params", "summarize"],
     ".builders": ["create_model", *ARCHITECTURES],  # one builder per architecture: resnet50, ...
     ".deploy.export": ["export"],
     ".deploy.predictor": ["Predictor"],
     ".models": ["BasicBlock", "BottleneckBlock", "ResNet", "ResNetConfig", "ZeroPadShortcut", "freeze",
-                "list_models", "unfreeze"],
+                "unfreeze"],
     ".verification": ["VerifyResult", "assert_structure", "check_structure", "diff_models", "record_structure",
                       "verify_model"],
     ".verification.fingerprint": ["fingerprint"],

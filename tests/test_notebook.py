@@ -5,6 +5,7 @@ summary's own reprs: tests/test_summary.py.)"""
 from __future__ import annotations
 
 import paddle
+import pytest
 
 from paddle_resnet import create_model, diff_models, record_structure, check_structure
 from paddle_resnet.verification.compare import LayerDifference
@@ -46,3 +47,21 @@ def test_a_diff_shows_as_tables():
     html = diff._repr_html_()
     assert html.startswith("<table>") and "resnet20 &lt;3 classes&gt;" in html and "<3 classes>" not in html
     assert "compared by path: 1 rows differ" in html and "<li>fc: features [64, 10] -&gt; [64, 3]" in html
+
+
+def test_list_models_by_pattern_and_published_weights():
+    from paddle.vision.models import resnet as vision_resnet
+    from paddle_resnet import list_models
+
+    assert list_models("resnet50*") == ["resnet50", "resnet50_vd"]
+    assert list_models() == list_models("*") and len(list_models()) == 29
+    with_weights = list_models(pretrained=True)
+    # paddle.vision publishes ImageNet weights for these (its own table, read from Paddle here)
+    assert set(vision_resnet.model_urls) <= set(with_weights)
+    assert "resnet20" not in with_weights and "resnet18d" not in with_weights  # none published for these
+    # PaddleClas's model zoo lists SSLD weights for three ResNet-D rows
+    assert list_models("*_vd", pretrained="ssld") == ["resnet34_vd", "resnet50_vd", "resnet101_vd"]
+    with pytest.raises(ValueError, match="pretrained='imagenet21k': expected True, False or 'ssld'"):
+        list_models(pretrained="imagenet21k")
+    with pytest.raises(TypeError, match="pattern=50: expected a string"):
+        list_models(50)

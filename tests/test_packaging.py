@@ -52,10 +52,11 @@ ALLOWED_IMPORTS = {
     "verification": {"analysis", "models", "specs"},  # specs: only verification/models.py, its old name's alias
     "builders": {"models", "weights"},
     "specs": {"analysis", "models"},
+    "catalog": {"models", "weights"},
     "training": {"builders", "deploy", "models", "weights"},
     "benchmark": {"analysis", "builders", "deploy", "models"},
-    "cli": {"analysis", "benchmark", "builders", "deploy", "models", "specs", "training", "verification",
-            "weights"},
+    "cli": {"analysis", "benchmark", "builders", "catalog", "deploy", "models", "specs", "training",
+            "verification", "weights"},
 }
 PRIVATE = {"_checks", "_errors", "_files", "_html", "_lazy", "_progress", "_quiet"}
 
