@@ -26,7 +26,7 @@ def list_models(pattern: str = "*", pretrained: Union[bool, str] = False) -> Lis
     if not isinstance(pattern, str):
         raise TypeError(f"pattern={pattern!r}: expected a string such as 'resnet50*'")
     if pretrained not in (True, False, *VARIANTS):
-        raise ValueError(f"pretrained={pretrained!r}: expected True, False or one of {', '.join(map(repr, VARIANTS))}")
+        raise ValueError(f"pretrained={pretrained!r}: expected True, False or {', '.join(map(repr, VARIANTS))}")
     names = [name for name in table.list_models() if fnmatch.fnmatchcase(name, pattern)]
     return [name for name in names if has_pretrained(name, pretrained)] if pretrained else names
 
