@@ -86,7 +86,8 @@ def test_assert_structure_fails_with_the_localised_report_and_never_writes(tmp_p
     assert golden.read_bytes() == before
 
     monkeypatch.setenv(UPDATE_ENV, "1")  # a deliberate update, from a test run
-    assert assert_structure(model, golden).ok
+    with pytest.warns(UserWarning, match="layer3.0.bn1 momentum 0.9 -> momentum 0.99"):  # it says what changed
+        assert assert_structure(model, golden).ok
     assert golden.read_bytes() != before
     monkeypatch.setenv(UPDATE_ENV, "0")
     assert assert_structure(model, golden).ok
@@ -165,3 +166,47 @@ def test_verify_own_model_against_a_missing_or_old_golden_file_exits_2(capsys, t
     assert code == 2 and "has format 1" in err
     with pytest.raises(GoldenFileError):
         check_structure(resnet18(), old)
+
+
+def test_a_failing_assert_structure_shows_the_report_not_the_librarys_source(tmp_path, monkeypatch):
+    """pytest hides the frames marked ``__tracebackhide__``: the failure shows the test's line and the report."""
+    monkeypatch.delenv(UPDATE_ENV, raising=False)
+    golden = tmp_path / "structure.json"
+    record_structure(lazily(resnet18), golden, (1, 3, 64, 64))
+    model = lazily(resnet18)
+    model.layer3[0].bn1._momentum = 0.99
+    with pytest.raises(AssertionError) as failure:
+        assert_structure(model, golden)
+    shown = str(failure.getrepr(style="long"))
+    assert "layer3.0.bn1: momentum 0.9 -> 0.99" in shown and "assert_structure(model, golden)" in shown
+    assert "raise AssertionError" not in shown and "def assert_structure" not in shown, shown
+
+
+def test_updating_through_the_environment_says_what_it_changed(tmp_path, monkeypatch):
+    from paddle_resnet.verification.structure import GoldenFileUpdated
+
+    golden = tmp_path / "structure.json"
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    with pytest.warns(GoldenFileUpdated, match=f"{UPDATE_ENV}=1: recorded the new entry 'ResNet' in {golden}"):
+        assert_structure(lazily(resnet18), golden, input_size=(1, 3, 64, 64))
+    with pytest.warns(GoldenFileUpdated) as notes:
+        assert_structure(lazily(resnet18, num_classes=5), golden)
+    message = str(notes[0].message)
+    assert message.startswith(f"{UPDATE_ENV}=1: entry 'ResNet' in {golden}: ") and "output_shape [1, 1000] -> " \
+        "[1, 5]" in message and "changes: " in message
+    with pytest.warns(GoldenFileUpdated, match="0 changes \\(the same values\\)"):
+        assert_structure(lazily(resnet18, num_classes=5), golden)
+
+
+def test_verify_a_factory_against_a_golden_file_of_one_entry_without_name(capsys, tmp_path):
+    golden = tmp_path / "mine.json"
+    code, out, err = run_cli(capsys, "verify", "--model", "helpers.user_models:group_norm_net", "--golden",
+                             str(golden), "--update", "--name", "classifier", "--input-size", "3x16x16")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "verify", "--model", "helpers.user_models:group_norm_net", "--golden",
+                             str(golden))
+    assert code == 0 and out.startswith("classifier: matches at input [1, 3, 16, 16]"), err
+    record_structure(lazily(resnet18), golden, (1, 3, 32, 32), name="other")  # two entries: --name is needed
+    code, out, err = run_cli(capsys, "verify", "--model", "helpers.user_models:group_norm_net", "--golden",
+                             str(golden))
+    assert code == 2 and "helpers.user_models:group_norm_net" in err

@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "options (resnet50:num_classes=2); needs --golden")
     own.add_argument("--kwargs", type=parse_kwargs, metavar="JSON", help="keyword arguments for the factory, as a "
                      "JSON object: '{\"num_classes\": 2}'")
-    own.add_argument("--name", help="the golden entry's name (default: the --model text)")
+    own.add_argument("--name", help="the golden entry's name (default: the file's only entry when it holds one, "
+                     "else the --model text)")
     own.add_argument("--input-size", type=parse_input_size, metavar="SIZE",
                      help="input to trace at: H, HxW, CxHxW or NxCxHxW (default: the entry's; needed to record a "
                           "new entry of a model that does not declare one)")
@@ -204,7 +205,8 @@ def _own_model(parser, args) -> int:
         parser.error(output_problem(args.output))
     try:
         spec = parse_model_spec(args.model, args.kwargs)
-        name = args.name or args.model
+        # Checking without --name: the golden file's only entry, if it holds one (recording names it --model).
+        name = args.name or (_only_entry(args.golden) if args.update is None else None) or args.model
         size = args.input_size or _recorded_size(args.golden, name)
         model = build_traceable(spec, size)
         size = size or default_input_size(model)
@@ -238,6 +240,15 @@ def _own_model(parser, args) -> int:
         print("\nIf this change is intended, record it again deliberately with --update (docs/verification.md).",
               file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _only_entry(path):
+    """The name of the golden file's single entry, or ``None`` (several, none, or no readable file)."""
+    try:
+        entries = list(load_golden(path)["architectures"])
+    except GoldenFileError:
+        return None
+    return entries[0] if len(entries) == 1 else None
 
 
 def _recorded_size(path, name):

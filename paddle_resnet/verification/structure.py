@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -85,13 +86,16 @@ def assert_structure(model, path, name: Optional[str] = None, input_size=None,
     >>> assert_structure(resnet18(), path).ok
     True
     """
+    __tracebackhide__ = True  # pytest shows the report, not this function's source
     if update is None:
         update = os.environ.get(UPDATE_ENV, "").strip().lower() in ("1", "true", "yes")
     if update:
         path = Path(path)
         if not name and path.exists():
             name = _default_name(_load(path), model)
-        record_structure(model, path, input_size, name)
+        changes = record_structure(model, path, input_size, name)
+        # A warning, so that pytest lists it in its summary even for a passing test (it captures what is printed).
+        warnings.warn(GoldenFileUpdated(_changes_text(path, name or type(model).__name__, changes)), stacklevel=2)
     try:
         result = check_structure(model, path, name, input_size)
     except GoldenFileError as error:
@@ -101,6 +105,20 @@ def assert_structure(model, path, name: Optional[str] = None, input_size=None,
         raise AssertionError(f"{result.report()}\nIf this change is intended, re-record the golden file: run the "
                              f"test with {UPDATE_ENV}=1 set and review the file's diff.")
     return result
+
+
+class GoldenFileUpdated(UserWarning):
+    """What ``assert_structure`` rewrote in a golden file when ``PADDLE_RESNET_UPDATE_GOLDEN=1`` is set."""
+
+
+def _changes_text(path, name: str, changes) -> str:
+    """``golden/mine.json, entry 'mine': 1 change: macs 1 -> 2``: what a deliberate update rewrote."""
+    if changes is None:
+        return f"{UPDATE_ENV}=1: recorded the new entry {name!r} in {path}"
+    listed = "; ".join(f"{metric} {'absent' if old is None else old} -> {'absent' if new is None else new}"
+                       for metric, old, new in changes[:5]) + (f"; and {len(changes) - 5} more" if changes[5:] else "")
+    count = f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
+    return f"{UPDATE_ENV}=1: entry {name!r} in {path}: {count}" + (f": {listed}" if changes else " (the same values)")
 
 
 def _load(path) -> dict:
