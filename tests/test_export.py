@@ -239,8 +239,11 @@ def test_predictor_rejects_bad_arguments(resnet18_export, arguments, message):
 
 
 def test_predictor_names_what_is_missing(tmp_path, resnet18_export):
-    with pytest.raises(FileNotFoundError, match=r"no exported model at prefix .*missing.*looked for"):
+    with pytest.raises(FileNotFoundError, match=r"missing does not exist: expected a training run, an export "):
         Predictor(str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(FileNotFoundError, match=r"no exported model at prefix .*notes.txt.*looked for"):
+        Predictor(str(tmp_path / "notes.txt"))
     program = shutil.copy(resnet18_export[2][-1], tmp_path)  # without its .pdiparams
     with pytest.raises(FileNotFoundError, match=r"needs its parameters file .*\.pdiparams, which is missing"):
         Predictor(program, device="cpu")

@@ -114,7 +114,13 @@ def test_predict_command_on_a_run_exports_it_once_and_keeps_going_past_a_bad_ima
     assert abs(sum(entry["probability"] for entry in report[0]["top"]) - 1) < 1e-5
 
     code, _, err = run_cli(capsys, "predict", str(tmp_path / "nowhere"), str(photos))
-    assert code == 2 and "no exported model at prefix" in err
+    assert code == 2 and f"error: {tmp_path / 'nowhere'} does not exist" in err
+
+
+def test_predict_names_a_run_that_does_not_exist(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "predict", str(tmp_path / "runs" / "nope"), str(tmp_path))
+    assert code == 2 and out == "" and err.startswith(f"error: {tmp_path / 'runs' / 'nope'} does not exist: expected "
+                                                      "a training run, an export folder, or the prefix of an export")
 
 
 def test_find_images_lists_folders_and_patterns_in_order(tmp_path):

@@ -248,6 +248,9 @@ def find_model_file(path: str, format: Optional[str] = None) -> str:
             raise FileNotFoundError(f"no exported model at {path}")
         return path
     found = [path + suffix for suffix in MODEL_SUFFIXES if os.path.isfile(path + suffix)]
+    if not found and not os.path.exists(path):  # most often a run or folder name with a typo
+        raise FileNotFoundError(f"{path} does not exist: expected a training run, an export folder, or the prefix "
+                                f"of an exported model ({', '.join(path + s for s in MODEL_SUFFIXES)})")
     if not found:
         raise FileNotFoundError(f"no exported model at prefix {path!r}: looked for "
                                 f"{', '.join(path + s for s in MODEL_SUFFIXES)} (write one with paddle_resnet.export)")
