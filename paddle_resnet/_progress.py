@@ -103,3 +103,12 @@ class Progress:
             self._now = self.clock()
         self.stream.write(("\r" if self.live else "") + self.bar_line() + suffix + "\n")
         self.stream.flush()
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 epoch``, ``3 epochs``: a count with its noun in the right number.
+
+    >>> counted(1, "epoch"), counted(3, "epoch"), counted(0, "warm-up epoch")
+    ('1 epoch', '3 epochs', '0 warm-up epochs')
+    """
+    return f"{count} {noun}{'' if count == 1 else 's'}"

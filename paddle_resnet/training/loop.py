@@ -20,6 +20,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from .._progress import counted
 from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
 from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
@@ -118,7 +119,7 @@ def _settings(config: TrainConfig):
         check_resumable(saved["config"], config.to_dict())
         if config.epochs < saved["epoch"]:
             raise ValueError(f"epochs={config.epochs}: the run in {resume_dir.parent} has already trained "
-                             f"{saved['epoch']} epochs; to train it further give more (--epochs N)")
+                             f"{counted(saved['epoch'], 'epoch')}; to train it further give more (--epochs N)")
     rundir.check_folders(config.data, config.val_dir, config.out)
     return config, resume_dir, saved
 
@@ -147,7 +148,7 @@ def _claim_output(out: Path, resume_dir: Optional[Path]):
 def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
     """Resuming a run that has done all its epochs: say so (and how to extend it); export it if asked."""
     out, done = Path(config.out), saved["epoch"]
-    say(f"{out} has finished all {done} epochs: nothing to train. To train it further, extend it: "
+    say(f"{out} has finished {'all ' if done > 1 else ''}{counted(done, 'epoch')}: nothing to train. To train it further, extend it: "
         f"--resume {out} --epochs {2 * done} (the learning-rate schedule is then planned for the new length)")
     result = TrainResult(config, saved["classes"], saved["history"], saved["best"])
     if config.export and distributed.rank() == 0:
@@ -513,11 +514,11 @@ def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
 
 
 def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, threads: Optional[int]) -> str:
-    schedule = f"{config.schedule} schedule, {config.warmup_epochs} warm-up epoch(s)"
+    schedule = f"{config.schedule} schedule, {counted(config.warmup_epochs, 'warm-up epoch')}"
     cpu = f" ({threads} CPU thread{'s' if threads > 1 else ''} each)" if threads else ""
     return (f"training {config.model} ({config.input_size}x{config.input_size}) on {len(train_set.samples)} images "
             f"of {len(train_set.classes)} classes, validating on {len(val_set.samples)}; "
-            f"{distributed.world_size()} process(es){cpu} x batch {config.batch_size}; {config.epochs} epochs; "
+            f"{distributed.world_size()} process(es){cpu} x batch {config.batch_size}; {counted(config.epochs, 'epoch')}; "
             f"{config.optimizer} "
             f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}"
             + (f"; frozen up to {config.freeze}" if config.freeze else "") + f"; output in {config.out}")
