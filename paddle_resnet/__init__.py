@@ -18,11 +18,24 @@ try:
 except ImportError:  # pragma: no cover - Pillow is a dependency of Paddle
     pass
 
+def _started_as_a_command() -> bool:
+    """Whether this process is our command line: ``python -m paddle_resnet`` (Python sets ``sys.argv[0]`` to
+    ``-m`` while it finds the module), the ``paddle-resnet`` console script, or a checkout's ``scripts/*.py`` (which
+    import ``_bootstrap`` first)."""
+    import os
+    import sys
+
+    first = sys.argv[0] if sys.argv else ""
+    return first == "-m" or os.path.basename(first).startswith("paddle-resnet") or "_bootstrap" in sys.modules
+
+
 if _importlib_util.find_spec("paddle") is None:  # checked without importing Paddle (that takes seconds)
-    raise ImportError(
-        "paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
-        "`pip install paddlepaddle` (CPU) or `pip install paddlepaddle-gpu` (CUDA; see "
-        "https://www.paddlepaddle.org.cn/install/quick), or `pip install paddle_resnet[cpu]`.")
+    _MISSING = ("paddle_resnet needs PaddlePaddle, which is not installed. Install the build for your machine: "
+                "`pip install paddlepaddle` (CPU) or `pip install paddlepaddle-gpu` (CUDA; see "
+                "https://www.paddlepaddle.org.cn/install/quick), or `pip install 'paddle_resnet[cpu]'`.")
+    if _started_as_a_command():  # one line on the command line, not a traceback through runpy
+        raise SystemExit(f"error: {_MISSING}")
+    raise ImportError(_MISSING)
 
 # Paddle warns on import that it found no ccache (a C++ compiler cache, used only when compiling custom C++
 # operators). Paddle is imported later, by whichever of our modules needs it first, so the note is filtered

@@ -397,3 +397,11 @@ def test_export_shows_the_loads_other_warnings_once_beside_its_report(capsys, tm
     shown = [str(w.message) for w in caught if issubclass(w.category, WeightsWarning)]
     assert code == 0 and out.count("tensors match") == 1  # the report, printed once
     assert len(shown) == 1 and "pad zero channels" in shown[0] and "from_pytorch_cifar" in shown[0], shown
+
+
+def test_a_scripts_usage_line_names_the_script(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["scripts/summary.py", "--help"])
+    code, out, _ = run_cli(capsys, "summary", "--help")
+    assert code == 0 and out.startswith("usage: python scripts/summary.py [-h]")
+    code, _, err = run_cli(capsys, "summary", "--depth", "0")
+    assert code == 2 and err.startswith("usage: python scripts/summary.py ")

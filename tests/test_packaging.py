@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -40,6 +41,20 @@ def test_importing_without_paddle_says_what_to_install():
                             timeout=HANG_GUARD_SECONDS)
     assert result.returncode != 0
     assert "pip install paddlepaddle" in result.stderr and "paddlepaddle-gpu" in result.stderr
+    extra = re.search(r"pip install '(\w+)\[(\w+)\]'", result.stderr)  # the extra it names is ours
+    assert extra.groups() == (project()["project"]["name"], "cpu") and "cpu" in project()["project"][
+        "optional-dependencies"]
+
+
+@pytest.mark.parametrize("command", [["-m", "paddle_resnet", "summary", "resnet18"], ["scripts/summary.py", "--help"]])
+def test_a_command_without_paddle_says_what_to_install_in_one_line(tmp_path, command):
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['paddle'] = None  # as if not installed\n")
+    result = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"},
+                            timeout=HANG_GUARD_SECONDS)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: paddle_resnet needs PaddlePaddle, which is not installed. ")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
 
 
 

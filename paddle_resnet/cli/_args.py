@@ -22,10 +22,19 @@ def program() -> str:
         "python -m paddle_resnet"
 
 
+def command_line(command: str) -> str:
+    """How the user started ``command``: ``python scripts/summary.py`` (a checkout's script), else
+    ``paddle-resnet summary`` or ``python -m paddle_resnet summary``."""
+    script = sys.argv[0] or ""
+    if os.path.basename(script) == f"{command}.py":
+        return f"python {script}"
+    return f"{program()} {command}"
+
+
 def parser_for(command: str, description: str, epilog: str = "") -> argparse.ArgumentParser:
     """The parser of ``command``: its ``usage:`` line names the program as the user runs it; ``description`` and
     ``epilog`` are plain text (no reStructuredText markup) printed as written, with ``{program}`` replaced."""
-    return argparse.ArgumentParser(prog=f"{program()} {command}", description=description.format(program=program()),
+    return argparse.ArgumentParser(prog=command_line(command), description=description.format(program=program()),
                                    epilog=epilog.format(program=program()) or None,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
