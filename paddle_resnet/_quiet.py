@@ -2,6 +2,9 @@
 
 * ``batchnorm_note_silenced``: Paddle's BatchNorm warns on train-mode forward passes that "we now always track
   global mean and variance"; expected in a training loop, where it is all a user would see.
+* ``download_notes_silenced``: Paddle's downloader logs every step at INFO level ("Downloading ...", "md5check
+  ...", a failed try), which Paddle 2.6 prints as ``[INFO] download.py`` lines; our own progress line and error
+  say what a user needs.
 * ``native_notes_silenced``: Paddle's C++ core logs (glog, straight to standard error) "New Executor is Running"
   (Paddle 2.6) and "PIR not support input out tensor" (3.3) while a model is exported.
 
@@ -14,6 +17,7 @@ for every layer, like ``_files``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -22,6 +26,8 @@ from typing import Iterator, Sequence
 
 #: The start of Paddle's BatchNorm note on train-mode forward passes.
 BATCHNORM_NOTE = "When training, we now always track global mean and variance"
+#: The logger of Paddle's downloader (``paddle.utils.download``).
+DOWNLOAD_LOGGER = "paddle.utils.download"
 #: Paddle's C++ log lines, written to standard error while exporting, that carry no information for a user.
 NATIVE_NOTES = ("New Executor is Running", "not support input out tensor")
 
@@ -32,6 +38,18 @@ def batchnorm_note_silenced() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=BATCHNORM_NOTE)
         yield
+
+
+@contextlib.contextmanager
+def download_notes_silenced() -> Iterator[None]:
+    """Run a block with Paddle's downloader logging warnings and errors only (its level is restored after)."""
+    logger = logging.getLogger(DOWNLOAD_LOGGER)
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -78,3 +78,26 @@ def test_weights_warning_through_a_builder_points_at_the_callers_line(tmp_path):
     with pytest.warns(WeightsWarning, match=r"fc\.weight \(weights \[64, 3\], model \[64, 10\]\)") as caught:
         resnet20(pretrained=str(path)); line = sys._getframe().f_lineno  # noqa: E702  the call's own line
     assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+
+
+def test_a_failing_download_shows_our_error_not_paddles_log_lines(tmp_path, monkeypatch, caplog):
+    """Paddle 2.6 prints its downloader's INFO lines ("[INFO] download.py: Downloading ..."): the logger at INFO
+    here stands for that. Without retries Paddle gives up at once (no network is touched)."""
+    import logging
+
+    from paddle.utils import download
+    from paddle_resnet.weights import official
+    from paddle_resnet.weights.official import WeightsDownloadError
+
+    monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "DOWNLOAD_RETRY_LIMIT", 0)
+    monkeypatch.setitem(official.OFFICIAL_WEIGHTS, "resnet20", ("http://127.0.0.1:9/resnet20.pdparams", "0" * 32))
+    caplog.set_level(logging.INFO, logger=_quiet.DOWNLOAD_LOGGER)
+    with pytest.raises(RuntimeError):  # the control: Paddle's downloader alone logs its steps
+        download.get_weights_path_from_url(official.OFFICIAL_WEIGHTS["resnet20"][0], "0" * 32)
+    assert any(record.name == _quiet.DOWNLOAD_LOGGER for record in caplog.records)
+    caplog.clear()
+    with pytest.raises(WeightsDownloadError, match="place it at"):
+        resnet20(pretrained=True)
+    assert not [record.getMessage() for record in caplog.records if record.name == _quiet.DOWNLOAD_LOGGER]
+    assert logging.getLogger(_quiet.DOWNLOAD_LOGGER).level == logging.INFO  # put back

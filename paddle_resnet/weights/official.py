@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from .._files import atomic_write_text
 from .._progress import Progress
+from .._quiet import download_notes_silenced
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
 from .._errors import PaddleResNetError
@@ -186,7 +187,7 @@ def check_official(model: nn.Layer, name: str) -> None:
 def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None], note: str = "") -> str:
     """Run Paddle's downloader; turn its failures into an error that says where to put the file by hand."""
     try:
-        with _download_progress(_url_filename(url)):
+        with _download_progress(_url_filename(url)), download_notes_silenced():
             return fetch()
     except (RuntimeError, OSError) as error:
         if md5 and os.path.exists(cached):
