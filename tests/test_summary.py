@@ -235,3 +235,16 @@ def test_summary_of_a_factory_and_of_paddle_visions_mobilenet_v2(capsys):
 def test_summary_of_a_table_entry_with_options_in_its_spec(capsys):
     code, out, _ = run_cli(capsys, "summary", "resnet50:num_classes=10", "--stride-on", "1x1", "--depth", "stages")
     assert code == 0 and "Total params: 23,581,642" in out  # as test_cli's --num-classes 10 --stride-on 1x1
+
+
+@pytest.mark.parametrize("argv, first_input", [
+    (["--block", "basic", "--in", "64", "--out", "128", "--input-size", "56"], "[[1, 64, 56, 56]]"),
+    (["resnet18", "--in-channels", "1", "--input-size", "64x48", "--batch", "2"], "[[2, 1, 64, 48]]"),
+    (["resnet20", "--input-size", "8x3x16x16"], "[[8, 3, 16, 16]]"),
+    (["resnet20"], "[[1, 3, 32, 32]]"),  # the architecture's own size
+    (["helpers.user_models:group_norm_net"], "[[1, 3, 224, 224]]"),  # a model that declares none
+])
+def test_summary_input_size_takes_what_is_not_given_from_the_model(capsys, argv, first_input):
+    code, out, err = run_cli(capsys, "summary", *argv)
+    assert code == 0, err
+    assert ROW.match(out.splitlines()[3]).group(2) == first_input

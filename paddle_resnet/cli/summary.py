@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "MODULE:FACTORY (paddle.vision.models:mobilenet_v2)")
     parser.add_argument("--kwargs", type=parse_kwargs, metavar="JSON", help="keyword arguments for the model, as a "
                         "JSON object: '{\"num_classes\": 2}'")
-    parser.add_argument("--input-size", type=parse_input_size, metavar="SIZE", help="H, HxW, CxHxW or NxCxHxW "
+    parser.add_argument("--input-size", type=parse_dims, metavar="SIZE", help="H, HxW, CxHxW or NxCxHxW "
                         "(default: the model's own, 224 or 32 for the CIFAR nets, with its input channels; "
                         "3x224x224 for other models and --block's 224)")
     parser.add_argument("--batch", type=int, default=None, help="batch size shown in the shapes (default 1)")
@@ -83,15 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_dims(text: str):
+    """``--input-size`` as given: ``[H]``, ``[H, W]``, ``[C, H, W]`` or ``[N, C, H, W]`` (checked as every command
+    checks it); what is not given comes from the model (``_size``)."""
+    parse_input_size(text)  # the same check and message as the other commands'
+    return [int(p) for p in text.lower().replace(",", "x").split("x")]
+
+
 def _size(given, model_size, channels, batch):
-    """The input size: ``given`` (batch 1 and 3 channels filled in by the parser), else the model's own."""
-    if given is not None:
-        size = list(given)
-        if batch is not None:
-            size[0] = batch
-        return size
+    """The input size: the model's own (or 224x224), with what the user gave in its place; ``batch`` (``--batch``)
+    wins over a batch given in ``--input-size``."""
     size = list(model_size) if model_size else [1, channels, 224, 224]
-    size[0] = batch or 1
+    if given:
+        given = given * 2 if len(given) == 1 else given  # 224 means 224x224
+        size[-len(given):] = given
+    if batch is not None:
+        size[0] = batch
     return size
 
 
@@ -131,7 +138,8 @@ def _build(args, parser):
                    f"{spec.factory}, only to an architecture of the table (give a factory's arguments with "
                    "--kwargs or after colons)")
         spec.options.update(model_options(args))
-        model = build_traceable(spec, args.input_size)
+        model = build_traceable(spec, _size(args.input_size, None, 3, args.batch) if len(args.input_size or ()) >= 3
+                                else None)
     except ModelSpecError as error:
         return None, str(error)
     channels = getattr(getattr(model, "config", None), "in_channels", 3)
