@@ -109,7 +109,7 @@ def test_diff_command_against_paddleclas_by_computation(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["resnet5", "resnet50"], "did you mean"),
+    (["resnet5", "resnet50"], "Did you mean"),
     (["resnet50", "helpers.user_models:failing_factory"], "the factory needs a config file"),
     (["resnet50", "resnet50", "--by", "name"], "invalid choice"),
 ])

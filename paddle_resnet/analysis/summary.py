@@ -96,6 +96,7 @@ class Summary:
 
     @property
     def model_type(self) -> str:
+        """The class name of the summarised model (``ResNet``)."""
         return next((call.type for call in reversed(self.calls) if not call.name), "model")
 
     def __str__(self) -> str:
@@ -175,7 +176,7 @@ class Summary:
                 continue
             if unit not in folded:
                 folded[unit] = {**entry, "layer": unit, "name": unit, "kind": "unit", "params": 0, "trainable": 0,
-                                "macs": 0, "kernel": None, "own": False, "members": 0}
+                                "macs": 0, "kernel": None, "members": 0}
                 shown.append(folded[unit])
             target = folded[unit]
             target["params"] += entry["params"]
@@ -185,7 +186,7 @@ class Summary:
             if entry["name"] == unit:  # the unit's own layer: its label (a container's is its path) and shapes
                 named = entry["type"] in _CONTAINERS or (depth == "stages" and self.has_stages)
                 target.update(layer=unit if named else entry["layer"],
-                              input_shape=entry["input_shape"], own=True, type=entry["type"])
+                              input_shape=entry["input_shape"], type=entry["type"])
             else:
                 target["members"] += 1
         # A container that nothing was folded into stays unlisted, as at full depth.
