@@ -311,7 +311,9 @@ class Summary:
                                    colalign=["left", *(_align(c) for c in columns), *(["left"] * paths)])
             stopped = f"\n**Stopped here:** {self.error}\n" if self.error else ""
             notes = "\n".join(f"- {line}" for line in (*_footer_lines(footer), self.totals(), *LEGEND.splitlines()))
-            table = f"\n{tabulate(parts[0], parts[1], tablefmt='github', disable_numparse=True)}\n" if parts else ""
+            align = ("left", "right" if self.has_stages else "left", "left", "right", "right", "right", "right")
+            table = f"\n{tabulate(parts[0], parts[1], 'github', disable_numparse=True, colalign=align)}\n" \
+                if parts else ""
             return f"{layer_table}\n{stopped}\n{notes}\n{table}"
         text = _paddle_layout(rows, columns, footer, self.error)
         align = ("left", "right" if self.has_stages else "left", "left", "right", "right", "right", "right")
