@@ -287,19 +287,24 @@ LAYER_RULES: Dict[type, LayerRule] = {
     nn.Dropout: LayerRule("dropout", _attributes(p="p", axis="axis", mode="mode"), _same_shape),
     nn.Dropout2D: LayerRule("dropout2d", _attributes(p="p", data_format="data_format"), _same_shape),
     nn.Identity: LayerRule("identity", _no_settings, _same_shape),
+    # nn.Hardsigmoid always calls F.hardsigmoid with its default slope and offset: the settings of that call.
+    nn.Hardsigmoid: LayerRule("hardsigmoid", lambda layer, shape: {"slope": 0.1666667, "offset": 0.5}, _same_shape),
     **{cls: LayerRule(op, _no_settings, _same_shape) for cls, op in _ACTIVATIONS.items()},
 }
 
 
 def rule_for(layer) -> Optional[LayerRule]:
     """The rule of ``layer``: its own ``shape_rule`` method if its class defines one, else the rule of the
-    nearest Paddle class it derives from, else ``None``. A subclass of a Paddle layer is taken to compute what
-    its Paddle base class computes."""
+    nearest Paddle class it derives from, else ``None``. A subclass of a Paddle layer computes what its Paddle
+    base class computes unless it overrides ``forward`` (PaddleClas's ``AdaptiveAvgPool2D``): then it has no
+    rule, and the trace follows its ``forward``."""
     if getattr(type(layer), "shape_rule", None) is not None:
         return _OWN_RULE
     for cls in type(layer).__mro__:
         if cls in LAYER_RULES:
             return LAYER_RULES[cls]
+        if "forward" in cls.__dict__:
+            return None
     return None
 
 
