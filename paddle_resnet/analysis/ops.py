@@ -382,9 +382,9 @@ def _holds_tensor(value) -> bool:
 
 
 def call_settings(function, args, kwargs) -> dict:
-    """The settings of a call of a function without a rule: its non-tensor arguments by parameter name, the
-    defaults included (so ``f(x, 1)`` and ``f(x, axis=1)`` record alike); ``arg0, arg1, ...`` for a function
-    whose signature Python cannot read (a C function)."""
+    """The settings of a call of a function without a rule: the non-tensor arguments it was given, by parameter
+    name (so ``f(x, 1)`` and ``f(x, axis=1)`` record alike); ``arg0, arg1, ...`` for a function whose signature
+    Python cannot read (a C function). Defaults are left out: Paddle versions add parameters (``out=None``)."""
     if id(function) not in _SIGNATURES:
         try:
             _SIGNATURES[id(function)] = inspect.signature(function)
@@ -395,7 +395,6 @@ def call_settings(function, args, kwargs) -> dict:
     if signature is not None:
         try:
             bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
             arguments = {key: value for key, value in bound.arguments.items()  # no empty *args, **kwargs
                          if signature.parameters[key].kind not in _VARIADIC or len(value)}
         except TypeError:

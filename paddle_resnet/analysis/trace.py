@@ -181,7 +181,9 @@ _NAMESPACES = ("paddle", "paddle.tensor", "paddle.tensor.math", "paddle.tensor.m
                "paddle.nn.functional.common")
 _ORIGINALS: Dict[int, Tuple[object, Op]] = {}  # id(Paddle function) -> (function, op)
 _PATCHES: List[Tuple[object, str, object, Op]] = []  # (where, attribute, original, op)
+_SYMBOLIC_PATCHES: List[Tuple[object, str, object, Op]] = []  # what the symbolic trace replaces of those
 _METHODS: Dict[str, Op] = {}  # paddle.Tensor method name -> op with a rule (what ShapeOnly offers)
+_REPLACEMENTS: Dict[Tuple[int, int], Tuple[object, object]] = {}  # (id(original), id(op)) -> (replacement, original)
 #: Operators of paddle.Tensor without a rule, recorded by name (``-x``, ``x ** 2``, ``x > 0``, ``x[i] = y``).
 _UNRULED_OPERATORS = ("__neg__", "__pos__", "__abs__", "__invert__", "__pow__", "__rpow__", "__floordiv__",
                       "__rfloordiv__", "__mod__", "__rmod__", "__div__", "__rdiv__", "__rmatmul__", "__and__",
@@ -189,6 +191,7 @@ _UNRULED_OPERATORS = ("__neg__", "__pos__", "__abs__", "__invert__", "__pow__", 
                       "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__setitem__")
 #: Tensor methods outside Paddle's list of math methods that compute something from the tensor's values.
 _UNRULED_METHODS = ("astype", "cast", "clone", "detach", "contiguous", "fill_", "zero_", "type_as")
+_PACKAGE_MODULES: Dict[tuple, List[str]] = {}  # (packages, len(sys.modules)) -> names of their loaded modules
 _OWN_PACKAGE = __name__.rpartition(".")[0]  # paddle_resnet.analysis: never patched
 #: Packages whose modules are not the model's helpers (Python's own, Paddle, NumPy): not searched for bindings.
 _FOREIGN = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "paddle", "numpy"}
@@ -227,6 +230,8 @@ def _discover():
     _METHODS.update({attribute: op for where, attribute, _, op in _PATCHES
                      if where is paddle.Tensor and op.rule is not None})
     _PATCHES.extend((paddle.Tensor, name, methods[name], op) for name, op in OPERATORS.items() if name in methods)
+    # A ShapeOnly never reaches a method of paddle.Tensor: the symbolic trace needs only those with rules there.
+    _SYMBOLIC_PATCHES.extend(patch for patch in _PATCHES if patch[0] is not paddle.Tensor or patch[3].rule is not None)
 
 
 def _is_paddle_function(value) -> bool:
@@ -244,6 +249,14 @@ def _scan(places) -> List[Tuple[object, str, object, Op]]:
 
 
 def _replacement(op: Op, original):
+    """The recording stand-in for ``original``, made once per process (a trace puts thousands in place)."""
+    key = (id(original), id(op))
+    if key not in _REPLACEMENTS:
+        _REPLACEMENTS[key] = (_recording(op, original), original)  # keeps original alive: its id stays its own
+    return _REPLACEMENTS[key][0]
+
+
+def _recording(op: Op, original):
     def patched(*args, **kwargs):
         recorder = _ACTIVE
         # Record only calls from the model's own code (not inside a Paddle layer or another operation), in the
@@ -262,9 +275,12 @@ def _model_modules(layers) -> list:
     names = {type(layer).__module__ for layer in layers}
     packages = {name.split(".")[0] for name in names} - {"paddle"}
     found = {name: sys.modules[name] for name in names if name in sys.modules}
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] in packages and module is not None:
-            found[name] = module
+    key = (frozenset(packages), len(sys.modules))
+    if key not in _PACKAGE_MODULES:  # sys.modules is long (Paddle loads thousands): look once per set of modules
+        _PACKAGE_MODULES[key] = [name for name in list(sys.modules) if name.split(".")[0] in packages]
+    for name in _PACKAGE_MODULES[key]:
+        if sys.modules.get(name) is not None:
+            found[name] = sys.modules[name]
     for module in list(found.values()):
         for value in list(vars(module).values()):
             if isinstance(value, types.ModuleType):
@@ -660,7 +676,7 @@ def _run(model, size, symbolic: bool) -> Trace:
     _discover()
     recorder = _Recorder(model, symbolic)
     layers = list(model.named_sublayers(include_self=True))
-    patches = _PATCHES + _scan(_model_modules(layer for _, layer in layers))
+    patches = (_SYMBOLIC_PATCHES if symbolic else _PATCHES) + _scan(_model_modules(layer for _, layer in layers))
     with _Patches(recorder, layers, patches):
         try:
             if symbolic:
