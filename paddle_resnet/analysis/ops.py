@@ -307,12 +307,16 @@ def _interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=
     if len(shape) != 4 or data_format != "NCHW" or is_tensor(size) or is_tensor(scale_factor):
         raise UnsupportedLayer("the symbolic trace interpolates 4-D NCHW tensors to a given size or scale only")
     if size is not None:
-        out_hw = [int(s) for s in (size if isinstance(size, (list, tuple)) else [size, size])]
+        if not isinstance(size, (list, tuple)):  # Paddle 3.3's kernel wants a list: let the eager trace decide
+            raise UnsupportedLayer(f"no rule for interpolating to a size of {size!r}")
+        out_hw = [int(s) for s in size]
     elif scale_factor is not None:
         scales = scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * 2
         out_hw = [int(math.floor(d * float(s))) for d, s in zip(shape[2:], scales)]
     else:
         raise TraceError("interpolate needs a size or a scale_factor")
+    if min(out_hw) < 1:
+        raise TraceError(f"interpolating shape {shape} to size {size} or by {scale_factor} leaves no pixels")
     settings = {"size": size, "scale_factor": scale_factor, "mode": mode, "align_corners": bool(align_corners),
                 "align_mode": align_mode, "data_format": data_format}
     return Applied([x], settings, [*shape[:2], *out_hw])
@@ -366,6 +370,8 @@ def _clip(x, min=None, max=None, name=None, **kwargs):  # noqa: A002  Paddle's o
     bounds = {"min": min, "max": max}
     if any(is_tensor(v) for v in bounds.values()):
         raise UnsupportedLayer("no rule for a clip to bounds held in tensors")
+    if min is not None and max is not None and float(min) > float(max):
+        raise TraceError(f"cannot clip to [{min}, {max}]: min is greater than max")
     return Applied([x], {k: None if v is None else float(v) for k, v in bounds.items()}, shape_of(x))
 
 
