@@ -191,7 +191,7 @@ _UNRULED_OPERATORS = ("__neg__", "__pos__", "__abs__", "__invert__", "__pow__", 
                       "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__setitem__")
 #: Tensor methods outside Paddle's list of math methods that compute something from the tensor's values.
 _UNRULED_METHODS = ("astype", "cast", "clone", "detach", "contiguous", "fill_", "zero_", "type_as")
-_PACKAGE_MODULES: Dict[tuple, List[str]] = {}  # (packages, len(sys.modules)) -> names of their loaded modules
+_MODEL_MODULES: Dict[tuple, list] = {}  # (layer modules, len(sys.modules)) -> _model_modules
 _OWN_PACKAGE = __name__.rpartition(".")[0]  # paddle_resnet.analysis: never patched
 #: Packages whose modules are not the model's helpers (Python's own, Paddle, NumPy): not searched for bindings.
 _FOREIGN = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "paddle", "numpy"}
@@ -271,16 +271,22 @@ def _recording(op: Op, original):
 def _model_modules(layers) -> list:
     """The modules the model's code may have imported a function into by name (``from paddle import concat``),
     which replacing ``paddle.concat`` alone would miss: the modules that define its layer classes, the other
-    loaded modules of their packages, and the modules those import from (``from .helpers import act``)."""
-    names = {type(layer).__module__ for layer in layers}
+    loaded modules of their packages, and the modules those import from (``from .helpers import act``).
+
+    Found once per set of layer modules and of loaded modules (a new import, a new module, looks again)."""
+    names = frozenset(type(layer).__module__ for layer in layers)
+    key = (names, len(sys.modules))
+    if key not in _MODEL_MODULES:
+        if len(_MODEL_MODULES) > 64:  # a long session importing as it goes: keep the memory bounded
+            _MODEL_MODULES.clear()
+        _MODEL_MODULES[key] = _find_model_modules(names)
+    return _MODEL_MODULES[key]
+
+
+def _find_model_modules(names) -> list:
     packages = {name.split(".")[0] for name in names} - {"paddle"}
-    found = {name: sys.modules[name] for name in names if name in sys.modules}
-    key = (frozenset(packages), len(sys.modules))
-    if key not in _PACKAGE_MODULES:  # sys.modules is long (Paddle loads thousands): look once per set of modules
-        _PACKAGE_MODULES[key] = [name for name in list(sys.modules) if name.split(".")[0] in packages]
-    for name in _PACKAGE_MODULES[key]:
-        if sys.modules.get(name) is not None:
-            found[name] = sys.modules[name]
+    found = {name: module for name, module in list(sys.modules.items())
+             if module is not None and (name in names or name.split(".")[0] in packages)}
     for module in list(found.values()):
         for value in list(vars(module).values()):
             if isinstance(value, types.ModuleType):
@@ -630,10 +636,11 @@ class _Patches:
 
     _lock = threading.Lock()  # one trace at a time, in any thread
 
-    def __init__(self, recorder: "_Recorder", layers, patches):
-        self.recorder, self.layers, self.patches = recorder, layers, patches
+    def __init__(self, recorder: "_Recorder", layers, groups):
+        """``groups``: ``_grouped`` lists of what to replace where."""
+        self.recorder, self.layers, self.groups = recorder, layers, groups
         self.forwards: list = []  # (layer, its own instance-level forward or None, its mode), as replaced
-        self.replaced: list = []  # (where, attribute, original), as replaced
+        self.replaced: list = []  # (where, {attribute: original}), as replaced
 
     def __enter__(self) -> "_Recorder":
         global _ACTIVE
@@ -646,9 +653,10 @@ class _Patches:
             for name, layer in self.layers:
                 self.forwards.append((layer, layer.__dict__.get("forward"), layer.training))
                 layer.__dict__["forward"] = self.recorder.wrap(name, layer)
-            for where, attribute, original, op in self.patches:
-                self.replaced.append((where, attribute, original))
-                setattr(where, attribute, _replacement(op, original))
+            for group in self.groups:
+                for where, replacements, originals in group:
+                    self.replaced.append((where, originals))
+                    _assign(where, replacements)
             _ACTIVE = self.recorder
         except BaseException:
             self.__exit__(None, None, None)
@@ -659,8 +667,8 @@ class _Patches:
         global _ACTIVE
         _ACTIVE = None
         try:
-            for where, attribute, original in reversed(self.replaced):
-                setattr(where, attribute, original)
+            for where, originals in reversed(self.replaced):
+                _assign(where, originals)
             for layer, own, training in self.forwards:
                 if own is None:
                     layer.__dict__.pop("forward", None)
@@ -672,12 +680,35 @@ class _Patches:
             self._lock.release()
 
 
+def _grouped(patches) -> List[Tuple[object, Dict[str, object], Dict[str, object]]]:
+    """``(where, attribute, original, op)`` patches as ``(where, {attribute: replacement}, {attribute: original})``
+    per place: a module's namespace takes them in one ``dict.update`` (a trace replaces thousands)."""
+    groups: Dict[int, Tuple[object, Dict[str, object], Dict[str, object]]] = {}
+    for where, attribute, original, op in patches:
+        _, replacements, originals = groups.setdefault(id(where), (where, {}, {}))
+        replacements[attribute], originals[attribute] = _replacement(op, original), original
+    return list(groups.values())
+
+
+def _assign(where, values: Dict[str, object]) -> None:
+    if isinstance(where, types.ModuleType):
+        vars(where).update(values)
+    else:  # a class: its namespace is read-only, and setattr keeps its method cache right
+        for attribute, value in values.items():
+            setattr(where, attribute, value)
+
+
+_GROUPED: Dict[bool, list] = {}  # symbolic? -> _grouped(the patches of every trace in that mode), made once
+
+
 def _run(model, size, symbolic: bool) -> Trace:
     _discover()
     recorder = _Recorder(model, symbolic)
     layers = list(model.named_sublayers(include_self=True))
-    patches = (_SYMBOLIC_PATCHES if symbolic else _PATCHES) + _scan(_model_modules(layer for _, layer in layers))
-    with _Patches(recorder, layers, patches):
+    if symbolic not in _GROUPED:
+        _GROUPED[symbolic] = _grouped(_SYMBOLIC_PATCHES if symbolic else _PATCHES)
+    groups = [_GROUPED[symbolic], _grouped(_scan(_model_modules(layer for _, layer in layers)))]
+    with _Patches(recorder, layers, groups):
         try:
             if symbolic:
                 model(ShapeOnly(size))
