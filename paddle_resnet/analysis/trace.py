@@ -407,16 +407,22 @@ class _Recorder:
 
     def add_row(self, base_id, kind, inputs, output, params=0, settings=None, op="", commutative=False, name="",
                 shape=None):
-        self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
-        row_id = base_id if count == 1 else f"{base_id}#{count}"
-        pairs = [self.ref(v) for v in _flat(inputs)]
-        if commutative:  # a + b is b + a: keep one order
-            pairs.sort(key=lambda pair: str(pair[0]))
-        row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
-                  settings or {}, op, [s for _, s in pairs], name)
-        self.rows.append(row)
-        self.label(output, row_id, row_id if op else None)
-        return row
+        """Make the row that produced ``output`` (in the eager trace, the real tensor or tensors): the one place
+        rows are made. Paddle functions called in here (reading the output) are not recorded."""
+        self.quiet += 1
+        try:
+            self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
+            row_id = base_id if count == 1 else f"{base_id}#{count}"
+            pairs = [self.ref(v) for v in _flat(inputs)]
+            if commutative:  # a + b is b + a: keep one order
+                pairs.sort(key=lambda pair: str(pair[0]))
+            row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
+                      settings or {}, op, [s for _, s in pairs], name)
+            self.rows.append(row)
+            self.label(output, row_id, row_id if op else None)
+            return row
+        finally:
+            self.quiet -= 1
 
     @property
     def owner(self) -> str:
