@@ -71,7 +71,8 @@ def main(argv=None) -> int:
               f"traces x {args.rounds} processes each, milliseconds")
         for model in args.models:
             before, after = (statistics.median(samples[name][model]) for name in checkouts)
-            print(f"  {model:12s} before {before * 1e3:7.1f}  after {after * 1e3:7.1f}  after/before {after / before:.3f}")
+            print(f"  {model:12s} before {before * 1e3:7.1f}  after {after * 1e3:7.1f}  "
+                  f"after/before {after / before:.3f}")
     return 0
 
 

@@ -372,10 +372,6 @@ class _Recorder:
         self.param_names: Optional[Dict[int, str]] = None
         self.thread = threading.get_ident()  # the replaced functions record calls from this thread only
 
-    @property
-    def recording(self) -> bool:
-        return bool(self.stack) and not self.quiet
-
     # names of values
     def ref(self, value) -> Tuple[object, object]:
         if isinstance(value, ShapeOnly):
