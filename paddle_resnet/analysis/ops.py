@@ -444,6 +444,8 @@ def _getitem(x, item):
             out.append(1)
         elif isinstance(index, slice):
             out.append(len(range(*index.indices(shape[axis]))))
+            if not out[-1]:  # Paddle 2.6 rejects some empty slices that 3.x accepts: let the eager trace decide
+                raise UnsupportedLayer(f"no rule for the empty slice {_index_text(index)} of shape {shape}")
             axis += 1
         else:
             if not -shape[axis] <= index < shape[axis]:
