@@ -3,6 +3,9 @@ are recorded alike in both modes, and tracing leaves no trace."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+
 import numpy as np
 import paddle
 import pytest
@@ -11,7 +14,7 @@ from paddle.nn import functional as F
 from paddle.vision import models as vision_models
 from paddle.vision.models import resnet as vision
 
-from helpers.paddleclas import paddleclas_reference
+from helpers.paddleclas import paddleclas_backbone, paddleclas_reference
 from helpers.user_models import Detector, GroupNormNet
 from paddle_resnet import ResNetConfig, ResNet, count_macs, create_model
 from paddle_resnet._checks import normalize_input_size
@@ -254,3 +257,281 @@ def test_pool_shape_rules_equal_paddles_kernels(pool, size):
     settings = symbolic[0].settings
     assert len(settings["padding"]) == 4 and settings["ceil_mode"] == bool(layer.ceil_mode)
     assert ("exclusive" in settings) == isinstance(layer, nn.AvgPool2D)
+
+
+# ------------------------------------------------------------------------ every operation is a row (issue 17)
+
+
+def _traced_rows(model, size, modes=("symbolic", "eager")):
+    """The rows of ``model`` (``id, type, inputs, shape, params, settings, op, sources, name``), the same in
+    every mode of ``modes``."""
+    rows = [_rows(model, size, mode) for mode in modes]
+    assert all(other == rows[0] for other in rows[1:])
+    return rows[0]
+
+
+class Halves(nn.Layer):
+    """ShuffleNetV2's unit in small: split the channels, convolve one half, concatenate (``swap``: the halves
+    read the other way round, the mutation the issue found unrecorded)."""
+
+    def __init__(self, swap=False, sections=2, clip_max=1.0):
+        super().__init__()
+        self.conv = nn.Conv2D(2, 2, 1)
+        self.swap, self.sections, self.clip_max = swap, sections, clip_max
+
+    def forward(self, x):
+        left, right = paddle.split(x, self.sections, axis=1)
+        if self.swap:
+            left, right = right, left
+        return paddle.clip(paddle.concat([left, self.conv(right)], axis=1), min=0, max=self.clip_max)
+
+
+def test_split_outputs_are_rows_whose_consumers_name_the_part_they_read():
+    rows = {row[0]: row for row in _traced_rows(Halves(), (1, 4, 5, 5))}
+    assert rows[":split"][5] == {"sections": [2, 2], "axis": 1} and rows[":split"][3] == [[1, 2, 5, 5]] * 2
+    assert rows["conv"][2] == [":split[1]"] and rows[":concat"][2] == [":split[0]", "conv"]
+    assert rows[":concat"][7] == [":split[0]", "conv"]  # sources too: which output of the split
+    swapped = {row[0]: row for row in _traced_rows(Halves(swap=True), (1, 4, 5, 5))}
+    assert swapped["conv"][2] == [":split[0]"] and swapped[":concat"][2] == [":split[1]", "conv"]
+    # Sizes and a number of equal parts are the same split.
+    assert _traced_rows(Halves(sections=[2, -1]), (1, 4, 5, 5)) == list(rows.values())
+
+
+def test_a_clip_bound_is_a_setting():
+    rows = {row[0]: row for row in _traced_rows(Halves(clip_max=6), (1, 4, 5, 5))}
+    assert rows[":clip"][5] == {"min": 0.0, "max": 6.0} and rows[":clip"][2] == [":concat"]
+
+
+class Parts(nn.Layer):
+    def forward(self, x):
+        first, second = x.chunk(2, axis=2)
+        rows = paddle.unbind(first, axis=3)
+        return paddle.stack([rows[2], rows[0]], axis=1) * F.hardsigmoid(second[:, :, :, 0], slope=0.2)
+
+
+def test_chunk_unbind_and_stack_name_their_parts():
+    rows = {row[0]: row for row in _traced_rows(Parts(), (1, 2, 4, 3))}
+    assert rows[":chunk"][3] == [[1, 2, 2, 3]] * 2 and rows[":chunk"][5] == {"sections": [2, 2], "axis": 2}
+    assert rows[":unbind"][2] == [":chunk[0]"] and rows[":unbind"][3] == [[1, 2, 2]] * 3
+    assert rows[":stack"][2] == [":unbind[2]", ":unbind[0]"]
+    assert rows[":hardsigmoid"][5] == {"slope": 0.2, "offset": 0.5}
+
+
+def test_the_hardsigmoid_layer_and_function_give_the_same_row():
+    as_layer = nn.Sequential(nn.Hardsigmoid())
+    as_function = type("AsFunction", (nn.Layer,), {"forward": lambda self, x: F.hardsigmoid(x)})()
+    assert [row[:7] for row in _traced_rows(as_layer, (1, 2, 3, 3))] == \
+        [row[:7] for row in _traced_rows(as_function, (1, 2, 3, 3))]
+
+
+class MaxInside(nn.AdaptiveAvgPool2D):
+    """A subclass of a Paddle layer whose own ``forward`` computes something else than its base class."""
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self._output_size)
+
+
+def test_a_paddle_layer_subclass_that_overrides_forward_is_traced_into():
+    model = nn.Sequential(nn.Conv2D(3, 4, 1), MaxInside(1))
+    rows = {row[0]: row for row in _traced_rows(model, (1, 3, 6, 6))}
+    assert rows["1:adaptive_max_pool2d"][2] == ["0"] and rows["1"][1] == "MaxInside"
+
+
+def test_paddleclas_mobilenet_v3_pool_is_followed_into_its_own_forward():
+    """PaddleClas's ``AdaptiveAvgPool2D`` overrides ``forward`` (the issue's "average -> max matches")."""
+    mobilenet = paddleclas_backbone("legendary_models.mobilenet_v3")
+    with paddle.utils.unique_name.guard():
+        model = mobilenet.MobileNetV3_small_x0_35(class_num=3)
+    rows = {row[0]: row for row in _traced_rows(model, (1, 3, 32, 32))}
+    assert rows["avg_pool:adaptive_avg_pool2d"][5] == {"output_size": [1, 1], "data_format": "NCHW"}
+
+
+def _user_package(root, name, activation):
+    """A user's package whose model calls its activation through a helper module that imported it by name."""
+    package = root / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(f"from paddle.nn.functional import {activation}\n\n\n"
+                                        f"def activate(x):\n    return {activation}(x)\n")
+    (package / "net.py").write_text("from paddle import nn\nfrom .helpers import activate\n\n\n"
+                                    "class Net(nn.Layer):\n    def __init__(self):\n        super().__init__()\n"
+                                    "        self.conv = nn.Conv2D(3, 2, 1)\n\n"
+                                    "    def forward(self, x):\n        return activate(self.conv(x))\n")
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6"])
+def test_an_activation_called_through_a_helper_module_is_a_row(tmp_path, monkeypatch, activation):
+    import importlib
+
+    package = f"user_helpers_{activation}"
+    _user_package(tmp_path, package, activation)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    net = importlib.import_module(f"{package}.net")
+    rows = _traced_rows(net.Net(), (1, 3, 4, 4))
+    assert [row[0] for row in rows] == ["conv", f":{activation}"]
+    assert vars(importlib.import_module(f"{package}.helpers"))[activation] is getattr(F, activation)  # put back
+
+
+class Unruled(nn.Layer):
+    """Operations without a rule: a Paddle function, a tensor method, an operator and an assignment."""
+
+    def forward(self, x):
+        y = paddle.cumsum(x, axis=2)
+        y = y.cumprod(dim=1) ** 2
+        y[:, 0] = 0.0
+        return -y
+
+
+def test_a_function_without_a_rule_is_recorded_by_name_with_its_settings():
+    with pytest.raises(UnsupportedLayer, match="no rule for cumsum"):
+        trace_graph(Unruled(), (1, 2, 3, 3), "symbolic")
+    traced = trace_graph(Unruled(), (1, 2, 3, 3))
+    assert traced.mode == "eager"
+    rows = {row.id: row for row in traced.rows}
+    assert list(rows) == [":cumsum", ":cumprod", ":pow", ":setitem", ":neg"]
+    assert rows[":cumsum"].settings == {"axis": 2} and rows[":cumsum"].inputs == ["input"]
+    assert rows[":cumprod"].settings["dim"] == 1 and rows[":pow"].inputs == [":cumprod"]
+    assert rows[":setitem"].inputs == [":pow"] and rows[":neg"].inputs == [":setitem"]
+    assert all(row.shape == [1, 2, 3, 3] for row in traced.rows)
+
+
+def test_what_is_not_a_computation_makes_no_row():
+    class Asks(nn.Layer):
+        def forward(self, x):
+            assert paddle.is_tensor(x) and x.dim() == 4
+            return F.relu(x)
+
+    assert [row.id for row in trace_graph(Asks(), (1, 2, 3, 3), "eager").rows] == [":relu"]
+
+
+@pytest.mark.parametrize("module, build, size", [
+    ("legendary_models.mobilenet_v3", "MobileNetV3_small_x0_35", (1, 3, 32, 32)),
+    ("legendary_models.pp_lcnet", "PPLCNet_x0_25", (1, 3, 32, 32)),
+    ("model_zoo.ghostnet", "GhostNet_x0_5", (1, 3, 32, 32)),  # SE gate: paddle.clip(max=1)
+    ("model_zoo.shufflenet_v2", "ShuffleNetV2_x0_25", (1, 3, 32, 32)),  # from paddle import split, ...
+    pytest.param("model_zoo.res2net", "Res2Net50_26w_4s", (1, 3, 32, 32),  # paddle.split into scales (3 s)
+                 marks=pytest.mark.slow),
+])
+def test_paddleclas_models_trace_symbolically_under_lazy_guard_and_agree_with_their_kernels(module, build, size):
+    """The issue's models that needed an eager trace (``Hardsigmoid``, ``split``, ``clip``): now symbolic, so a
+    model built under ``paddle.LazyGuard`` checks like any other, with the rows an eager run records."""
+    constructor = getattr(paddleclas_backbone(module), build)
+    with paddle.utils.unique_name.guard(), paddle.LazyGuard():
+        lazy = constructor(class_num=3)
+    symbolic = trace_graph(lazy, size)
+    assert symbolic.mode == "symbolic"
+    with paddle.utils.unique_name.guard():
+        model = constructor(class_num=3)
+    eager = trace_graph(model, size, "eager")
+    assert [r.as_list() + [r.op, r.sources, r.name] for r in symbolic.rows] == \
+        [r.as_list() + [r.op, r.sources, r.name] for r in eager.rows]
+    assert {"split", "clip", "hardsigmoid", "adaptive_avg_pool2d"} & {row.op for row in eager.rows}
+
+
+def test_paddle_vision_shufflenet_records_which_half_each_branch_reads():
+    """``x1, x2 = paddle.split(...)``: the first half passes on, the second is convolved; then the channel shuffle
+    (reshape, transpose, reshape)."""
+    rows = {row[0]: row for row in _traced_rows(vision_models.shufflenet_v2_x0_25(num_classes=3), (1, 3, 32, 32))}
+    assert rows["2_2:split"][5] == {"sections": [12, 12], "axis": 1} and rows["2_2:split"][2] == ["2_1"]
+    assert rows["2_2._conv_pw.0"][2] == ["2_2:split[1]"]
+    assert rows["2_2:concat"][2] == ["2_2:split[0]", "2_2._conv_linear:relu"]
+    assert [rows[name][5] for name in ("2_2:reshape", "2_2:transpose", "2_2:reshape#2")] == [
+        {"shape": [1, 2, 12, 4, 4]}, {"perm": [0, 2, 1, 3, 4]}, {"shape": [1, 24, 4, 4]}]
+
+
+# ---------------------------------------------------------------------------------- the tracer contained (issue 17)
+
+
+def _paddles_functions():
+    """Every attribute of the namespaces the tracer replaces functions in, and of ``paddle.Tensor``."""
+    from paddle_resnet.analysis import trace as tracer
+
+    places = [importlib.import_module(name) for name in tracer._NAMESPACES
+              if importlib.util.find_spec(name) is not None] + [paddle.Tensor]
+    return {(place.__name__, name): value for place in places for name, value in list(vars(place).items())}
+
+
+class FailsInside(nn.Layer):
+    """Runs a few operations, then fails in the middle of its forward."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.conv, self.error = nn.Conv2D(3, 3, 1), error
+
+    def forward(self, x):
+        y = paddle.split(F.relu(self.conv(x)) + 1, 3, axis=1)[0]
+        raise self.error
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "eager", "auto"])
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt(), UnsupportedLayer("no rule")])
+def test_an_exception_mid_forward_leaves_every_paddle_function_as_it_was(mode, error):
+    before = _paddles_functions()
+    model = FailsInside(error)
+    with pytest.raises((type(error), TraceError)):
+        trace_graph(model, (1, 3, 4, 4), mode)
+    after = _paddles_functions()
+    assert after.keys() == before.keys()
+    assert [key for key, value in after.items() if value is not before[key]] == []
+    assert "forward" not in model.__dict__ and "forward" not in model.conv.__dict__
+    assert trace_graph(create_model("resnet18"), (1, 3, 32, 32)).mode == "symbolic"  # the next trace works
+
+
+def test_another_thread_calling_paddle_during_a_trace_is_unaffected():
+    import threading
+
+    results, errors = {}, []
+
+    def other_thread():
+        try:
+            x = paddle.to_tensor([[-1.0, 2.0]])
+            results["add"] = paddle.add(x, x).numpy().tolist()
+            results["relu"] = F.relu(x).numpy().tolist()
+            results["operators"] = ((x + 1) * x)[0].numpy().tolist()
+            results["split"] = [part.numpy().tolist() for part in paddle.split(x, 2, axis=1)]
+        except BaseException as error:  # noqa: BLE001  reported by the assertion below
+            errors.append(error)
+
+    class CallsOtherThread(nn.Layer):
+        def forward(self, x):
+            y = F.relu(x)
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            thread.join()  # runs entirely while this trace is active
+            return paddle.add(y, y)
+
+    for mode in ("symbolic", "eager"):
+        results.clear()
+        rows = trace_graph(CallsOtherThread(), (1, 2, 3, 3), mode).rows
+        assert errors == []
+        assert results == {"add": [[-2.0, 4.0]], "relu": [[0.0, 2.0]], "operators": [0.0, 6.0],
+                           "split": [[[-1.0]], [[2.0]]]}
+        assert [row.id for row in rows] == [":relu", ":add"]
+
+
+def test_one_trace_at_a_time():
+    class TracesItself(nn.Layer):
+        def forward(self, x):
+            trace_graph(nn.Sequential(nn.ReLU()), (1, 2, 2, 2))
+            return x
+
+    with pytest.raises(RuntimeError, match="one trace at a time"):
+        trace_graph(TracesItself(), (1, 2, 2, 2))
+    assert trace_graph(nn.Sequential(nn.ReLU()), (1, 2, 2, 2)).mode == "symbolic"
+
+
+def test_paddle_calls_made_while_a_row_is_made_are_not_rows(monkeypatch):
+    """What reads a row's real output while the row is made (a value fingerprint) is not part of the model."""
+    from paddle_resnet.analysis import trace as tracer
+
+    label = tracer._Recorder.label
+
+    def reading(self, output, ref, source):
+        for value in tracer._flat([output]):
+            if isinstance(value, paddle.Tensor):
+                paddle.mean(value.astype("float64")) * 2
+        return label(self, output, ref, source)
+
+    expected = [row.id for row in trace_graph(Unruled(), (1, 2, 3, 3), "eager").rows]
+    monkeypatch.setattr(tracer._Recorder, "label", reading)
+    assert [row.id for row in trace_graph(Unruled(), (1, 2, 3, 3), "eager").rows] == expected

@@ -8,15 +8,18 @@ tensors it consumes, its settings and its output shape, without running it. The 
 the layer form of an operation give the same settings (``F.max_pool2d`` and ``nn.MaxPool2D``), so the two ways of
 writing a model trace alike.
 
-What is not in ``OPS`` is not seen as an operation: in the symbolic trace it makes the trace fall back to running
-the model (eager), and in the eager trace it runs unrecorded (see docs/verification.md, "What the trace sees").
+Every other public function Paddle exposes (``paddle.*``, ``paddle.nn.functional.*``, the math methods of
+``paddle.Tensor``) is an operation too, without a rule (``unruled``): the eager trace runs it and records it by
+name, with its non-tensor arguments as settings (``call_settings``); in the symbolic trace it makes the trace fall
+back to the eager one.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, List, NamedTuple, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import paddle
 
@@ -41,7 +44,7 @@ def shape_of(value) -> List[int]:
 
 class Applied(NamedTuple):
     """What a rule read from one call: the values it consumes (tensors and literal operands, in order), its
-    settings, and its output shape."""
+    settings, and its output shape (a list of shapes for an operation that returns several tensors)."""
 
     inputs: list
     settings: dict
@@ -54,13 +57,16 @@ class Op:
 
     ``commutative``: the order of the inputs does not matter (``a + b`` is ``b + a``). ``creates``: it makes a
     tensor from no tensor input (``paddle.zeros``), so it is recorded even though nothing traced flows into it.
+    ``several``: it returns a list of tensors (``paddle.split``); each consumer's row then names the output it
+    reads (``block:split[1]``). ``rule`` is ``None`` for an operation recorded only by name (``unruled``).
     """
 
     name: str
     functions: Tuple[str, ...]
-    rule: Callable
+    rule: Optional[Callable]
     commutative: bool = False
     creates: bool = False
+    several: bool = False
 
 
 ANY = object()
@@ -301,15 +307,112 @@ def _interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=
     if len(shape) != 4 or data_format != "NCHW" or is_tensor(size) or is_tensor(scale_factor):
         raise UnsupportedLayer("the symbolic trace interpolates 4-D NCHW tensors to a given size or scale only")
     if size is not None:
-        out_hw = [int(s) for s in (size if isinstance(size, (list, tuple)) else [size, size])]
+        if not isinstance(size, (list, tuple)):  # Paddle 3.3's kernel wants a list: let the eager trace decide
+            raise UnsupportedLayer(f"no rule for interpolating to a size of {size!r}")
+        out_hw = [int(s) for s in size]
     elif scale_factor is not None:
         scales = scale_factor if isinstance(scale_factor, (list, tuple)) else [scale_factor] * 2
         out_hw = [int(math.floor(d * float(s))) for d, s in zip(shape[2:], scales)]
     else:
         raise TraceError("interpolate needs a size or a scale_factor")
+    if min(out_hw) < 1:
+        raise TraceError(f"interpolating shape {shape} to size {size} or by {scale_factor} leaves no pixels")
     settings = {"size": size, "scale_factor": scale_factor, "mode": mode, "align_corners": bool(align_corners),
                 "align_mode": align_mode, "data_format": data_format}
     return Applied([x], settings, [*shape[:2], *out_hw])
+
+
+def _split_axis(x, axis, what) -> Tuple[List[int], int]:
+    if is_tensor(axis):
+        raise UnsupportedLayer(f"no rule for a {what} along an axis held in a tensor")
+    shape = shape_of(x)
+    return shape, axis_index(axis, len(shape))
+
+
+def _parts(shape, axis, sizes) -> List[List[int]]:
+    return [[*shape[:axis], size, *shape[axis + 1:]] for size in sizes]
+
+
+def _split(x, num_or_sections, axis=0, name=None):
+    """``paddle.split``: ``sections`` are the sizes of the parts along ``axis``, however they were given (a
+    number of equal parts, or sizes with at most one ``-1``), so the two spellings record alike."""
+    shape, axis = _split_axis(x, axis, "split")
+    size = shape[axis]
+    if is_int(num_or_sections):
+        parts = int(num_or_sections)
+        if parts < 1 or size % parts:
+            raise TraceError(f"cannot split axis {axis} of shape {shape} into {parts} equal parts")
+        sizes = [size // parts] * parts
+    elif isinstance(num_or_sections, (list, tuple)) and all(is_int(s) for s in num_or_sections):
+        sizes = [int(s) for s in num_or_sections]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = size - sum(sizes) - 1
+        if not sizes or any(s < 0 for s in sizes) or sum(sizes) != size:
+            raise TraceError(f"cannot split axis {axis} of shape {shape} into parts of {list(num_or_sections)}")
+    else:
+        raise UnsupportedLayer(f"no rule for a split into {num_or_sections!r}")
+    return Applied([x], {"sections": sizes, "axis": axis}, _parts(shape, axis, sizes))
+
+
+def _chunk(x, chunks, axis=0, name=None):
+    if not is_int(chunks):
+        raise UnsupportedLayer(f"no rule for {chunks!r} chunks")
+    return _split(x, int(chunks), axis)
+
+
+def _unbind(input, axis=0):  # noqa: A002  Paddle's own parameter name
+    shape, axis = _split_axis(input, axis, "unbind")
+    return Applied([input], {"axis": axis}, [shape[:axis] + shape[axis + 1:]] * shape[axis])
+
+
+def _clip(x, min=None, max=None, name=None, **kwargs):  # noqa: A002  Paddle's own parameter names
+    _accept(kwargs, out=None)
+    bounds = {"min": min, "max": max}
+    if any(is_tensor(v) for v in bounds.values()):
+        raise UnsupportedLayer("no rule for a clip to bounds held in tensors")
+    if min is not None and max is not None and float(min) > float(max):
+        raise TraceError(f"cannot clip to [{min}, {max}]: min is greater than max")
+    return Applied([x], {k: None if v is None else float(v) for k, v in bounds.items()}, shape_of(x))
+
+
+_SIGNATURES: Dict[int, Optional[inspect.Signature]] = {}
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _holds_tensor(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensor(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_tensor(v) for v in value.values())
+    return is_tensor(value)
+
+
+def call_settings(function, args, kwargs) -> dict:
+    """The settings of a call of a function without a rule: the non-tensor arguments it was given, by parameter
+    name (so ``f(x, 1)`` and ``f(x, axis=1)`` record alike); ``arg0, arg1, ...`` for a function whose signature
+    Python cannot read (a C function). Defaults are left out: Paddle versions add parameters (``out=None``)."""
+    if id(function) not in _SIGNATURES:
+        try:
+            _SIGNATURES[id(function)] = inspect.signature(function)
+        except (TypeError, ValueError):
+            _SIGNATURES[id(function)] = None
+    signature = _SIGNATURES[id(function)]
+    arguments = None
+    if signature is not None:
+        try:
+            bound = signature.bind(*args, **kwargs)
+            arguments = {key: value for key, value in bound.arguments.items()  # no empty *args, **kwargs
+                         if signature.parameters[key].kind not in _VARIADIC or len(value)}
+        except TypeError:
+            pass
+    if arguments is None:
+        arguments = {**{f"arg{i}": value for i, value in enumerate(args)}, **kwargs}
+    return {key: value for key, value in arguments.items() if key != "name" and not _holds_tensor(value)}
+
+
+def unruled(name: str) -> Op:
+    """An operation without a rule, recorded by ``name`` (see the module docstring)."""
+    return Op(name, (), None)
 
 
 def _index_text(item) -> str:
@@ -341,6 +444,8 @@ def _getitem(x, item):
             out.append(1)
         elif isinstance(index, slice):
             out.append(len(range(*index.indices(shape[axis]))))
+            if not out[-1]:  # Paddle 2.6 rejects some empty slices that 3.x accepts: let the eager trace decide
+                raise UnsupportedLayer(f"no rule for the empty slice {_index_text(index)} of shape {shape}")
             axis += 1
         else:
             if not -shape[axis] <= index < shape[axis]:
@@ -366,6 +471,10 @@ OPS: List[Op] = [
     Op("matmul", ("paddle.matmul",), _matmul),
     Op("concat", ("paddle.concat",), _concat),
     Op("stack", ("paddle.stack",), _stack),
+    Op("split", ("paddle.split",), _split, several=True),
+    Op("chunk", ("paddle.chunk",), _chunk, several=True),
+    Op("unbind", ("paddle.unbind",), _unbind, several=True),
+    Op("clip", ("paddle.clip",), _clip),
     Op("flatten", ("paddle.flatten",), _flatten),
     Op("reshape", ("paddle.reshape",), _reshape),
     Op("transpose", ("paddle.transpose",), _transpose),
@@ -399,7 +508,7 @@ OPS: List[Op] = [
     Op("pad", (F + "pad",), _pad),
     Op("dropout", (F + "dropout",), _dropout),
     Op("dropout2d", (F + "dropout2d",), _dropout2d),
-    Op("interpolate", (F + "interpolate",), _interpolate),
+    Op("interpolate", (F + "interpolate", F + "upsample"), _interpolate),
 ]
 
 _BY_NAME: Dict[str, Op] = {op.name: op for op in OPS}

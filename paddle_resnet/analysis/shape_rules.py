@@ -63,9 +63,13 @@ def four_sided(padding) -> object:
 
 
 def window_out(size, kernel, stride, pad_before, pad_after, dilation=1, ceil_mode=False) -> int:
-    """Output length of a sliding window (convolution or pool) along one axis."""
-    span = size + pad_before + pad_after - dilation * (kernel - 1) - 1
-    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    """Output length of a sliding window (convolution or pool) along one axis.
+
+    Paddle's kernels divide as C++ does, rounding toward zero: a window a little larger than a padded input
+    still gives one output (a 2x2 pool with stride 2 on a 1x1 map gives 1x1, checked against the kernels in
+    tests/test_trace_rules.py)."""
+    span = size + pad_before + pad_after - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
+    out = (span // stride if span >= 0 else -(-span // stride)) + 1
     if out < 1:
         raise TraceError(f"a window of {kernel} (dilation {dilation}) does not fit an input of size {size}")
     return out
@@ -97,6 +101,8 @@ def pool_settings(kernel_size, stride, padding, ceil_mode, data_format, input_sh
     timm's ``padding=0``) then record the same settings.
     """
     expect_nchw("a 2-D pool", input_shape, data_format=data_format)
+    if isinstance(padding, str) and padding.upper() == "VALID" and ceil_mode:
+        raise TraceError('a pool with padding "VALID" cannot use ceil_mode')
     kernel = pair(kernel_size)
     stride = kernel if stride is None else pair(stride)
     pads = four_sided(padding)
@@ -149,7 +155,11 @@ def axis_index(axis, ndim) -> int:
 
 
 def flatten_settings(start_axis, stop_axis, shape) -> dict:
-    return {"start_axis": axis_index(start_axis, len(shape)), "stop_axis": axis_index(stop_axis, len(shape))}
+    settings = {"start_axis": axis_index(start_axis, len(shape)), "stop_axis": axis_index(stop_axis, len(shape))}
+    if settings["start_axis"] > settings["stop_axis"]:
+        raise TraceError(f"cannot flatten axes {start_axis} to {stop_axis} of shape {list(shape)}: the stop axis "
+                         "comes before the start axis")
+    return settings
 
 
 def flattened_shape(settings, shape) -> List[int]:
@@ -193,6 +203,10 @@ def _conv2d_settings(layer, shape):
 
 def _conv2d_shape(layer, shape, settings):
     expect_nchw("Conv2D", shape, layer._in_channels, settings["data_format"])
+    if settings["padding_mode"] == "reflect" and max(settings["padding"][:2]) >= shape[2] or \
+            settings["padding_mode"] == "reflect" and max(settings["padding"][2:]) >= shape[3]:
+        raise TraceError(f"a reflect padding of {settings['padding']} needs an input larger than the padding, got "
+                         f"shape {shape}")
     return [shape[0], layer._out_channels, *windowed_shape(shape, settings["kernel"], settings["stride"],
                                                              settings["padding"], settings["dilation"])[2:]]
 
@@ -287,19 +301,24 @@ LAYER_RULES: Dict[type, LayerRule] = {
     nn.Dropout: LayerRule("dropout", _attributes(p="p", axis="axis", mode="mode"), _same_shape),
     nn.Dropout2D: LayerRule("dropout2d", _attributes(p="p", data_format="data_format"), _same_shape),
     nn.Identity: LayerRule("identity", _no_settings, _same_shape),
+    # nn.Hardsigmoid always calls F.hardsigmoid with its default slope and offset: the settings of that call.
+    nn.Hardsigmoid: LayerRule("hardsigmoid", lambda layer, shape: {"slope": 0.1666667, "offset": 0.5}, _same_shape),
     **{cls: LayerRule(op, _no_settings, _same_shape) for cls, op in _ACTIVATIONS.items()},
 }
 
 
 def rule_for(layer) -> Optional[LayerRule]:
     """The rule of ``layer``: its own ``shape_rule`` method if its class defines one, else the rule of the
-    nearest Paddle class it derives from, else ``None``. A subclass of a Paddle layer is taken to compute what
-    its Paddle base class computes."""
+    nearest Paddle class it derives from, else ``None``. A subclass of a Paddle layer computes what its Paddle
+    base class computes unless it overrides ``forward`` (PaddleClas's ``AdaptiveAvgPool2D``): then it has no
+    rule, and the trace follows its ``forward``."""
     if getattr(type(layer), "shape_rule", None) is not None:
         return _OWN_RULE
     for cls in type(layer).__mro__:
         if cls in LAYER_RULES:
             return LAYER_RULES[cls]
+        if "forward" in cls.__dict__:
+            return None
     return None
 
 

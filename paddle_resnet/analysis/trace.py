@@ -23,9 +23,16 @@ How the rows are named, so that two ways of writing the same model trace alike:
   ``layer2.0:add``; ``:flatten`` for the model's own ``forward``;
 - a name used again gets ``#2``, ``#3`` ...: ``layer2.0:relu#3`` is the block's third ReLU.
 
-The tracer knows layers, not ResNet: it works on any ``paddle.nn.Layer``. While it runs it replaces the Paddle
-functions of ``ops.OPS`` (where Paddle and the model's own modules expose them) and the operators of
-``paddle.Tensor``, and puts them back afterwards; one trace runs at a time.
+Every call of a Paddle function from the model's code is a row: the functions of ``ops.OPS`` with their rules,
+every other public function of Paddle (and math method of ``paddle.Tensor``) by name with its non-tensor
+arguments (``ops.call_settings``) in the eager trace; the symbolic trace falls back to the eager one for those.
+
+The tracer knows layers, not ResNet: it works on any ``paddle.nn.Layer``. While it runs it replaces Paddle's
+functions where Paddle and the model's modules expose them (``from paddle import concat`` in a module of the
+model, or in a helper module it imports, included), the operators and math methods of ``paddle.Tensor``, and each
+layer's ``forward``; one object (``_Patches``) does all of it and puts everything back, whatever happens. One trace
+runs at a time; another thread calling Paddle during a trace runs Paddle's own functions (the replacements
+record only in the thread that traces).
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ import importlib
 import importlib.util
 import math
 import sys
+import threading
+import types
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -45,7 +54,7 @@ import paddle
 from paddle import nn
 
 from .._checks import normalize_input_size
-from .ops import OPERATORS, OPS, Applied, Op, SymbolicTensor, is_tensor
+from .ops import OPERATORS, OPS, Applied, Op, SymbolicTensor, call_settings, is_tensor, unruled
 from .shape_rules import TraceError, UnsupportedLayer, has_own_rule, rule_for
 
 MODES = ("auto", "symbolic", "eager")
@@ -172,7 +181,20 @@ _NAMESPACES = ("paddle", "paddle.tensor", "paddle.tensor.math", "paddle.tensor.m
                "paddle.nn.functional.common")
 _ORIGINALS: Dict[int, Tuple[object, Op]] = {}  # id(Paddle function) -> (function, op)
 _PATCHES: List[Tuple[object, str, object, Op]] = []  # (where, attribute, original, op)
-_METHODS: Dict[str, Op] = {}  # paddle.Tensor method name -> op (what ShapeOnly offers)
+_SYMBOLIC_PATCHES: List[Tuple[object, str, object, Op]] = []  # what the symbolic trace replaces of those
+_METHODS: Dict[str, Op] = {}  # paddle.Tensor method name -> op with a rule (what ShapeOnly offers)
+_REPLACEMENTS: Dict[Tuple[int, int], Tuple[object, object]] = {}  # (id(original), id(op)) -> (replacement, original)
+#: Operators of paddle.Tensor without a rule, recorded by name (``-x``, ``x ** 2``, ``x > 0``, ``x[i] = y``).
+_UNRULED_OPERATORS = ("__neg__", "__pos__", "__abs__", "__invert__", "__pow__", "__rpow__", "__floordiv__",
+                      "__rfloordiv__", "__mod__", "__rmod__", "__div__", "__rdiv__", "__rmatmul__", "__and__",
+                      "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__lshift__", "__rshift__", "__eq__",
+                      "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__setitem__")
+#: Tensor methods outside Paddle's list of math methods that compute something from the tensor's values.
+_UNRULED_METHODS = ("astype", "cast", "clone", "detach", "contiguous", "fill_", "zero_", "type_as")
+_MODEL_MODULES: Dict[tuple, list] = {}  # (layer modules, len(sys.modules)) -> _model_modules
+_OWN_PACKAGE = __name__.rpartition(".")[0]  # paddle_resnet.analysis: never patched
+#: Packages whose modules are not the model's helpers (Python's own, Paddle, NumPy): not searched for bindings.
+_FOREIGN = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins", "paddle", "numpy"}
 
 
 def _resolve(dotted: str):
@@ -181,7 +203,8 @@ def _resolve(dotted: str):
 
 
 def _discover():
-    """Find, once per process, every place Paddle exposes the functions of ``ops.OPS``."""
+    """Find, once per process, every place Paddle exposes the functions of ``ops.OPS``, and every other public
+    function of the namespaces (and math method of ``paddle.Tensor``), each an operation recorded by name."""
     if _PATCHES:
         return
     for op in OPS:
@@ -191,10 +214,29 @@ def _discover():
                 _ORIGINALS[id(function)] = (function, op)
     namespaces = [sys.modules.get(name) or importlib.import_module(name) for name in _NAMESPACES
                   if importlib.util.find_spec(name) is not None]
+    for namespace in namespaces:
+        for attribute, value in vars(namespace).items():
+            if id(value) not in _ORIGINALS and not attribute.startswith("_") and _is_paddle_function(value):
+                _ORIGINALS[id(value)] = (value, unruled(getattr(value, "__name__", attribute)))
+    methods = vars(paddle.Tensor)
+    # Paddle's own list of the functions it attaches to paddle.Tensor as methods (not in Paddle 2.6 everywhere).
+    listed = set(getattr(paddle.tensor, "tensor_method_func", ())) | set(_UNRULED_METHODS)
+    for attribute in sorted(listed | set(_UNRULED_OPERATORS)):
+        value = methods.get(attribute)
+        if value is not None and id(value) not in _ORIGINALS and callable(value):
+            _ORIGINALS[id(value)] = (value, unruled(attribute.strip("_") if attribute in _UNRULED_OPERATORS
+                                                    else attribute))
     _PATCHES.extend(_scan(namespaces + [paddle.Tensor]))
-    _METHODS.update({attribute: op for where, attribute, _, op in _PATCHES if where is paddle.Tensor})
-    _PATCHES.extend((paddle.Tensor, name, paddle.Tensor.__dict__[name], op) for name, op in OPERATORS.items()
-                    if name in paddle.Tensor.__dict__)
+    _METHODS.update({attribute: op for where, attribute, _, op in _PATCHES
+                     if where is paddle.Tensor and op.rule is not None})
+    _PATCHES.extend((paddle.Tensor, name, methods[name], op) for name, op in OPERATORS.items() if name in methods)
+    # A ShapeOnly never reaches a method of paddle.Tensor: the symbolic trace needs only those with rules there.
+    _SYMBOLIC_PATCHES.extend(patch for patch in _PATCHES if patch[0] is not paddle.Tensor or patch[3].rule is not None)
+
+
+def _is_paddle_function(value) -> bool:
+    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) and str(
+        getattr(value, "__module__", None)).split(".")[0] == "paddle"
 
 
 def _scan(places) -> List[Tuple[object, str, object, Op]]:
@@ -207,19 +249,56 @@ def _scan(places) -> List[Tuple[object, str, object, Op]]:
 
 
 def _replacement(op: Op, original):
+    """The recording stand-in for ``original``, made once per process (a trace puts thousands in place)."""
+    key = (id(original), id(op))
+    if key not in _REPLACEMENTS:
+        _REPLACEMENTS[key] = (_recording(op, original), original)  # keeps original alive: its id stays its own
+    return _REPLACEMENTS[key][0]
+
+
+def _recording(op: Op, original):
     def patched(*args, **kwargs):
         recorder = _ACTIVE
-        if recorder is None or not recorder.recording:
+        # Record only calls from the model's own code (not inside a Paddle layer or another operation), in the
+        # thread that traces: another thread using Paddle meanwhile gets Paddle's function.
+        if recorder is None or recorder.quiet or not recorder.stack or recorder.thread != threading.get_ident():
             return original(*args, **kwargs)
         return recorder.apply(op, original, args, kwargs)
+    patched.__wrapped__ = original
     return patched
 
 
 def _model_modules(layers) -> list:
-    """The modules that define the model's layer classes: code there may have imported a function by name
-    (``from paddle import concat``), which replacing ``paddle.concat`` alone would miss."""
-    names = {type(layer).__module__ for layer in layers}
-    return [sys.modules[name] for name in sorted(names) if name in sys.modules and name not in _NAMESPACES]
+    """The modules the model's code may have imported a function into by name (``from paddle import concat``),
+    which replacing ``paddle.concat`` alone would miss: the modules that define its layer classes, the other
+    loaded modules of their packages, and the modules those import from (``from .helpers import act``).
+
+    Found once per set of layer modules and of loaded modules (a new import, a new module, looks again)."""
+    names = frozenset(type(layer).__module__ for layer in layers)
+    key = (names, len(sys.modules))
+    if key not in _MODEL_MODULES:
+        if len(_MODEL_MODULES) > 64:  # a long session importing as it goes: keep the memory bounded
+            _MODEL_MODULES.clear()
+        _MODEL_MODULES[key] = _find_model_modules(names)
+    return _MODEL_MODULES[key]
+
+
+def _find_model_modules(names) -> list:
+    packages = {name.split(".")[0] for name in names} - {"paddle"}
+    found = {name: module for name, module in list(sys.modules.items())
+             if module is not None and (name in names or name.split(".")[0] in packages)}
+    for module in list(found.values()):
+        for value in list(vars(module).values()):
+            if isinstance(value, types.ModuleType):
+                helper = value
+            elif isinstance(value, types.FunctionType):
+                helper = sys.modules.get(value.__module__)
+            else:
+                continue
+            if helper is not None and str(helper.__name__).split(".")[0] not in _FOREIGN:
+                found.setdefault(helper.__name__, helper)
+    return [module for name, module in sorted(found.items()) if name not in _NAMESPACES
+            and not name.startswith(_OWN_PACKAGE) and (name in names or name.split(".")[0] not in _FOREIGN)]
 
 
 # -------------------------------------------------------------------------------------------------- recording
@@ -291,10 +370,7 @@ class _Recorder:
         self.quiet = 0  # > 0 inside a Paddle layer or an operation: what runs there is its implementation
         self.values: Dict[int, Tuple[object, str, str]] = {}  # eager: id(tensor) -> (tensor, ref, source)
         self.param_names: Optional[Dict[int, str]] = None
-
-    @property
-    def recording(self) -> bool:
-        return bool(self.stack) and not self.quiet
+        self.thread = threading.get_ident()  # the replaced functions record calls from this thread only
 
     # names of values
     def ref(self, value) -> Tuple[object, object]:
@@ -318,24 +394,31 @@ class _Recorder:
         items = _flat([output])
         for i, value in enumerate(items):
             name = ref if len(items) == 1 else f"{ref}[{i}]"
+            computed = source if source is None or len(items) == 1 else f"{source}[{i}]"  # which output it reads
             if isinstance(value, ShapeOnly):
-                value.ref, value.source = name, source or value.source
+                value.ref, value.source = name, computed or value.source
             elif isinstance(value, paddle.Tensor):
                 old = self.values.get(id(value), (None, None, name))[2]
-                self.values[id(value)] = (value, name, source or old)
+                self.values[id(value)] = (value, name, computed or old)
 
     def add_row(self, base_id, kind, inputs, output, params=0, settings=None, op="", commutative=False, name="",
                 shape=None):
-        self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
-        row_id = base_id if count == 1 else f"{base_id}#{count}"
-        pairs = [self.ref(v) for v in _flat(inputs)]
-        if commutative:  # a + b is b + a: keep one order
-            pairs.sort(key=lambda pair: str(pair[0]))
-        row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
-                  settings or {}, op, [s for _, s in pairs], name)
-        self.rows.append(row)
-        self.label(output, row_id, row_id if op else None)
-        return row
+        """Make the row that produced ``output`` (in the eager trace, the real tensor or tensors): the one place
+        rows are made. Paddle functions called in here (reading the output) are not recorded."""
+        self.quiet += 1
+        try:
+            self.uses[base_id] = count = self.uses.get(base_id, 0) + 1
+            row_id = base_id if count == 1 else f"{base_id}#{count}"
+            pairs = [self.ref(v) for v in _flat(inputs)]
+            if commutative:  # a + b is b + a: keep one order
+                pairs.sort(key=lambda pair: str(pair[0]))
+            row = Row(row_id, kind, [r for r, _ in pairs], _shape_of(output) if shape is None else shape, params,
+                      settings or {}, op, [s for _, s in pairs], name)
+            self.rows.append(row)
+            self.label(output, row_id, row_id if op else None)
+            return row
+        finally:
+            self.quiet -= 1
 
     @property
     def owner(self) -> str:
@@ -343,6 +426,8 @@ class _Recorder:
 
     # operations
     def apply(self, op: Op, original, args, kwargs):
+        if op.rule is None:
+            return self.apply_unruled(op, original, args, kwargs)
         if not op.creates and not any(self.traced(v) for v in _flat([args, kwargs])):
             return original(*args, **kwargs)  # nothing traced flows in: a constant, not part of the model's data
         self.quiet += 1
@@ -352,7 +437,7 @@ class _Recorder:
                     applied = op.rule(*args, **kwargs)
                 except TypeError as error:
                     raise UnsupportedLayer(f"no rule for {op.name} called with these arguments ({error})") from None
-                output = ShapeOnly(applied.shape)
+                output = [ShapeOnly(shape) for shape in applied.shape] if op.several else ShapeOnly(applied.shape)
             else:
                 output = original(*args, **kwargs)
                 try:
@@ -364,6 +449,32 @@ class _Recorder:
         self.add_row(f"{self.owner}:{op.name}", op.name, applied.inputs, output, settings=_jsonable(applied.settings),
                      op=op.name, commutative=op.commutative)
         return output
+
+    def apply_unruled(self, op: Op, original, args, kwargs):
+        """A Paddle function without a rule, called from the model's code: in the eager trace it runs and is
+        recorded by name (its non-tensor arguments as settings); the symbolic trace cannot compute its output
+        and stops (``auto`` then traces eagerly). A call that makes no tensor (``paddle.is_tensor(x)``) is a
+        question about a value, not an operation, and so is a call on tensors made outside the trace (weights)."""
+        values = _flat([args, kwargs])
+        traced = any(self.traced(v) for v in values)
+        if self.symbolic and traced:
+            raise UnsupportedLayer(f"the symbolic trace has no rule for {op.name}")
+        self.quiet += 1
+        try:
+            result = original(*args, **kwargs)
+        finally:
+            self.quiet -= 1
+        output = result
+        if result is None and args and (op.name.endswith("_") or op.name == "setitem"):
+            output = args[0]  # changed in place: later uses of the tensor read this row
+        made = any(isinstance(v, paddle.Tensor) for v in _flat([output]))
+        if not made or (not traced and any(is_tensor(v) for v in values)):
+            return result
+        if self.symbolic:
+            raise UnsupportedLayer(f"the symbolic trace has no rule for {op.name}, which made a tensor")
+        self.add_row(f"{self.owner}:{op.name}", op.name, [v for v in values if is_tensor(v)], output,
+                     settings=_jsonable(call_settings(original, args, kwargs)), op=op.name)
+        return result
 
     # layers
     def wrap(self, name: str, layer):
@@ -520,51 +631,104 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
             return _run(model, size, symbolic=False)
 
 
+class _Patches:
+    """Everything a trace replaces, in one place: entered, it puts the recorder's wrapper in each layer's
+    ``forward`` and the recording replacements in place of Paddle's functions and ``paddle.Tensor``'s operators
+    and methods, and makes ``recorder`` the active trace; left (normally, on an error, or half-way through
+    entering), it puts every original back and restores each layer's mode."""
+
+    _lock = threading.Lock()  # one trace at a time, in any thread
+
+    def __init__(self, recorder: "_Recorder", layers, groups):
+        """``groups``: ``_grouped`` lists of what to replace where."""
+        self.recorder, self.layers, self.groups = recorder, layers, groups
+        self.forwards: list = []  # (layer, its own instance-level forward or None, its mode), as replaced
+        self.replaced: list = []  # (where, {attribute: original}), as replaced
+
+    def __enter__(self) -> "_Recorder":
+        global _ACTIVE
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("one trace at a time: trace_graph was called while another trace was running")
+        try:
+            # The wrappers go into each layer's own __dict__ (what Paddle's slower __setattr__ would do for a
+            # function). A layer may already carry an instance-level forward (patched code): keep it to put it
+            # back; and keep each layer's mode, since a frozen part may be in eval mode in a training model.
+            for name, layer in self.layers:
+                self.forwards.append((layer, layer.__dict__.get("forward"), layer.training))
+                layer.__dict__["forward"] = self.recorder.wrap(name, layer)
+            for group in self.groups:
+                for where, replacements, originals in group:
+                    self.replaced.append((where, originals))
+                    _assign(where, replacements)
+            _ACTIVE = self.recorder
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self.recorder
+
+    def __exit__(self, *exc_info) -> None:
+        global _ACTIVE
+        _ACTIVE = None
+        try:
+            for where, originals in reversed(self.replaced):
+                _assign(where, originals)
+            for layer, own, training in self.forwards:
+                if own is None:
+                    layer.__dict__.pop("forward", None)
+                else:
+                    layer.__dict__["forward"] = own
+                layer.__dict__["training"] = training
+        finally:
+            self.replaced, self.forwards = [], []
+            self._lock.release()
+
+
+def _grouped(patches) -> List[Tuple[object, Dict[str, object], Dict[str, object]]]:
+    """``(where, attribute, original, op)`` patches as ``(where, {attribute: replacement}, {attribute: original})``
+    per place: a module's namespace takes them in one ``dict.update`` (a trace replaces thousands)."""
+    groups: Dict[int, Tuple[object, Dict[str, object], Dict[str, object]]] = {}
+    for where, attribute, original, op in patches:
+        _, replacements, originals = groups.setdefault(id(where), (where, {}, {}))
+        replacements[attribute], originals[attribute] = _replacement(op, original), original
+    return list(groups.values())
+
+
+def _assign(where, values: Dict[str, object]) -> None:
+    if isinstance(where, types.ModuleType):
+        vars(where).update(values)
+    else:  # a class: its namespace is read-only, and setattr keeps its method cache right
+        for attribute, value in values.items():
+            setattr(where, attribute, value)
+
+
+_GROUPED: Dict[bool, list] = {}  # symbolic? -> _grouped(the patches of every trace in that mode), made once
+
+
 def _run(model, size, symbolic: bool) -> Trace:
-    global _ACTIVE
-    if _ACTIVE is not None:
-        raise RuntimeError("one trace at a time: trace_graph was called while another trace was running")
     _discover()
     recorder = _Recorder(model, symbolic)
     layers = list(model.named_sublayers(include_self=True))
-    # The wrappers go into each layer's own __dict__ (what Paddle's slower __setattr__ would do for a function). A
-    # layer may already carry an instance-level forward (patched code): keep it to put it back afterwards; and
-    # restore each layer's mode, since a frozen part may be in eval mode in a training model.
-    own_forwards = [layer.__dict__.get("forward") for _, layer in layers]
-    modes = [layer.training for _, layer in layers]
-    patches = _PATCHES + _scan(_model_modules(layer for _, layer in layers))
-    try:
-        for name, layer in layers:
-            layer.__dict__["forward"] = recorder.wrap(name, layer)
-        for where, attribute, original, op in patches:
-            setattr(where, attribute, _replacement(op, original))
-        _ACTIVE = recorder
-        if symbolic:
-            model(ShapeOnly(size))
-        else:
-            model.eval()
-            with paddle.no_grad():
-                image = paddle.rand(size)
-                recorder.label(image, INPUT, INPUT)
-                model(image)
-    except TraceError as error:
-        error.partial = Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")  # what ran
-        raise
-    except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
-        where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
-        if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
-            raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
-        failure = TraceError(f"the model does not run on input {size} ({where}): {error}")
-        failure.partial = Trace(recorder.calls, recorder.rows, "eager")  # the rows up to the failure
-        raise failure from error
-    finally:
-        _ACTIVE = None
-        for where, attribute, original, _ in reversed(patches):
-            setattr(where, attribute, original)
-        for (_, layer), training, own in zip(layers, modes, own_forwards):
-            if own is None:
-                layer.__dict__.pop("forward", None)
+    if symbolic not in _GROUPED:
+        _GROUPED[symbolic] = _grouped(_SYMBOLIC_PATCHES if symbolic else _PATCHES)
+    groups = [_GROUPED[symbolic], _grouped(_scan(_model_modules(layer for _, layer in layers)))]
+    with _Patches(recorder, layers, groups):
+        try:
+            if symbolic:
+                model(ShapeOnly(size))
             else:
-                layer.__dict__["forward"] = own
-            layer.__dict__["training"] = training
+                model.eval()
+                with paddle.no_grad():
+                    image = paddle.rand(size)
+                    recorder.label(image, INPUT, INPUT)
+                    model(image)
+        except TraceError as error:
+            error.partial = Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")  # what ran
+            raise
+        except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
+            where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
+            if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
+                raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
+            failure = TraceError(f"the model does not run on input {size} ({where}): {error}")
+            failure.partial = Trace(recorder.calls, recorder.rows, "eager")  # the rows up to the failure
+            raise failure from error
     return Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")

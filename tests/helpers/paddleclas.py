@@ -8,6 +8,8 @@ clear skip.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import pytest
 
@@ -22,3 +24,15 @@ def paddleclas_reference():
     if reason:
         pytest.skip(reason)
     return reference
+
+
+def paddleclas_backbone(module: str):
+    """PaddleClas's backbone module ``module`` (``"model_zoo.ghostnet"``, ``"legendary_models.mobilenet_v3"``),
+    loaded from the installed wheel next to the ResNet reference (the same stand-in packages, nothing else of
+    PaddleClas imported), or ``pytest.skip``."""
+    reference = paddleclas_reference()
+    package = f"{reference._ALIAS}.arch.backbone.model_zoo"
+    if package not in sys.modules:  # model_zoo/__init__ imports every backbone: an empty stand-in instead
+        legendary = sys.modules[f"{reference._ALIAS}.arch.backbone.legendary_models"]
+        reference._package(package, os.path.join(os.path.dirname(legendary.__path__[0]), "model_zoo"))
+    return importlib.import_module(f"{reference._ALIAS}.arch.backbone.{module}")
