@@ -25,7 +25,7 @@ from ..builders import create_model
 from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
-from . import distributed, rundir
+from . import cifar, distributed, rundir
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
 from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
                    collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
@@ -309,7 +309,10 @@ def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> 
 
 
 def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig) -> CheckedLoader:
-    dataset = ImageDataset(folder.samples, transform, config.seed)
+    if isinstance(folder, cifar.CifarImages):  # images from a CIFAR archive (data cifar10:PATH)
+        dataset = cifar.CifarDataset(folder, transform, config.seed)
+    else:
+        dataset = ImageDataset(folder.samples, transform, config.seed)
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers,
                                   collate_fn=collate_samples)
     return CheckedLoader(loader, folder.samples)
@@ -319,8 +322,10 @@ def load_data(config: TrainConfig, say=print):
     """The training and validation ``ImageFolder``s of a resolved config, checked before any training.
 
     Each process decodes its share of the images and the processes exchange what they found, so the check
-    takes no longer with more processes.
+    takes no longer with more processes. A CIFAR source (``cifar10:PATH``) is read by ``cifar``.
     """
+    if cifar.parse_source(config.data):
+        return cifar.load_training_data(config, say)
     check_pillow()
     listings = [(config.data, list_image_folder(config.data))]
     if config.val_dir:
