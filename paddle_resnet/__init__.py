@@ -41,6 +41,7 @@ __getattr__, __dir__ = _lazy_exports(__name__, {
     ".builders": ["create_model", *ARCHITECTURES],  # one builder per architecture: resnet50, ...
     ".deploy.export": ["export"],
     ".deploy.predictor": ["Predictor"],
+    ".evaluation": ["evaluate", "layer_responses"],
     ".models": ["BasicBlock", "BottleneckBlock", "ResNet", "ResNetConfig", "ZeroPadShortcut", "freeze",
                 "list_models", "unfreeze"],
     ".verification": ["VerifyResult", "assert_structure", "check_structure", "diff_models", "record_structure",
@@ -60,6 +61,8 @@ __all__ = [
     "load_weights", "save_weights",
     # deployment
     "Predictor", "export",
+    # evaluation
+    "evaluate", "layer_responses",
     # errors
     "PaddleResNetError",
 ]

@@ -466,8 +466,8 @@ def export_run(path) -> str:
     Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
     """
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
+    source = run_checkpoint(out)
+    if source is None:
         raise FileNotFoundError(f"{out}: not a training run (no {out / 'last' / ckpt.TRAINER_FILE}); give the "
                                 "--out folder of a run")
     trainer = ckpt.load_trainer(source)
@@ -477,12 +477,20 @@ def export_run(path) -> str:
     return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
 
 
+def run_checkpoint(path) -> Optional[Path]:
+    """The checkpoint directory holding the model of the training run in ``path`` (its ``--out`` folder): the
+    best checkpoint, else the last one (a run without validation); ``None`` if ``path`` holds no run."""
+    out = Path(path)
+    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
+    return source if (source / ckpt.TRAINER_FILE).is_file() else None
+
+
 def needs_export(path) -> bool:
     """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
     would be exported from (the run went on after its last export)."""
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
+    source = run_checkpoint(out)
+    if source is None:
         return False
     metadata = out / (RUN_EXPORT + METADATA_SUFFIX)
     if read_metadata(str(out / RUN_EXPORT)) is None:
