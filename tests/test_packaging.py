@@ -52,8 +52,10 @@ ALLOWED_IMPORTS = {
     "verification": {"analysis", "models"},
     "builders": {"models", "weights"},
     "training": {"builders", "deploy", "models", "weights"},
+    "evaluation": {"builders", "deploy", "models", "training", "weights"},
     "benchmark": {"analysis", "builders", "deploy", "models"},
-    "cli": {"analysis", "benchmark", "builders", "deploy", "models", "training", "verification", "weights"},
+    "cli": {"analysis", "benchmark", "builders", "deploy", "evaluation", "models", "training", "verification",
+            "weights"},
 }
 PRIVATE = {"_checks", "_errors", "_files", "_lazy", "_progress", "_quiet"}
 
