@@ -123,6 +123,11 @@ def test_cifar_test_set_from_a_run_matches_classes_by_name(tmp_path):
     assert result.images == 10 and result.classes[0] == "airplane"
     np.testing.assert_array_equal(result.labels, [(3 + i) % 10 for i in range(10)])  # test labels from 3 on
     assert result.top5_error is not None
+    with pytest.raises(EvaluationError, match="leave it out"):
+        evaluate(str(tmp_path / "run"), f"cifar10:{archive}", architecture="resnet20")
+    folder = make_image_folder(tmp_path / "folder", per_class=1, classes=("checks",))
+    with pytest.raises(EvaluationError, match=r"class\(es\) checks are not among the model's classes \(airplane"):
+        evaluate(str(tmp_path / "run"), str(folder))
 
 
 def test_bad_requests_are_named(folder, weights, tmp_path):

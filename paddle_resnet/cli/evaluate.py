@@ -55,16 +55,27 @@ def main(argv=None) -> int:
     for path in (args.output, args.confusion):
         if path and output_problem(path):
             parser.error(output_problem(path))  # now, not after the evaluation
+    from .._progress import Progress
     from ..evaluation import EvaluationError, evaluate, write_reports
+
+    shown = []
+
+    def progress(done: int, total: int) -> None:
+        if not shown:
+            shown.append(Progress(f"evaluating ({args.views})", total, stream=sys.stderr))
+        shown[0].update(done)
 
     try:
         result = evaluate(args.source, args.data, views=args.views, architecture=args.model,
                           input_size=args.input_size, scales=args.scales, batch_size=args.batch_size,
-                          limit=args.limit, progress=_progress)
+                          limit=args.limit, progress=progress)
     except (EvaluationError, ImportError, OSError, ValueError) as error:
-        print(f"\nerror: {error}", file=sys.stderr)
+        if shown:
+            shown[0].close(" (stopped)")
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    print(file=sys.stderr)
+    if shown:
+        shown[0].close()
     print(json.dumps(result.to_dict(), indent=1) if args.format == "json" else result)
     try:
         for path in write_reports(result, args.output, args.format, args.confusion):
@@ -73,7 +84,3 @@ def main(argv=None) -> int:
         print(f"error: cannot write the report: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _progress(done: int, total: int) -> None:
-    print(f"\revaluated {done}/{total} images", end="", file=sys.stderr, flush=True)

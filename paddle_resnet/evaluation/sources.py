@@ -50,6 +50,9 @@ def load_model(path: str, model: Optional[str] = None, input_size: Optional[int]
     path = os.fspath(path)
     checkpoint = run_checkpoint(path) if os.path.isdir(path) else None
     if checkpoint is not None:
+        if model is not None:
+            raise EvaluationError(f"model={model!r} (--model) names the architecture of a weights file; {path} is a "
+                                  "training run, which knows its own: leave it out")
         return _from_run(path, checkpoint, input_size)
     if path.endswith(SUFFIXES) or model is not None:
         if model is None:
