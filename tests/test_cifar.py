@@ -206,3 +206,11 @@ def test_train_command_on_a_cifar_folder_resumes(tmp_path, capsys):
     code, out, err = run_cli(capsys, "train", "--resume", str(tmp_path / "run"), "--epochs", "2")
     assert code == 0, err
     assert "resumed from" in out and "after epoch 1" in out
+
+
+def test_an_empty_path_reads_the_archive_from_paddles_download(tmp_path, monkeypatch):
+    """``cifar10:`` asks Paddle's downloader for the archive (stood in for here: no network in tests)."""
+    archive = make_cifar_archive(tmp_path, per_batch=2)
+    asked = []
+    monkeypatch.setattr(cifar, "download", lambda kind: asked.append(kind) or str(archive))
+    assert len(read_cifar("cifar10:", "test")) == 20 and asked == ["cifar10"]
