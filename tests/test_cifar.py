@@ -214,3 +214,18 @@ def test_an_empty_path_reads_the_archive_from_paddles_download(tmp_path, monkeyp
     asked = []
     monkeypatch.setattr(cifar, "download", lambda kind: asked.append(kind) or str(archive))
     assert len(read_cifar("cifar10:", "test")) == 20 and asked == ["cifar10"]
+
+
+def test_an_extended_header_claiming_gigabytes_is_refused_before_it_is_read(tmp_path):
+    """tarfile reads a pax header whole; a gzip of a few bytes can claim gigabytes for one."""
+    import gzip
+
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, 4 * 2 ** 30
+    path = tmp_path / "bomb.tar.gz"
+    with gzip.open(path, "wb") as file:
+        file.write(header.tobuf(format=tarfile.USTAR_FORMAT))
+        file.write(b"\0" * 2 ** 20)  # the start of the claimed 4 GiB: zeros, compressed to almost nothing
+    assert path.stat().st_size < 10_000
+    with pytest.raises(CifarArchiveError, match="more than a CIFAR batch can be"):
+        read_cifar(f"cifar10:{path}")

@@ -28,6 +28,7 @@ import os
 import pickle
 import pickletools
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from stat import S_ISREG
 from typing import Dict, List, Optional, Tuple
@@ -221,7 +222,8 @@ def _read_archive(path: str, layout: _Layout, names) -> Dict[str, object]:
     wanted = {f"{layout.folder}/{name}": name for name in names}
     files: Dict[str, object] = {}
     try:
-        with tarfile.open(path, "r:*") as archive:
+        with open(path, "rb") as raw, _decompressed(raw) as stream, \
+                tarfile.open(fileobj=_BoundedReader(stream, path), mode="r:") as archive:
             for count, member in enumerate(archive, start=1):
                 if count > MAX_MEMBERS:
                     raise CifarArchiveError(f"{path}: more than {MAX_MEMBERS} members; a CIFAR archive has "
@@ -233,13 +235,44 @@ def _read_archive(path: str, layout: _Layout, names) -> Dict[str, object]:
                 where = f"{path}: {member.name}"
                 _check_size(where, member.size)
                 files[name] = load_batch(archive.extractfile(member).read(member.size), where)
-    except (tarfile.TarError, EOFError, OSError) as error:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise CifarArchiveError(f"{path}: not a readable tar archive ({type(error).__name__}: {error}); expected "
                                 f"{layout.archive}") from None
     missing = [f"{layout.folder}/{name}" for name in names if name not in files]
     if missing:
         raise CifarArchiveError(f"{path}: lacks {', '.join(missing)}; expected the {layout.archive} archive")
     return files
+
+
+def _decompressed(raw):
+    """``raw`` read through gzip when it starts as a gzip file does (``.tar.gz``), else as it is (``.tar``)."""
+    import contextlib
+    import gzip
+
+    magic = raw.read(2)
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else contextlib.nullcontext(raw)
+
+
+class _BoundedReader:
+    """The archive's (decompressed) bytes for ``tarfile``, refusing a single read larger than a CIFAR batch can
+    be: ``tarfile`` reads an extended (pax) header whole, whatever size the archive claims for it, and a few
+    compressed bytes can claim gigabytes."""
+
+    def __init__(self, stream, path: str):
+        self.stream, self.path = stream, path
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > MAX_FILE_BYTES + 1:
+            raise CifarArchiveError(f"{self.path}: a header or member of {size} bytes, more than a CIFAR batch can "
+                                    f"be ({MAX_FILE_BYTES}); refused")
+        return self.stream.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.stream.tell()
 
 
 def _check_member(path: str, member: tarfile.TarInfo) -> None:
