@@ -118,7 +118,7 @@ def test_cifar_test_set_from_a_run_matches_classes_by_name(tmp_path):
     from helpers.training import TINY, run_training
 
     archive = make_cifar_archive(tmp_path, per_batch=4, test=12)
-    run_training(**{**TINY, "input_size": 32}, data=f"cifar10:{archive}", epochs=1, out=str(tmp_path / "run"))
+    run_training(**TINY, data=f"cifar10:{archive}", epochs=1, out=str(tmp_path / "run"))
     result = evaluate(str(tmp_path / "run"), f"cifar10:{archive}", limit=10)
     assert result.images == 10 and result.classes[0] == "airplane"
     np.testing.assert_array_equal(result.labels, [(3 + i) % 10 for i in range(10)])  # test labels from 3 on

@@ -86,7 +86,8 @@ def layer_responses(model, images, batch_size: int = 64) -> List[LayerResponse]:
 
 def response_report(runs: Sequence[tuple]) -> list:
     """``[{"model": label, "layers": [{"layer", "std"}, ...]}]`` for ``(label, responses)`` pairs: the JSON form."""
-    return [{"model": label, "layers": [{"layer": r.name, "std": r.std} for r in responses]} for label, responses in runs]
+    return [{"model": label, "layers": [{"layer": r.name, "std": r.std} for r in responses]}
+            for label, responses in runs]
 
 
 def plot_responses(path: str, runs: Sequence[tuple], title: Optional[str] = None) -> str:

@@ -34,10 +34,12 @@ class LoadedModel:
     outputs: int
     network: object = None
     fixed_size: bool = False
+    recorded: Optional[dict] = None  # an export's preprocessing, as its metadata records it
 
-    def preprocess(self, size: Optional[int] = None) -> dict:
-        """The evaluation transform of this model (``deploy.preprocess.describe_preprocess``), as plain data."""
-        return describe_preprocess(size or self.input_size)
+    def preprocess(self) -> dict:
+        """The evaluation transform of this model as plain data: what an export recorded (and ``predict``
+        applies), else ``deploy.preprocess.describe_preprocess(input_size)``, what validation used."""
+        return self.recorded or describe_preprocess(self.input_size)
 
 
 def load_model(path: str, model: Optional[str] = None, input_size: Optional[int] = None,
@@ -121,7 +123,8 @@ def _from_export(path: str, input_size: Optional[int]) -> LoadedModel:
         raise EvaluationError(f"{predictor.model_file}: its input size is not recorded; give input_size")
     outputs = len(predictor.classes) if predictor.classes else None
     loaded = LoadedModel(predictor.model_file, "export", lambda batch: _softmax(predictor(batch)),
-                         predictor.classes, size, outputs or 0, fixed_size=shape[2] is not None)
+                         predictor.classes, size, outputs or 0, fixed_size=shape[2] is not None,
+                         recorded=metadata.get("preprocess"))
     if not outputs:  # no class names recorded: one run of one image tells the classifier's size
         loaded.outputs = int(loaded.scores(np.zeros((1, 3, size, size), np.float32)).shape[1])
     return loaded

@@ -71,10 +71,12 @@ LAYOUTS: Dict[str, _Layout] = {
     "cifar10": _Layout("cifar-10-batches-py", "cifar-10-python.tar.gz",
                        tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",), "batches.meta",
                        "labels", "label_names", 10,
-                       "https://dataset.bj.bcebos.com/cifar/cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),
+                       "https://dataset.bj.bcebos.com/cifar/cifar-10-python.tar.gz",
+                       "c58f30108f718f92721af3b95e74349a"),
     "cifar100": _Layout("cifar-100-python", "cifar-100-python.tar.gz", ("train",), ("test",), "meta",
                         "fine_labels", "fine_label_names", 100,
-                        "https://dataset.bj.bcebos.com/cifar/cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85"),
+                        "https://dataset.bj.bcebos.com/cifar/cifar-100-python.tar.gz",
+                        "eb9058c3a382ffc7106e4002c42a8d85"),
 }
 SPLITS = ("train", "test")
 
