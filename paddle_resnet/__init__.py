@@ -55,6 +55,7 @@ __getattr__, __dir__ = _lazy_exports(__name__, {
     ".builders": ["create_model", *ARCHITECTURES],  # one builder per architecture: resnet50, ...
     ".deploy.export": ["export"],
     ".deploy.predictor": ["Predictor"],
+    ".evaluation": ["evaluate", "layer_responses"],
     ".models": ["BasicBlock", "BottleneckBlock", "ResNet", "ResNetConfig", "ZeroPadShortcut", "freeze",
                 "unfreeze"],
     ".verification": ["VerifyResult", "assert_structure", "check_structure", "diff_models", "record_structure",
@@ -74,6 +75,8 @@ __all__ = [
     "load_weights", "save_weights",
     # deployment
     "Predictor", "export",
+    # evaluation
+    "evaluate", "layer_responses",
     # errors
     "PaddleResNetError",
 ]

@@ -176,8 +176,17 @@ def _training(tmp_path):
     return {}
 
 
+def _evaluation(tmp_path):
+    """The page's CIFAR archive, tiny: data/cifar-10-python.tar.gz with 10 training and 3 test images."""
+    from helpers.cifar import make_cifar_archive
+
+    (tmp_path / "data").mkdir()
+    make_cifar_archive(tmp_path / "data", per_batch=2, test=3)
+    return {}
+
+
 FIXTURES = {"README.md": _readme, "docs/performance.md": _performance, "docs/weights.md": _weights,
-            "docs/training.md": _training}
+            "docs/training.md": _training, "docs/evaluation.md": _evaluation}
 
 
 @pytest.fixture

@@ -69,8 +69,9 @@ ALLOWED_IMPORTS = {
     "specs": {"analysis", "models"},
     "catalog": {"models", "weights"},
     "training": {"builders", "deploy", "models", "weights"},
+    "evaluation": {"builders", "deploy", "models", "training", "weights"},
     "benchmark": {"analysis", "builders", "deploy", "models"},
-    "cli": {"analysis", "benchmark", "builders", "catalog", "deploy", "models", "specs", "training",
+    "cli": {"analysis", "benchmark", "builders", "catalog", "deploy", "evaluation", "models", "specs", "training",
             "verification", "weights"},
 }
 PRIVATE = {"_checks", "_errors", "_files", "_html", "_lazy", "_progress", "_quiet"}

@@ -23,6 +23,8 @@ COMMANDS = {
     "diff": ("diff", "compare two models layer by layer: ours, paddle.vision's, or any factory"),
     "train": ("train", "train or fine-tune a model on an image folder, resumable, one or many processes"),
     "predict": ("predict", "classify image files with a trained run or an exported model"),
+    "evaluate": ("evaluate", "top-1 / top-5 error: single view, the paper's 10-crop or multi-scale testing"),
+    "responses": ("responses", "the std of each 3x3 layer's output (the paper's Figure 7), plotted"),
     "export": ("export", "save a model for Paddle Inference or ONNX and check it against the eager model"),
     "benchmark": ("benchmark", "time eager, training, Paddle Inference and ONNX Runtime side by side"),
 }

@@ -42,7 +42,8 @@ class TrainConfig:
     """Everything that defines a training run (the command line's options, one field each).
 
     Attributes:
-        data: the training image folder, ``data/<class>/<image>``.
+        data: the training image folder, ``data/<class>/<image>``, or a CIFAR archive or folder,
+            ``cifar10:PATH`` or ``cifar100:PATH`` (see ``training.cifar``).
         model: architecture name from ``list_models()``.
         out: output directory: checkpoints ``last/`` and ``best/``, ``metrics.csv``, ``metrics.png``, ``export/``;
             by default ``runs/train`` for a new run, and for a resumed run the directory holding its checkpoint.
@@ -147,10 +148,12 @@ class TrainConfig:
         """This config with every default that depends on something filled in and paths made absolute."""
         if self.data is None:
             raise ValueError("no training data: give the image folder (data=...), or resume=... a run")
+        from .cifar import absolute_source  # a folder, or a CIFAR archive named cifar10:PATH
+
         global_batch = self.batch_size * world_size
         val_split = DEFAULT_VAL_SPLIT if self.val_split is None and self.val_dir is None else self.val_split
         return self.replace(
-            data=os.path.abspath(self.data),
+            data=absolute_source(self.data),
             val_dir=None if self.val_dir is None else os.path.abspath(self.val_dir),
             out=os.path.abspath(self.out or DEFAULT_OUT),
             val_split=val_split,

@@ -26,7 +26,7 @@ from ..builders import create_model
 from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
-from . import distributed, rundir
+from . import cifar, distributed, rundir
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
 from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
                    collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
@@ -310,7 +310,10 @@ def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> 
 
 
 def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig) -> CheckedLoader:
-    dataset = ImageDataset(folder.samples, transform, config.seed)
+    if isinstance(folder, cifar.CifarImages):  # images from a CIFAR archive (data cifar10:PATH)
+        dataset = cifar.CifarDataset(folder, transform, config.seed)
+    else:
+        dataset = ImageDataset(folder.samples, transform, config.seed)
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers,
                                   collate_fn=collate_samples)
     return CheckedLoader(loader, folder.samples)
@@ -320,8 +323,10 @@ def load_data(config: TrainConfig, say=print):
     """The training and validation ``ImageFolder``s of a resolved config, checked before any training.
 
     Each process decodes its share of the images and the processes exchange what they found, so the check
-    takes no longer with more processes.
+    takes no longer with more processes. A CIFAR source (``cifar10:PATH``) is read by ``cifar``.
     """
+    if cifar.parse_source(config.data):
+        return cifar.load_training_data(config, say)
     check_pillow()
     listings = [(config.data, list_image_folder(config.data))]
     if config.val_dir:
@@ -462,8 +467,8 @@ def export_run(path) -> str:
     Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
     """
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
+    source = run_checkpoint(out)
+    if source is None:
         raise FileNotFoundError(f"{out}: not a training run (no {out / 'last' / ckpt.TRAINER_FILE}); give the "
                                 "--out folder of a run")
     trainer = ckpt.load_trainer(source)
@@ -473,12 +478,20 @@ def export_run(path) -> str:
     return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
 
 
+def run_checkpoint(path) -> Optional[Path]:
+    """The checkpoint directory holding the model of the training run in ``path`` (its ``--out`` folder): the
+    best checkpoint, else the last one (a run without validation); ``None`` if ``path`` holds no run."""
+    out = Path(path)
+    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
+    return source if (source / ckpt.TRAINER_FILE).is_file() else None
+
+
 def needs_export(path) -> bool:
     """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
     would be exported from (the run went on after its last export)."""
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
+    source = run_checkpoint(out)
+    if source is None:
         return False
     metadata = out / (RUN_EXPORT + METADATA_SUFFIX)
     if read_metadata(str(out / RUN_EXPORT)) is None:
