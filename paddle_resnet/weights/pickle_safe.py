@@ -33,9 +33,12 @@ with and without master weights, nested checkpoints, big tensors split by protoc
 from __future__ import annotations
 
 import collections
+import io
 import math
+import os
 import pickle
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+import pickletools
+from typing import Any, BinaryIO, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -66,10 +69,39 @@ _DTYPE_CODES = {
 }
 _MAX_DIMENSIONS, _MAX_DEPTH = 32, 64
 _MAX_NODES = 10_000_000  # containers and leaves, counting shared references as copies ("billion laughs")
+#: Open MARKs at once, and bytes of one integer (paddle.save writes at most 8-byte ones; a checkpoint's random
+#: generator state, 2,500 small ones).
+_MAX_MARKS, _MAX_LONG_BYTES = 1000, 1024
 
 
 def _refuse(what: str):
     raise UnsafePickleError(what)
+
+
+def describe(value, depth: int = 2) -> str:
+    """A short description of ``value``, whatever the file put in it: a few items of a container, a few levels
+    deep, the start of a string, the size of a huge integer. Never ``repr(value)``: a structure of shared
+    references has a repr exponentially longer than the file that holds it.
+
+    >>> describe((3, "<", None, [1] * 1000, 2 ** 5000))
+    "(3, '<', None, [1, 1, 1, ... 1000 items], an int of 5001 bits)"
+    """
+    kind = type(value)
+    if kind in (tuple, list):
+        if depth == 0:
+            return f"a {kind.__name__} of {len(value)} items"
+        shown = [describe(item, depth - 1) for item in value[:3]]
+        text = ", ".join(shown) + (f", ... {len(value)} items" if len(value) > 3 else "")
+        return f"({text})" if kind is tuple else f"[{text}]"
+    if kind in (dict, collections.OrderedDict, set):
+        return f"a {kind.__name__} of {len(value)} items"
+    if kind is int:
+        return repr(value) if value.bit_length() <= 64 else f"an int of {value.bit_length()} bits"
+    if kind in (str, bytes):
+        return repr(value[:40]) + (f"... ({len(value)} long)" if len(value) > 40 else "")
+    if kind in (float, bool, complex, type(None)):
+        return repr(value)
+    return f"a {kind.__name__}"
 
 
 class _NdarrayMarker:
@@ -93,11 +125,11 @@ class _Dtype:
     def __setstate__(self, state):
         # numpy writes (3, byteorder, subarray, names, fields, elsize, alignment, flags) for plain dtypes.
         if self.dtype is not None or not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3):
-            _refuse(f"numpy dtype state {state!r:.80}")
+            _refuse(f"numpy dtype state {describe(state)}")
         byteorder = state[1]
         if not (isinstance(byteorder, str) and len(byteorder) == 1 and byteorder in _DTYPE_CODES[self.code]) \
                 or state[2:] != (None, None, None, -1, -1, 0):
-            _refuse(f"numpy dtype state {state!r:.80}")
+            _refuse(f"numpy dtype state {describe(state)}")
         self.dtype = np.dtype(self.code if byteorder == "|" else byteorder + self.code)
 
 
@@ -121,14 +153,14 @@ class _Array:
             _refuse("a numpy array whose dtype is not a numpy.dtype")
         if not (type(shape) is tuple and len(shape) <= _MAX_DIMENSIONS
                 and all(type(size) is int and size >= 0 for size in shape)):
-            _refuse(f"numpy array shape {shape!r:.80}")
+            _refuse(f"numpy array shape {describe(shape)}")
         if fortran_order not in (True, False):  # also 0 and 1
             _refuse("numpy array order flag")
         if isinstance(raw, str):  # latin-1 text: how Python 2 era pickles hold bytes
             raw = raw.encode("latin-1")
         if type(raw) is not bytes or len(raw) != math.prod(shape) * dtype.dtype.itemsize:
             _refuse(f"numpy array data: {len(raw) if isinstance(raw, bytes) else type(raw).__name__} bytes for "
-                    f"shape {shape} of {dtype.dtype}")
+                    f"shape {describe(shape)} of {dtype.dtype}")
         # Exactly the calls numpy's own unpickling makes, with checked values: same layout, no extra copy.
         array = _NUMPY_RECONSTRUCT(np.ndarray, (0,), b"b")
         array.__setstate__((1, shape, dtype.dtype, bool(fortran_order), raw))
@@ -145,7 +177,7 @@ def _dtype(code, align=False, copy=True):
     if isinstance(code, bytes):
         code = code.decode("latin-1")
     if not isinstance(code, str) or code not in _DTYPE_CODES:
-        _refuse(f"numpy dtype {code!r:.40} (only numeric dtypes are allowed)")
+        _refuse(f"numpy dtype {describe(code)} (only numeric dtypes are allowed)")
     if align not in (False, 0) or copy not in (True, 1):
         _refuse("numpy.dtype arguments")
     return _Dtype(code)
@@ -241,6 +273,8 @@ def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) ->
     classes = dict(classes or {})
     try:
         with open(path, "rb") as file:
+            scan(file, os.fstat(file.fileno()).st_size)
+            file.seek(0)
             raw = _Unpickler(file, classes).load()
         return _paddle_post_processing(_plain(raw, tuple(classes.values())))
     except UnsafePickleError as error:
@@ -251,6 +285,64 @@ def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) ->
             "(load_weights(model, path, trusted=True)); better, convert it once to .safetensors, which cannot "
             "hold code (see 'Files that are refused' in docs/weights.md)", path=path, reason=str(error)
         ) from None
+
+
+# Opcodes whose argument is a length followed by that many bytes: (bytes of the length, signed).
+_COUNTED = {"SHORT_BINSTRING": (1, False), "SHORT_BINBYTES": (1, False), "SHORT_BINUNICODE": (1, False),
+            "BINSTRING": (4, True), "BINBYTES": (4, False), "BINUNICODE": (4, False), "BINUNICODE8": (8, False),
+            "BINBYTES8": (8, False), "BYTEARRAY8": (8, False), "LONG1": (1, False), "LONG4": (4, True)}
+_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
+_MARK_USERS = {"TUPLE", "LIST", "DICT", "APPENDS", "SETITEMS", "ADDITEMS", "FROZENSET", "POP_MARK", "OBJ", "INST"}
+
+
+def scan(file: BinaryIO, size: int) -> int:
+    """Walk the opcodes of the pickle in ``file`` (``size`` bytes) without building anything, and refuse
+    (``UnsafePickleError``) what would make unpickling cost more than the file's size: a memo index beyond the
+    entries stored so far (the C unpickler sizes its memo table by the largest index: 9 bytes could ask for
+    gigabytes), a length beyond the end of the file, an integer longer than ``_MAX_LONG_BYTES`` or more than
+    ``_MAX_MARKS`` open marks. Long byte strings are skipped, not read. Returns the number of opcodes."""
+    memo = marks = count = 0
+    code2op = pickletools.code2op
+    while True:
+        code = file.read(1)
+        if not code:
+            raise pickle.UnpicklingError("the pickle ends without its STOP opcode (a truncated file)")
+        op = code2op.get(code.decode("latin-1"))
+        if op is None:
+            raise pickle.UnpicklingError(f"unknown pickle opcode {code!r} at byte {file.tell() - 1}")
+        count += 1
+        name = op.name
+        if name in _COUNTED:
+            width, signed = _COUNTED[name]
+            raw = file.read(width)
+            length = int.from_bytes(raw, "little", signed=signed)
+            if len(raw) < width or not 0 <= length <= size - file.tell():
+                raise pickle.UnpicklingError(f"{name} of {length} bytes at byte {file.tell() - width - 1} runs past the end of "
+                                 f"the file ({size} bytes): truncated or damaged")
+            if name in ("LONG1", "LONG4") and length > _MAX_LONG_BYTES:
+                _refuse(f"an integer of {length} bytes")
+            file.seek(length, io.SEEK_CUR)
+        elif op.arg is not None:
+            try:
+                argument = op.arg.reader(file)
+            except (ValueError, UnicodeDecodeError) as error:
+                raise pickle.UnpicklingError(f"a damaged {name} opcode ({error})") from None
+            if name in _PUTS:
+                if not 0 <= argument <= memo:
+                    _refuse(f"a memo index {describe(argument)} where {memo} entries are stored so far")
+                memo += argument == memo
+            elif name == "FRAME" and argument > size - file.tell():
+                raise pickle.UnpicklingError(f"a frame of {argument} bytes runs past the end of the file ({size} bytes)")
+        if name == "MEMOIZE":
+            memo += 1
+        elif name == "MARK":
+            marks += 1
+            if marks > _MAX_MARKS:
+                _refuse(f"more than {_MAX_MARKS} nested marks")
+        elif name in _MARK_USERS:
+            marks -= 1
+        elif name == "STOP":
+            return count
 
 
 def _plain(obj, classes: Tuple[type, ...]):
@@ -319,10 +411,20 @@ def _join_big_params(state: dict) -> None:
     try:
         for key, info in table.items():
             parts = [state.pop(name) for name in info["slices"]]
+            shape = info["OriginShape"]
             if not parts or not all(isinstance(part, np.ndarray) and part.ndim == 1 for part in parts):
-                raise ValueError(key)
-            state[key] = np.concatenate(parts).reshape(tuple(info["OriginShape"]))
-    except (AttributeError, KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"{describe(key)}: its slices are not 1-D arrays")
+            # Each slice must be an array of its own: names referring to one shared array would join into a
+            # tensor far larger than the file (1 MB of file asking for gigabytes).
+            if len({id(part) for part in parts}) != len(parts):
+                raise ValueError(f"{describe(key)}: several of its slices are one shared array")
+            if not (isinstance(shape, (list, tuple)) and all(type(size) is int and size >= 0 for size in shape)
+                    and math.prod(shape) == sum(part.size for part in parts)):
+                raise ValueError(f"{describe(key)}: OriginShape {describe(shape)} does not match its slices")
+            state[key] = np.concatenate(parts).reshape(tuple(shape))
+    except KeyError:
+        raise ValueError(f"a damaged {BIG_PARAMS} table (it names a slice or field the file lacks)") from None
+    except (AttributeError, TypeError, ValueError) as error:
         raise ValueError(f"a damaged {BIG_PARAMS} table ({type(error).__name__}: {error})") from None
 
 
