@@ -159,3 +159,74 @@ def test_hostile_pickles_stay_within_a_few_megabytes(case, tmp_path):
     output = run_under_memory_limit("from paddle_resnet.weights import files", f"files.read_pickle({str(path)!r})",
                                     megabytes=100)
     assert output.startswith(("UnsafePickleError", "ValueError")), output
+
+
+# ------------------------------------------------------------------------------------- weights: bad errors
+
+def _safetensors_with_shape(path, shape):
+    import json
+    import struct
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+
+
+@pytest.mark.parametrize("shape", [[0, 2 ** 62, 2 ** 62], [0, 2 ** 64], "5000 digits"])
+def test_huge_safetensors_shapes_are_a_clear_error(tmp_path, shape):
+    from paddle_resnet.weights.safetensors import SafetensorsError, load
+
+    path = tmp_path / "w.safetensors"
+    if shape == "5000 digits":
+        header = b'{"w": {"dtype": "F32", "shape": [' + b"9" * 5000 + b'], "data_offsets": [0, 0]}}'
+        path.write_bytes(len(header).to_bytes(8, "little") + header)
+    else:
+        _safetensors_with_shape(path, shape)
+    with pytest.raises(SafetensorsError, match=rf"{path}: ") as error:
+        load(str(path))
+    assert len(str(error.value)) < 600
+
+
+def test_a_message_about_300000_unknown_keys_stays_short(tmp_path):
+    from paddle_resnet import resnet20
+    from paddle_resnet.weights import IncompatibleWeightsError, load_weights
+
+    state = {f"layer{i}.weight": np.zeros(1, np.float32) for i in range(300_000)}
+    with pytest.raises(IncompatibleWeightsError) as error:
+        load_weights(resnet20(), state)
+    message = str(error.value)
+    assert len(message) < 5000 and "and 299988 more keys in 299988 other layers" in message
+
+
+def test_non_string_keys_are_a_clear_error(tmp_path):
+    from paddle_resnet import resnet20
+    from paddle_resnet.weights import load_weights
+
+    path = tmp_path / "w.pdparams"
+    path.write_bytes(pickle.dumps({"fc.bias": np.zeros(10, np.float32), 7: np.zeros(1, np.float32)}, protocol=2))
+    with pytest.raises(ValueError, match=rf"{path}: 1 key\(s\) are not strings \(7\)"):
+        load_weights(resnet20(), path)
+    with pytest.raises(ValueError, match=r"<state dict>: 1 key\(s\) are not strings \(\(1, 2\)\)"):
+        load_weights(resnet20(), {(1, 2): np.zeros(1)})
+
+
+def test_export_weights_with_a_non_string_key_exits_2(tmp_path, capsys):
+    from paddle_resnet.cli import main
+
+    path = tmp_path / "w.pdparams"
+    path.write_bytes(pickle.dumps({7: np.zeros(1, np.float32)}, protocol=2))
+    assert main(["export", "resnet20", "--weights", str(path), "--out", str(tmp_path / "m")]) == 2
+    assert f"{path}: 1 key(s) are not strings" in capsys.readouterr().err
+
+
+def test_one_stray_pytorch_key_in_paddle_weights_is_refused_not_guessed():
+    from paddle_resnet import resnet20
+    from paddle_resnet.weights import load_weights
+    from paddle_resnet.weights.naming import NamingConflictError
+
+    model = resnet20(num_classes=64)  # fc.weight 64x64: square, so a transposition would fit silently
+    state = {key: value.numpy() for key, value in model.state_dict().items()}
+    statistics = sum(key.endswith(("._mean", "._variance")) for key in state)
+    state["extra.running_mean"] = np.zeros(3, np.float32)
+    with pytest.raises(NamingConflictError, match=r"<state dict>: the weights mix two namings: 1 key\(s\) in "
+                                                  rf"PyTorch's \(extra.running_mean\) and {statistics} in Paddle's"):
+        load_weights(model, state, strict=False)
