@@ -30,6 +30,8 @@ from PIL import Image
 
 # The image endings and the evaluation transform are the deployed model's too: one owner, deploy/preprocess.py.
 from ..deploy.preprocess import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, eval_transform  # noqa: F401
+# One image reader for training, validation, predict and classify: the same files accepted, the same pixels.
+from ..deploy.preprocess import image_failure, pixel_format_problem, read_image, to_rgb  # noqa: F401
 from .._errors import PaddleResNetError
 
 #: How many bad files an error lists by name before it summarises the rest.
@@ -149,42 +151,18 @@ def _file_identity(path: str):
 
 
 def check_image(path: str) -> Optional[str]:
-    """Decode the image at ``path`` completely; ``None`` if that works, else why it does not.
+    """Decode the image at ``path`` completely with the one image reader (``deploy.preprocess.read_image``);
+    ``None`` if that works, else why it does not.
 
     A full decode, not just ``PIL.Image.verify()``: ``verify`` reads headers and checksums but passes a
     truncated JPEG, which would then fail halfway through an epoch. JPEGs decode at reduced scale (``draft``),
     which still reads every byte, so the check costs about a millisecond per image.
     """
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (64, 64))
-            image.load()
-            problem = _pixel_format_problem(image)
+        read_image(path, draft=(64, 64))
     except Exception as error:  # noqa: BLE001  whatever PIL raises, the file cannot be trained on
-        return f"cannot read image ({type(error).__name__}: {error})"
-    return problem
-
-
-def _pixel_format_problem(image: Image.Image) -> Optional[str]:
-    """Why ``to_rgb`` cannot convert ``image`` faithfully, or ``None``."""
-    if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
-        kind = "float" if image.mode == "F" else "integer"
-        return (f"unsupported pixel format: 32-bit {kind} pixels (mode {image.mode!r}) have no fixed range of "
-                "values to map to 0-255; convert the image to 8 or 16 bits per channel")
+        return image_failure(error)
     return None
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """``image`` as 8-bit RGB, every pixel format scaled to 0-255.
-
-    Pillow's own ``convert("RGB")`` clips 16-bit grayscale (modes ``I;16``, and ``I`` for a 16-bit PNG) at 255
-    instead of scaling it, which turns nearly every pixel white; those are scaled here. (Pillow reads 16-bit
-    RGB PNGs as 8-bit RGB itself.)
-    """
-    if image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG"):
-        pixels = np.asarray(image).astype(np.uint32)
-        image = Image.fromarray(((pixels * 255 + 32767) // 65535).astype(np.uint8))  # rounded, 65535 -> 255
-    return image.convert("RGB")
 
 
 #: A valid 1x1 PNG, to tell a broken Pillow from broken files.
@@ -343,8 +321,7 @@ class ImageDataset(paddle.io.Dataset):
     def load(self, index: int, epoch: int):
         """Sample ``index`` as augmented in ``epoch``; raises whatever reading or transforming it raises."""
         path, label = self.samples[index]
-        with Image.open(path) as image:
-            image = to_rgb(image)
+        image = read_image(path)
         with seeded_global_rngs(sample_seed(self.seed, epoch, index)):
             array = self.transform(image)
         return array.astype("float32"), np.int64(label)

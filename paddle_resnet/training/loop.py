@@ -20,6 +20,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from .._checks import check_threads
 from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
 from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
@@ -506,6 +507,8 @@ def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
     when Paddle's own setting is kept. (Eager Paddle runs CPU kernels on one thread unless told otherwise.) The
     setting outlasts the run, for the whole process: Paddle has no call that reads the previous one back."""
     threads = cpu_threads(config.threads)
+    if config.threads is not None:
+        check_threads("threads", config.threads)  # 100000 threads abort Paddle and starve the machine
     if threads is None or paddle.device.get_device().startswith("gpu"):
         return None
     paddle.base.core.set_num_threads(threads)
