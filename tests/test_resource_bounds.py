@@ -230,3 +230,42 @@ def test_one_stray_pytorch_key_in_paddle_weights_is_refused_not_guessed():
     with pytest.raises(NamingConflictError, match=r"<state dict>: the weights mix two namings: 1 key\(s\) in "
                                                   rf"PyTorch's \(extra.running_mean\) and {statistics} in Paddle's"):
         load_weights(model, state, strict=False)
+
+
+# ------------------------------------------------------------------------------ images, settings, flags
+
+def test_the_image_reader_applies_the_exif_orientation(tmp_path):
+    from PIL import Image, ImageOps
+
+    from paddle_resnet.deploy.preprocess import read_image
+    from paddle_resnet.training.data import ImageDataset
+
+    pixels = np.arange(6 * 4 * 3, dtype=np.uint8).reshape(4, 6, 3) * 3
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(pixels).save(tmp_path / "photo.png", exif=exif)
+    with Image.open(tmp_path / "photo.png") as image:
+        upright = np.asarray(ImageOps.exif_transpose(image).convert("RGB"))  # Pillow's own reading of the tag
+    assert upright.shape == (6, 4, 3)
+    assert np.array_equal(np.asarray(read_image(str(tmp_path / "photo.png"))), upright)
+    # Training reads it through the same function.
+    sample = ImageDataset([(str(tmp_path / "photo.png"), 0)], lambda image: np.asarray(image), seed=0).load(0, 0)
+    assert np.array_equal(sample[0], upright.astype("float32"))
+
+
+def test_thread_counts_are_bounded_by_the_cpus_this_process_may_use(tmp_path, monkeypatch):
+    from paddle_resnet import _checks
+    from paddle_resnet.training import loop
+    from paddle_resnet.training.config import TrainConfig
+
+    monkeypatch.setattr(_checks, "available_cpus", lambda: 2)
+    config = TrainConfig(data=str(tmp_path), model="resnet20", threads=100000)
+    with pytest.raises(ValueError, match=r"threads=100000: expected 1 to 2 \(the CPUs this process may run on\)"):
+        loop._use_cpu_threads(config)
+
+
+def test_a_seed_beyond_32_bits_is_a_clear_error():
+    from paddle_resnet.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"seed=99999999999999999999999: expected an integer 0 to 4294967295"):
+        TrainConfig(data="x", model="resnet20", seed=99999999999999999999999)

@@ -76,11 +76,7 @@ def read_image(path: str, draft: Optional[Tuple[int, int]] = None):
 
     from PIL import Image
 
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as error:
-        raise ImageFileError(f"cannot read image ({type(error).__name__}: {error.strerror})") from None
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a missing file: FileNotFoundError, as Pillow would raise
         raise ImageFileError("not a regular file (a directory, pipe, socket or device)")
     with Image.open(path) as image:
         if draft is not None:
