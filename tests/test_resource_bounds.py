@@ -269,3 +269,26 @@ def test_a_seed_beyond_32_bits_is_a_clear_error():
 
     with pytest.raises(ValueError, match=r"seed=99999999999999999999999: expected an integer 0 to 4294967295"):
         TrainConfig(data="x", model="resnet20", seed=99999999999999999999999)
+
+
+def test_a_files_split_does_not_depend_on_the_other_files():
+    """Removing a file (the bad-data error's own advice) or adding one moves no other file between training and
+    validation."""
+    from paddle_resnet.training.data import split_samples
+
+    samples = [(f"/data/{name}/{i:03}.png", label) for label, name in enumerate(["a", "b"]) for i in range(40)]
+    train, val = split_samples(samples, 0.25, seed=3, root="/data")
+    assert 0 < len(val) < len(samples) // 2 and {label for _, label in val} == {0, 1}
+    for removed in (val[0], train[0], train[-1]):
+        rest = [sample for sample in samples if sample != removed]
+        train_after, val_after = split_samples(rest, 0.25, seed=3, root="/data")
+        assert set(val_after) == set(val) - {removed} and set(train_after) == set(train) - {removed}
+    added = split_samples(samples + [("/data/a/new.png", 0)], 0.25, seed=3, root="/data")
+    assert set(val) <= set(added[1]) and set(train) <= set(added[0])
+    # The same folder elsewhere splits the same way (paths are taken relative to the folder).
+    moved = [(path.replace("/data/", "/mnt/copy/"), label) for path, label in samples]
+    assert [p for p, _ in split_samples(moved, 0.25, seed=3, root="/mnt/copy")[1]] == \
+        [p.replace("/data/", "/mnt/copy/") for p, _ in val]
+    # Every class keeps an image on each side, even a class of two.
+    tiny = split_samples([("/d/a/1.png", 0), ("/d/a/2.png", 0), ("/d/b/1.png", 1), ("/d/b/2.png", 1)], 0.1, 0, "/d")
+    assert len(tiny[0]) == len(tiny[1]) == 2

@@ -14,6 +14,7 @@ what lets an interrupted run resume and end with exactly the weights of an unint
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
@@ -245,23 +246,37 @@ def _is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int):
-    """Split off ``fraction`` of each class (at least one image, but never a class's last one) for validation.
+def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int, root: Optional[str] = None):
+    """Hold out about ``fraction`` of each class for validation, deciding for each file by itself.
 
-    Returns ``(train, val)``. The split depends only on the file list and ``seed``.
+    A file is a validation file when ``split_score(seed, its path relative to root)`` is below ``fraction``, so
+    adding or removing other files (removing a bad image and resuming, as the bad-data error advises) never
+    moves it between training and validation. Only a class in which no file (or every file) falls below
+    ``fraction`` borrows from the others: its lowest-scored file validates (its highest-scored one trains), so
+    every class keeps at least one image on each side when it has two. Returns ``(train, val)``, each sorted.
     """
     if not 0 <= fraction < 1:
         raise ValueError(f"val_split={fraction!r}: expected a fraction in [0, 1)")
-    by_class: Dict[int, List[Tuple[str, int]]] = {}
+    by_class: Dict[int, List[Tuple[float, Tuple[str, int]]]] = {}
     for sample in samples:
-        by_class.setdefault(sample[1], []).append(sample)
+        relative = os.path.relpath(sample[0], root) if root else sample[0]
+        by_class.setdefault(sample[1], []).append((split_score(seed, relative), sample))
     train, val = [], []
-    for label, items in sorted(by_class.items()):
-        order = np.random.default_rng([seed, label]).permutation(len(items))
-        n_val = min(len(items) - 1, max(1, round(len(items) * fraction))) if fraction > 0 else 0
-        val += [items[i] for i in order[:n_val]]
-        train += [items[i] for i in order[n_val:]]
+    for label, scored in sorted(by_class.items()):
+        scored.sort()
+        held = sum(score < fraction for score, _ in scored) if fraction > 0 else 0
+        if fraction > 0 and len(scored) > 1:
+            held = min(len(scored) - 1, max(1, held))
+        val += [sample for _, sample in scored[:held]]
+        train += [sample for _, sample in scored[held:]]
     return sorted(train), sorted(val)
+
+
+def split_score(seed: int, relative_path: str) -> float:
+    """A number in [0, 1) fixed by ``seed`` and a file's path relative to its image folder (``/``-separated on
+    every system): a stable hash, the same in every process, Python version and machine."""
+    key = f"{seed}\0{relative_path.replace(os.sep, '/')}".encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64
 
 
 def train_transform(size: int) -> Callable:

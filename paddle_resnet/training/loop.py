@@ -192,7 +192,7 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
                "skipped": len(train_set.skipped) + len(val_set.skipped),
                "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
     if saved:
-        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler)
+        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler, max_steps=_steps_taken(saved))
         trainer.update(epoch=saved["epoch"], history=saved["history"], best=saved["best"])
         say(f"resumed from {resume_dir} after epoch {saved['epoch']}")
         if config.epochs != saved["config"]["epochs"]:
@@ -287,13 +287,22 @@ def replan_schedule(scheduler, planned) -> None:
         scheduler.set_state_dict(planned.state_dict())
 
 
-def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
+def _steps_taken(saved: dict) -> Optional[int]:
+    """The optimizer steps of the run whose ``trainer.json`` is ``saved`` (as ``EpochBatchSampler`` counts them),
+    or None if its settings do not say."""
+    batch, images, processes = saved["config"].get("batch_size"), saved["train_images"], saved["world_size"]
+    if not (isinstance(batch, int) and batch > 0):
+        return None
+    return saved["epoch"] * -(-(-(-images // processes)) // batch)
+
+
+def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler, max_steps: Optional[int] = None) -> None:
     """Load a resumable checkpoint into freshly built training objects, random generator states included.
 
     Every file is read with readers that cannot run code from it (``checkpoint``); a damaged one raises an
-    error naming it."""
+    error naming it. ``max_steps``: the steps the run has taken, which the schedule's counter may not exceed."""
     ckpt.load_model_weights(model, directory)
-    state = ckpt.load_training_state(directory)
+    state = ckpt.load_training_state(directory, max_steps)
     try:
         with warnings.catch_warnings():
             # LinearWarmup's set_state_dict hands its whole state to the base class, which warns about the
@@ -348,7 +357,8 @@ def load_data(config: TrainConfig, say=print):
     if config.val_dir:
         val_set = folders[1]
     else:
-        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed)
+        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed,
+                                                   root=config.data)
         val_set = ImageFolder(config.data, train_set.classes, val_samples)
         train_set = ImageFolder(config.data, train_set.classes, train_samples, train_set.skipped)
     skipped = train_set.skipped + val_set.skipped
