@@ -292,3 +292,71 @@ def test_a_files_split_does_not_depend_on_the_other_files():
     # Every class keeps an image on each side, even a class of two.
     tiny = split_samples([("/d/a/1.png", 0), ("/d/a/2.png", 0), ("/d/b/1.png", 1), ("/d/b/2.png", 1)], 0.1, 0, "/d")
     assert len(tiny[0]) == len(tiny[1]) == 2
+
+
+# --------------------------------------------------------------------------------------------- downloads
+
+class _HostileServer:
+    """An HTTP server on 127.0.0.1 that sends headers and then ``body`` (a callable writing to the socket)."""
+
+    def __init__(self, headers: bytes, body):
+        import socket
+        import threading
+
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/w.safetensors"
+        self.stop = threading.Event()
+
+        def serve():
+            connection, _ = self.listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n")
+                body(connection, self.stop)
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.stop.set()
+        self.listener.close()
+
+
+def _stall(connection, stop):
+    connection.sendall(b"\0" * 100)
+    stop.wait(30)
+
+
+def _endless(connection, stop):
+    chunk = b"\0" * 65536
+    try:
+        while not stop.is_set():
+            connection.sendall(chunk)
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize("headers, body, problem", [
+    (b"Content-Length: 1000\r\n", _stall, "timed out"),
+    (b"", _endless, r"more than 1048576 bytes \(MAX_DOWNLOAD_BYTES; the server declares no size\)"),
+    (b"Content-Length: 99999999999\r\n", _endless, r"the server declares 99999999999 bytes; accepted: at most"),
+])
+def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, body, problem):
+    from paddle.utils import download
+
+    from paddle_resnet.weights import official
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT", 0.5)
+    monkeypatch.setattr(official, "MAX_DOWNLOAD_BYTES", 2 ** 20)
+    server = _HostileServer(headers, body)
+    try:
+        with pytest.raises(official.WeightsDownloadError, match=problem) as error:
+            official.download_url(server.url)
+    finally:
+        server.close()
+    assert server.url in str(error.value)
+    assert not list((tmp_path / "cache").rglob("*.safetensors*"))  # nothing half-written is left
