@@ -360,3 +360,148 @@ def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, 
         server.close()
     assert server.url in str(error.value)
     assert not list((tmp_path / "cache").rglob("*.safetensors*"))  # nothing half-written is left
+
+
+# ------------------------------------------------------------------------------------ runs always continue
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    from helpers.images import make_image_folder
+
+    return make_image_folder(tmp_path / "data", per_class=6, size=16)
+
+
+def _train(**settings):
+    import io
+
+    from helpers.training import TINY
+
+    from paddle_resnet.training import TrainConfig, train
+
+    return train(TrainConfig(**{**TINY, "epochs": 2, **settings}), stream=io.StringIO())
+
+
+def test_sigterm_stops_the_workers_releases_the_lock_and_leaves_the_last_epoch_resumable(tmp_path, tiny_data,
+                                                                                         monkeypatch):
+    import json
+    import signal
+
+    from paddle_resnet.training import loop, rundir
+    from paddle_resnet.training.config import resume_config
+
+    real_epoch, loaders = loop.train_one_epoch, []
+
+    def terminated_in_epoch_2(model, loader, *args, **kwargs):
+        loaders.append(loader)
+        if loader.loader.batch_sampler.epoch == 2:
+            next(iter(loader))  # the workers are running
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_epoch(model, loader, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "train_one_epoch", terminated_in_epoch_2)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt, match="stopped by signal SIGTERM"):
+        _train(data=str(tiny_data), out=str(out), num_workers=1)
+    assert loaders[-1]._iterator is None  # closed: its workers were stopped
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the run's only
+    with rundir.locked(out):  # released
+        pass
+    assert json.loads((out / "last" / "trainer.json").read_text())["epoch"] == 1
+    monkeypatch.setattr(loop, "train_one_epoch", real_epoch)
+    import io
+
+    assert loop.train(resume_config(str(out)), stream=io.StringIO()).history[-1]["epoch"] == 2
+
+
+def test_a_stale_lock_of_a_dead_run_is_recognised_by_process_id_and_start_time(tmp_path):
+    import fcntl
+    import socket
+
+    from paddle_resnet.training import rundir
+
+    out = tmp_path / "out"
+    out.mkdir()
+    orphan = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with open(out / rundir.LOCK_FILE, "a+") as handle:  # held like the loader workers of a killed run held it
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            handle.write(f"pid {orphan.pid} on {socket.gethostname()} started {rundir._start_time(orphan.pid)}\n")
+            handle.flush()
+            with pytest.raises(FileExistsError, match=rf"in use by another training run \(pid {orphan.pid} "):
+                rundir.locked(out).__enter__()  # its recorded holder is alive
+            # The recorded holder is dead (its start time differs: the id could even have been reused) ...
+            handle.seek(0), handle.truncate()
+            handle.write(f"pid {orphan.pid} on {socket.gethostname()} started 1\n")
+            handle.flush()
+            with rundir.locked(out):  # ... so the lock is stale: taken over, though the old file is still held
+                assert f"pid {os.getpid()} " in (out / rundir.LOCK_FILE).read_text()
+    finally:
+        orphan.kill()
+        orphan.wait()
+
+
+def test_symlinked_checkpoints_are_refused_before_training(tmp_path, tiny_data):
+    out = tmp_path / "out"
+    _train(data=str(tiny_data), out=str(out), epochs=1)
+    (out / "last").rename(tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", out / "last")
+    from paddle_resnet.training import loop
+    from paddle_resnet.training.config import resume_config
+
+    with pytest.raises(FileExistsError, match=rf"{out / 'last'} is a symbolic link .* Replace the link"):
+        loop.train(resume_config(str(out), epochs=2))
+
+
+def test_a_run_stopped_during_its_first_checkpoint_can_start_again_in_place(tmp_path, tiny_data, monkeypatch):
+    import errno
+    import json
+
+    from paddle_resnet.training import checkpoint as ckpt
+    from paddle_resnet.training import loop
+
+    real_save = ckpt.save_checkpoint
+
+    def disk_full_on_last(directory, *args, **kwargs):
+        if directory.name == "last":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(directory, *args, **kwargs)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(ckpt, "save_checkpoint", disk_full_on_last)
+    with pytest.raises(OSError, match="No space left"):
+        _train(data=str(tiny_data), out=str(out), epochs=1)
+    monkeypatch.setattr(ckpt, "save_checkpoint", real_save)
+    assert sorted(os.listdir(out)) == [".lock", "best"]  # best is written before last
+    with pytest.raises(FileNotFoundError, match=rf"no resumable checkpoint in {out}: the run stopped while writing "
+                                                r"its first one .* without --resume: the folder is reused"):
+        ckpt.find_checkpoint(out)
+    import io
+
+    stream = io.StringIO()
+    result = loop.train(_config(data=str(tiny_data), out=str(out), epochs=1), stream=stream)
+    assert "held a run stopped while writing its first checkpoint" in stream.getvalue()
+    assert result.history[-1]["epoch"] == 1 and json.loads((out / "last" / "trainer.json").read_text())["epoch"] == 1
+
+
+def _config(**settings):
+    from helpers.training import TINY
+
+    from paddle_resnet.training import TrainConfig
+
+    return TrainConfig(**{**TINY, **settings})
+
+
+def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
+    import errno
+
+    from paddle_resnet import resnet20, save_weights
+    from paddle_resnet.weights import files
+
+    def full(path, state, suffix):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("paddle_resnet.weights.loading.write_state", full)
+    target = tmp_path / "w.safetensors"
+    with pytest.raises(OSError, match=rf"\[Errno 28\] cannot write {target}: No space left on device"):
+        save_weights(resnet20(), target)
+    assert os.listdir(tmp_path) == []

@@ -23,7 +23,7 @@ import tempfile
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 from .._checks import MAX_IMAGE_SIDE, check_choice, is_int, normalize_input_size
-from .._files import fsync_file
+from .._files import fsync_file, naming_write_errors
 from .._quiet import native_notes_silenced
 from .preprocess import describe_preprocess
 
@@ -100,7 +100,8 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
     metadata = _metadata(input_size, outputs, classes)
     _check_beside_other_format(prefix, format, metadata)
     os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, native_notes_silenced():
+    with naming_write_errors(prefix), tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, \
+            native_notes_silenced():
         if converter is None:
             files = save_program(model, os.path.join(tmp, "model"), input_size)
         else:

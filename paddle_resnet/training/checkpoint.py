@@ -231,6 +231,13 @@ def find_checkpoint(path) -> Path:
                     f"and random generator states), so it cannot be resumed. Start a new run from its weights "
                     f"with --pretrained {model_file(candidate)}")
             return candidate
+    from .rundir import unfinished
+
+    if unfinished(path):
+        raise FileNotFoundError(f"no resumable checkpoint in {path}: the run stopped while writing its first one "
+                                "(only its best-model checkpoint was written), so no epoch can be continued. Start the run "
+                                f"again with the same settings and --out {path}, without --resume: the folder is "
+                                "reused")
     raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "
                             f"with --out {path}) or {path / TRAINER_FILE}")
 

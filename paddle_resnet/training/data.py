@@ -367,12 +367,24 @@ class CheckedLoader:
 
     def __init__(self, loader, samples: Sequence[Tuple[str, int]]):
         self.loader, self.samples = loader, samples
+        self._iterator = None
 
     def __iter__(self):
-        for images, labels in self.loader:
+        self.close()  # an earlier pass left unfinished (an error in its loop) stops its workers first
+        self._iterator = iter(self.loader)
+        for images, labels in self._iterator:
             if images.dtype == paddle.uint8:  # a normal batch is float32
                 raise failed_samples_error(np.asarray(images), np.asarray(labels), self.samples)
             yield images, labels
+
+    def close(self) -> None:
+        """Stop the loader's workers (and its reader thread) now, if a pass is under way: a pass that an
+        exception (Ctrl-C, SIGTERM) left unfinished would otherwise keep them until garbage collection, or leave
+        them behind as orphans."""
+        iterator, self._iterator = self._iterator, None
+        shutdown = getattr(iterator, "_try_shutdown_all", None)  # Paddle's iterators, 2.6 and 3.x
+        if shutdown is not None:
+            shutdown()
 
     def __len__(self) -> int:
         return len(self.loader)

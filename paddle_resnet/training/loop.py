@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -72,13 +74,41 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
     # are keyed by those names; fresh counters make a model built here match one saved by any other process.
     with paddle.utils.unique_name.guard():
         config, resume_dir, saved = _settings(config)
-        with _claim_output(Path(config.out), resume_dir):
+        with _claim_output(Path(config.out), resume_dir) as restarted, _stopped_by_sigterm():
+            if restarted:
+                say(f"{config.out} held a run stopped while writing its first checkpoint (nothing resumable was "
+                    "finished): starting it again there")
             if saved and saved["epoch"] >= config.epochs:
                 return _already_finished(config, saved, say)
             run = _prepare(config, resume_dir, saved, say)
-            for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
-                _run_epoch(run, epoch, say)
+            try:
+                for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+                    _run_epoch(run, epoch, say)
+            finally:  # however the run ends (an error, Ctrl-C, SIGTERM): no loader worker outlives it
+                for loader in (run.train_loader, run.val_loader):
+                    if loader is not None:
+                        loader.close()
             return _finish(run, say)
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm():
+    """Turn SIGTERM (``kill``, a job scheduler's stop) into ``KeyboardInterrupt`` for the block, as Ctrl-C is: the
+    run then unwinds, stopping its loader workers and releasing its lock, instead of dying with them still
+    running. Every finished epoch is in ``last/`` (checkpoints are written atomically), so ``--resume`` continues.
+    Only in the main thread (the only one that may set signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -130,19 +160,20 @@ def _claim_output(out: Path, resume_dir: Optional[Path]):
     this run may write there (see ``rundir``). Every process stops if it may not, not only rank 0, or the
     others would wait for it for ever."""
     with contextlib.ExitStack() as stack:
-        problem = None
+        problem, restarted = None, False
         if distributed.rank() == 0:
             try:
                 rundir.check_output(out, resume_dir)  # first without the lock: leave a foreign directory untouched
                 stack.enter_context(rundir.locked(out))
                 rundir.check_output(out, resume_dir)  # and under it: no other run can have started in between
                 rundir.tidy(out)
+                restarted = resume_dir is None and rundir.restart_unfinished(out)
             except OSError as error:
                 problem = error
         message = distributed.all_gather_objects(None if problem is None else str(problem))[0]
         if message is not None:
             raise problem or FileExistsError(message)
-        yield
+        yield restarted
 
 
 def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
