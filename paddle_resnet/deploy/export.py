@@ -182,7 +182,8 @@ def classes_problem(classes) -> Optional[str]:
         return f"classes {_short(classes)}: expected a list of class names"
     bad = [name for name in classes if not isinstance(name, str) or not name.strip()]
     if bad:
-        return (f"classes: {len(bad)} of the {len(classes)} names are not non-empty strings ({', '.join(map(_short, bad[:3]))})")
+        return (f"classes: {len(bad)} of the {len(classes)} names are not non-empty strings "
+                f"({', '.join(map(_short, bad[:3]))})")
     return None
 
 
@@ -251,9 +252,9 @@ def _check_input_size(input_size) -> List[int]:
                          "(channels, height, width) or (None, channels, height, width)")
     size = normalize_input_size(input_size)[1:]
     if max(size) > MAX_IMAGE_SIDE:
-        raise ValueError(f"input_size={input_size!r}: expected sizes of at most {MAX_IMAGE_SIDE} (a {size[1]}x{size[2]} "
-                         f"input is {4 * size[0] * size[1] * size[2] / 2 ** 30:.3g} GiB as float32, before any "
-                         "activation)")
+        gib = 4 * size[0] * size[1] * size[2] / 2 ** 30
+        raise ValueError(f"input_size={input_size!r}: expected sizes of at most {MAX_IMAGE_SIDE} (a "
+                         f"{size[1]}x{size[2]} input is {gib:.3g} GiB as float32, before any activation)")
     return size
 
 

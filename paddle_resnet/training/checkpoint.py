@@ -235,7 +235,8 @@ def find_checkpoint(path) -> Path:
 
     if unfinished(path):
         raise FileNotFoundError(f"no resumable checkpoint in {path}: the run stopped while writing its first one "
-                                "(only its best-model checkpoint was written), so no epoch can be continued. Start the run "
+                                "(only its best-model checkpoint was written), so no epoch can be continued. Start "
+                                "the run "
                                 f"again with the same settings and --out {path}, without --resume: the folder is "
                                 "reused")
     raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "

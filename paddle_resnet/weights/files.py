@@ -121,6 +121,10 @@ def read_pickle(path: str, trusted: bool = False, classes=None):
                          f"({type(error).__name__}: {error})") from None
 
 
+def _key_name(key) -> str:
+    return key[:80] if isinstance(key, str) else pickle_safe.describe(key)
+
+
 def _read_pdparams(path: str, trusted: bool) -> Dict[str, np.ndarray]:
     state = read_pickle(path, trusted)
     if not isinstance(state, dict):
@@ -129,8 +133,9 @@ def _read_pdparams(path: str, trusted: bool) -> Dict[str, np.ndarray]:
     nested = [key for key, value in state.items() if not isinstance(value, np.ndarray)]
     if nested:
         raise ValueError(
-            f"{path}: entries {', '.join(k[:80] if isinstance(k, str) else pickle_safe.describe(k) for k in nested[:5])}"
-            f"{f' and {len(nested) - 5} more' if len(nested) > 5 else ''} are not tensors; is it a training checkpoint? "
+            f"{path}: entries {', '.join(map(_key_name, nested[:5]))}"
+            f"{f' and {len(nested) - 5} more' if len(nested) > 5 else ''} are not tensors; is it a training "
+            "checkpoint? "
             "Save or pass its model state dict instead"
         )
     return state

@@ -165,7 +165,8 @@ def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> Loa
 
     def refuse(report: LoadReport, keys: List[str]) -> str:
         return (f"the pretrained weights do not fit the backbone of this {name} (nothing was loaded); offending "
-                f"keys: {', '.join(map(_short_key, keys[:12]))}{f' and {len(keys) - 12} more' if len(keys) > 12 else ''}"
+                f"keys: {', '.join(map(_short_key, keys[:12]))}"
+                f"{f' and {len(keys) - 12} more' if len(keys) > 12 else ''}"
                 f"\n{report.describe()}")
 
     def note(report: LoadReport) -> str:

@@ -71,8 +71,9 @@ def _is_torch_naming(state: Mapping[str, np.ndarray], model: nn.Layer) -> bool:
     paddle = [key for key in state if key.endswith(_PADDLE_ONLY_SUFFIXES)]
     if torch and paddle:  # e.g. one stray PyTorch key in a Paddle file: guessing could transpose a classifier
         raise NamingConflictError(
-            f"the weights mix two namings: {len(torch)} key(s) in PyTorch's ({', '.join(key[:80] for key in torch[:3])}) and "
-            f"{len(paddle)} in Paddle's ({', '.join(key[:80] for key in paddle[:3])}) BatchNorm statistics names; which one applies "
+            f"the weights mix two namings: {len(torch)} key(s) in PyTorch's ({', '.join(k[:80] for k in torch[:3])}) "
+            f"and {len(paddle)} in Paddle's ({', '.join(k[:80] for k in paddle[:3])}) BatchNorm statistics names; "
+            "which one applies "
             "(and whether Linear weights are transposed) cannot be told. Rename or drop the odd keys and pass the "
             "state dict")
     if torch:

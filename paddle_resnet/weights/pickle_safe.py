@@ -317,7 +317,8 @@ def scan(file: BinaryIO, size: int) -> int:
             raw = file.read(width)
             length = int.from_bytes(raw, "little", signed=signed)
             if len(raw) < width or not 0 <= length <= size - file.tell():
-                raise pickle.UnpicklingError(f"{name} of {length} bytes at byte {file.tell() - width - 1} runs past the end of "
+                raise pickle.UnpicklingError(f"{name} of {length} bytes at byte {file.tell() - width - 1} runs past "
+                                             "the end of "
                                  f"the file ({size} bytes): truncated or damaged")
             if name in ("LONG1", "LONG4") and length > _MAX_LONG_BYTES:
                 _refuse(f"an integer of {length} bytes")
@@ -332,7 +333,8 @@ def scan(file: BinaryIO, size: int) -> int:
                     _refuse(f"a memo index {describe(argument)} where {memo} entries are stored so far")
                 memo += argument == memo
             elif name == "FRAME" and argument > size - file.tell():
-                raise pickle.UnpicklingError(f"a frame of {argument} bytes runs past the end of the file ({size} bytes)")
+                raise pickle.UnpicklingError(f"a frame of {argument} bytes runs past the end of the file ({size} "
+                                             "bytes)")
         if name == "MEMOIZE":
             memo += 1
         elif name == "MARK":
