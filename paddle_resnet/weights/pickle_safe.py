@@ -83,8 +83,8 @@ def describe(value, depth: int = 2) -> str:
     deep, the start of a string, the size of a huge integer. Never ``repr(value)``: a structure of shared
     references has a repr exponentially longer than the file that holds it.
 
-    >>> describe((3, "<", None, [1] * 1000, 2 ** 5000))
-    "(3, '<', None, [1, 1, 1, ... 1000 items], an int of 5001 bits)"
+    >>> describe(((3, "<"), [1] * 1000, 2 ** 5000))
+    "((3, '<'), [1, 1, 1, ... 1000 items], an int of 5001 bits)"
     """
     kind = type(value)
     if kind in (tuple, list):
