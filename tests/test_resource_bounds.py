@@ -505,3 +505,54 @@ def test_a_full_disk_names_the_file_being_written(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=rf"\[Errno 28\] cannot write {target}: No space left on device"):
         save_weights(resnet20(), target)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_the_train_command_leaves_no_worker_and_a_resumable_run(tmp_path, tiny_data):
+    """The subprocess version of the in-process test above: the real command, two loader workers, a real kill."""
+    import json
+    import signal
+    import time
+
+    from helpers import HANG_GUARD_SECONDS
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "paddle_resnet", "train", str(tiny_data), "--model", "resnet20", "--input-size",
+               "16", "--batch-size", "4", "--epochs", "500", "--num-workers", "2", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + HANG_GUARD_SECONDS
+    while not (out / "last" / "trainer.json").is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    try:
+        _, err = process.communicate(timeout=120)  # ends within seconds, not a hang
+    finally:
+        if process.poll() is None:  # it hung: do not leave it training for 500 epochs
+            process.kill()
+    assert process.returncode == 130, err
+
+    def still_running():
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    if str(out).encode() in file.read():
+                        found.append(entry)
+            except OSError:
+                continue
+        return found
+
+    for _ in range(50):  # the workers are stopped before the command exits; allow the kernel a moment
+        if not still_running():
+            break
+        time.sleep(0.1)
+    assert not still_running()
+    done = json.loads((out / "last" / "trainer.json").read_text())["epoch"]
+    assert done >= 1
+    resumed = subprocess.run([sys.executable, "-m", "paddle_resnet", "train", "--resume", str(out), "--epochs",
+                              str(done + 1), "--num-workers", "0"], cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT},
+                             capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((out / "last" / "trainer.json").read_text())["epoch"] == done + 1

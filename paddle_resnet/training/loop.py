@@ -83,6 +83,7 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
             run = _prepare(config, resume_dir, saved, say)
             try:
                 for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+                    _check_stop()
                     _run_epoch(run, epoch, say)
             finally:  # however the run ends (an error, Ctrl-C, SIGTERM): no loader worker outlives it
                 for loader in (run.train_loader, run.val_loader):
@@ -102,13 +103,28 @@ def _stopped_by_sigterm():
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"stopped by signal {signal.Signals(signum).name}")
+        # Raised wherever the main thread is; if that is a destructor (a loader iterator's, shutting down its
+        # workers), Python prints and drops it, so the request is also kept for the loops to find.
+        _stop_requested.set()
+        raise KeyboardInterrupt(_STOPPED)
 
+    _stop_requested.clear()
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _stop_requested.clear()
+
+
+_stop_requested = threading.Event()
+_STOPPED = "stopped by signal SIGTERM"
+
+
+def _check_stop() -> None:
+    """Raise ``KeyboardInterrupt`` if SIGTERM arrived (see ``_stopped_by_sigterm``); called once per batch."""
+    if _stop_requested.is_set():
+        raise KeyboardInterrupt(_STOPPED)
 
 
 @dataclass
@@ -449,6 +465,7 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) 
     loss_sum = correct = count = 0.0
     lr, start = optimizer.get_lr(), time.perf_counter()
     for batch, (images, labels) in enumerate(loader, start=1):
+        _check_stop()
         with paddle.amp.auto_cast(enable=scaler.is_enable()), batchnorm_note_silenced():
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
@@ -479,6 +496,7 @@ def evaluate(model, loader) -> Tuple[float, float]:
     model.eval()
     loss_sum = correct = count = 0.0
     for images, labels in loader:
+        _check_stop()
         logits = model(images)
         loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
         correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
