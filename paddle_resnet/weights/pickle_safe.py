@@ -35,6 +35,7 @@ from __future__ import annotations
 import collections
 import io
 import math
+import mmap
 import os
 import pickle
 import pickletools
@@ -287,12 +288,35 @@ def load(path: str, classes: Optional[Mapping[Tuple[str, str], type]] = None) ->
         ) from None
 
 
-# Opcodes whose argument is a length followed by that many bytes: (bytes of the length, signed).
-_COUNTED = {"SHORT_BINSTRING": (1, False), "SHORT_BINBYTES": (1, False), "SHORT_BINUNICODE": (1, False),
-            "BINSTRING": (4, True), "BINBYTES": (4, False), "BINUNICODE": (4, False), "BINUNICODE8": (8, False),
-            "BINBYTES8": (8, False), "BYTEARRAY8": (8, False), "LONG1": (1, False), "LONG4": (4, True)}
-_PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
-_MARK_USERS = {"TUPLE", "LIST", "DICT", "APPENDS", "SETITEMS", "ADDITEMS", "FROZENSET", "POP_MARK", "OBJ", "INST"}
+# What the scan does for each opcode: how its argument is laid out, and what it checks.
+_FIXED, _COUNTED, _LINES = 0, 1, 2
+_NOTHING, _PUT, _TEXT_PUT, _MEMOIZE, _MARK, _MARK_USER, _FRAME, _STOP, _LONG = range(9)
+
+
+def _opcode_table():
+    """For each opcode byte: ``(layout, size, check, name)``: a ``_FIXED`` argument of ``size`` bytes, a
+    ``_COUNTED`` one (a ``size``-byte length, negative if signed, then that many bytes) or ``_LINES`` (``size``
+    text lines); ``check`` says what the scan checks."""
+    counted = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: -4,
+               pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}
+    checks = {"BINPUT": _PUT, "LONG_BINPUT": _PUT, "PUT": _TEXT_PUT, "MEMOIZE": _MEMOIZE, "MARK": _MARK,
+              "FRAME": _FRAME, "STOP": _STOP, "LONG1": _LONG, "LONG4": _LONG,
+              **dict.fromkeys(["TUPLE", "LIST", "DICT", "APPENDS", "SETITEMS", "ADDITEMS", "FROZENSET", "POP_MARK",
+                               "OBJ", "INST"], _MARK_USER)}
+    table = [None] * 256
+    for op in pickletools.opcodes:
+        n = 0 if op.arg is None else op.arg.n
+        if n >= 0:
+            layout, size = _FIXED, n
+        elif n in counted:
+            layout, size = _COUNTED, counted[n]
+        else:
+            layout, size = _LINES, 2 if op.name in ("GLOBAL", "INST") else 1
+        table[ord(op.code)] = (layout, size, checks.get(op.name, _NOTHING), op.name)
+    return table
+
+
+_OPCODES = _opcode_table()
 
 
 def scan(file: BinaryIO, size: int) -> int:
@@ -300,51 +324,84 @@ def scan(file: BinaryIO, size: int) -> int:
     (``UnsafePickleError``) what would make unpickling cost more than the file's size: a memo index beyond the
     entries stored so far (the C unpickler sizes its memo table by the largest index: 9 bytes could ask for
     gigabytes), a length beyond the end of the file, an integer longer than ``_MAX_LONG_BYTES`` or more than
-    ``_MAX_MARKS`` open marks. Long byte strings are skipped, not read. Returns the number of opcodes."""
-    memo = marks = count = 0
-    code2op = pickletools.code2op
+    ``_MAX_MARKS`` open marks. The file is mapped, not read, and byte strings are skipped. Returns the length
+    of the pickle in bytes."""
+    if size == 0:
+        raise pickle.UnpicklingError("an empty file")
+    try:
+        data = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a mappable file: read it
+        data = file.read(size)
+    try:
+        return _scan(data, len(data))
+    except IndexError:
+        raise pickle.UnpicklingError("the pickle ends without its STOP opcode (a truncated file)") from None
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _scan(data, size: int) -> int:
+    memo = marks = position = 0
+    table, from_bytes = _OPCODES, int.from_bytes
     while True:
-        code = file.read(1)
-        if not code:
-            raise pickle.UnpicklingError("the pickle ends without its STOP opcode (a truncated file)")
-        op = code2op.get(code.decode("latin-1"))
-        if op is None:
-            raise pickle.UnpicklingError(f"unknown pickle opcode {code!r} at byte {file.tell() - 1}")
-        count += 1
-        name = op.name
-        if name in _COUNTED:
-            width, signed = _COUNTED[name]
-            raw = file.read(width)
-            length = int.from_bytes(raw, "little", signed=signed)
-            if len(raw) < width or not 0 <= length <= size - file.tell():
-                raise pickle.UnpicklingError(f"{name} of {length} bytes at byte {file.tell() - width - 1} runs past "
-                                             "the end of "
-                                 f"the file ({size} bytes): truncated or damaged")
-            if name in ("LONG1", "LONG4") and length > _MAX_LONG_BYTES:
+        entry = table[data[position]]
+        if entry is None:
+            raise pickle.UnpicklingError(f"unknown pickle opcode {data[position]:#x} at byte {position}")
+        layout, width, check, _ = entry
+        start = position
+        position += 1
+        if layout == _FIXED:  # the common case first: most opcodes of a state dict need no check
+            position += width
+            if check == _NOTHING:
+                continue
+            if check == _MEMOIZE:
+                memo += 1
+                continue
+            if check == _MARK_USER:
+                marks -= 1
+                continue
+            argument = data[start + 1:position]
+        elif layout == _COUNTED:
+            length = from_bytes(data[position:position + abs(width)], "little", signed=width < 0)
+            position += abs(width)
+            if not 0 <= length <= size - position:
+                raise pickle.UnpicklingError(f"{entry[3]} of {length} bytes at byte {start} runs past the end of the "
+                                             f"file ({size} bytes): truncated or damaged")
+            if check == _LONG and length > _MAX_LONG_BYTES:
                 _refuse(f"an integer of {length} bytes")
-            file.seek(length, io.SEEK_CUR)
-        elif op.arg is not None:
+            position += length
+            continue
+        else:
+            end = position
+            for _ in range(width):
+                end = data.find(b"\n", end, min(size, end + 100_000))
+                if end < 0:
+                    raise pickle.UnpicklingError(f"{entry[3]} at byte {start}: a text argument without its end "
+                                                 "of line")
+                end += 1
+            argument, position = data[position:end], end
+        if position > size:
+            raise pickle.UnpicklingError(f"{entry[3]} at byte {start} runs past the end of the file ({size} bytes)")
+        if check == _PUT or check == _TEXT_PUT:
             try:
-                argument = op.arg.reader(file)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise pickle.UnpicklingError(f"a damaged {name} opcode ({error})") from None
-            if name in _PUTS:
-                if not 0 <= argument <= memo:
-                    _refuse(f"a memo index {describe(argument)} where {memo} entries are stored so far")
-                memo += argument == memo
-            elif name == "FRAME" and argument > size - file.tell():
-                raise pickle.UnpicklingError(f"a frame of {argument} bytes runs past the end of the file ({size} "
-                                             "bytes)")
-        if name == "MEMOIZE":
-            memo += 1
-        elif name == "MARK":
+                index = int(argument) if check == _TEXT_PUT else from_bytes(argument, "little")
+            except ValueError:
+                raise pickle.UnpicklingError(f"a damaged PUT opcode at byte {start}") from None
+            if not 0 <= index <= memo:
+                _refuse(f"a memo index {describe(index)} where {memo} entries are stored so far")
+            memo += index == memo
+        elif check == _MARK:
             marks += 1
             if marks > _MAX_MARKS:
                 _refuse(f"more than {_MAX_MARKS} nested marks")
-        elif name in _MARK_USERS:
+        elif check == _MARK_USER:  # INST: a text argument
             marks -= 1
-        elif name == "STOP":
-            return count
+        elif check == _FRAME and from_bytes(argument, "little") > size - position:
+            raise pickle.UnpicklingError(f"a frame of {from_bytes(argument, 'little')} bytes runs past the end of "
+                                         f"the file ({size} bytes)")
+        elif check == _STOP:
+            return position
 
 
 def _plain(obj, classes: Tuple[type, ...]):
