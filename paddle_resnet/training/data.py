@@ -272,6 +272,11 @@ def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int
     return sorted(train), sorted(val)
 
 
+#: Recorded in ``trainer.json``: how validation images were held out (a checkpoint without it used the earlier
+#: rule, a seeded permutation of each class's file list).
+SPLIT_RULE = "sha256(seed, relative path)"
+
+
 def split_score(seed: int, relative_path: str) -> float:
     """A number in [0, 1) fixed by ``seed`` and a file's path relative to its image folder (``/``-separated on
     every system): a stable hash, the same in every process, Python version and machine."""

@@ -30,9 +30,9 @@ from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import distributed, rundir
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
-from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
-                   collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
-                   shared_files_error, split_samples, train_transform)
+from .data import (SPLIT_RULE, BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder,
+                   check_pillow, collate_samples, eval_transform, find_unreadable, list_image_folder,
+                   resolve_image_folder, shared_files_error, split_samples, train_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 from .._errors import PaddleResNetError
@@ -236,7 +236,7 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
     scaler = paddle.amp.GradScaler(enable=use_amp)
     trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": distributed.world_size(),
                "train_images": len(train_set.samples), "val_images": len(val_set.samples),
-               "skipped": len(train_set.skipped) + len(val_set.skipped),
+               "skipped": len(train_set.skipped) + len(val_set.skipped), "split": SPLIT_RULE,
                "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
     if saved:
         restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler, max_steps=_steps_taken(saved))
@@ -247,6 +247,10 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
             say(f"the run's length changed from {saved['config']['epochs']} to {config.epochs} epochs: the "
                 f"learning-rate schedule is planned anew for {config.epochs} epochs and continues at step "
                 f"{scheduler.last_epoch} (lr {scheduler():g})")
+        if not config.val_dir and config.val_split and saved.get("split") != SPLIT_RULE:
+            say("note: the checkpoint was made by an earlier version, which held out validation images by another "
+                "rule; they are now chosen by a hash of each file's path, so the validation images (and the "
+                "accuracies from here on) differ from before")
         for key, what in (("world_size", "process count"), ("train_images", "number of training images")):
             if saved[key] != trainer[key]:
                 say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
