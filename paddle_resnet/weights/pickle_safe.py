@@ -24,6 +24,11 @@ function sees the file's data unchecked: each array's shape, dtype and byte coun
 own unpickling calls are made, so the result equals ``paddle.load(path, return_numpy=True)``.
 After unpickling, the result may hold only dicts, lists, tuples, sets, numbers, strings, ``None`` and arrays.
 
+Refusing code is not enough: a file that runs nothing can still ask for gigabytes (9 bytes naming memo index
+2**27 make the C unpickler allocate a 1 GiB table). So ``scan`` first walks the opcodes and bounds memo
+indices, declared lengths, integers and marks by the file itself, before the C unpickler runs; refusals describe
+the file's values boundedly (``describe``), never with ``repr``. See "Resource bounds" in docs/reliability.md.
+
 Found by scanning every file both Paddle versions write (state dicts at pickle protocols 2-4, optimizer states
 with and without master weights, nested checkpoints, big tensors split by protocol 2/3) and by reading
 ``paddle/framework/io.py``; see docs/weights.md. ``builtins.eval`` is refused although Paddle uses it for a raw
