@@ -6,7 +6,12 @@ their errors the same everywhere.
 
 from __future__ import annotations
 
+import os
 from typing import List
+
+#: The largest image side (height or width, in pixels) a model is trained, exported or run at: one 4096x4096 RGB
+#: image is 192 MiB as float32 before any activation; 100000 would be 112 GiB.
+MAX_IMAGE_SIDE = 4096
 
 
 def is_int(value) -> bool:
@@ -41,3 +46,16 @@ def normalize_input_size(input_size) -> List[int]:
         raise ValueError(f"input_size={input_size!r}: expected (batch, channels, height, width) or "
                          "(channels, height, width) with positive ints, e.g. (1, 3, 224, 224)")
     return size
+
+
+def available_cpus() -> int:
+    """CPU cores this process may run on (the affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def check_threads(name: str, threads) -> None:
+    """Raise ``ValueError`` unless ``threads`` is between 1 and the CPUs this process may run on: more
+    threads than CPUs do not run faster, and thousands of them livelock the machine (or abort Paddle)."""
+    available = available_cpus()
+    if not is_int(threads) or not 1 <= threads <= available:
+        raise ValueError(f"{name}={threads!r}: expected 1 to {available} (the CPUs this process may run on)")

@@ -12,6 +12,7 @@ power loss) leaves it behind, unlocked; the next write of the same path, or ``re
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -67,8 +68,9 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from None
     try:
         _lock(handle)
-        yield Path(tmp)
-        fsync_file(Path(tmp))
+        with naming_write_errors(path):
+            yield Path(tmp)
+            fsync_file(Path(tmp))
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
@@ -77,6 +79,23 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         raise
     finally:
         os.close(handle)
+
+
+#: Errors of a write that fails for lack of room or a broken device: their message names the temporary file, or
+#: nothing at all, so they are raised again naming the file asked for.
+_WRITE_ERRORS = {getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EIO", "EROFS") if hasattr(errno, name)}
+
+
+@contextlib.contextmanager
+def naming_write_errors(path: PathLike) -> Iterator[None]:
+    """Raise a disk-full (or quota, read-only, I/O) ``OSError`` of the block again naming ``path``, the file or
+    folder being written: ``[Errno 28] No space left on device`` alone does not say which write failed."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in _WRITE_ERRORS or str(path) in str(error):
+            raise
+        raise type(error)(error.errno, f"cannot write {path}: {error.strerror}") from error
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
@@ -102,9 +121,10 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
     handle = os.open(tmp, os.O_RDONLY)
     try:
         _lock(handle)
-        yield tmp
-        for file in tmp.iterdir():
-            fsync_file(file)
+        with naming_write_errors(path):
+            yield tmp
+            for file in tmp.iterdir():
+                fsync_file(file)
         os.chmod(tmp, 0o777 & ~_UMASK)
         recover(path)
         old = path.with_name(path.name + ".old")

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from helpers import run_cli
+from paddle_resnet import _checks
 from paddle_resnet.benchmark import format_report, machine
 from paddle_resnet.deploy.predictor import available_threads
 
@@ -100,7 +101,7 @@ def _report(info, gflops=10.0):
 
 @pytest.mark.parametrize("cpus", [1, 2, 64])
 def test_threads_are_bounded_by_the_cpus_this_process_may_use(cpus, monkeypatch):
-    monkeypatch.setattr(machine, "available_threads", lambda: cpus)
+    monkeypatch.setattr(_checks, "available_cpus", lambda: cpus)  # check_threads lives in _checks, shared
     machine.check_threads("threads", cpus)
     for bad in (0, cpus + 1, 9999, True, 1.5):
         with pytest.raises(ValueError, match=rf"threads={bad!r}: expected 1 to {cpus} \(the CPUs this process"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import random
 import re
 import shutil
@@ -134,13 +135,61 @@ def _damage(finished, tmp_path, how):
         data = (last / "state.pkl").read_bytes()
         (last / "state.pkl").write_bytes(data[:200])
         return run, r"state.pkl: cannot be read as a \.pkl file"
+    if how in TAMPERED:  # issue 18: values of the right type but out of range, or a missing key deep inside
+        file, edit, message = TAMPERED[how]
+        document = json.loads((last / file).read_text())
+        edit(document)
+        (last / file).write_text(json.dumps(document))
+        return run, f"{file}: {message}"
+    if how == "state.json optimizer without its schedule":
+        document = json.loads((last / "state.json").read_text())
+        del document["state"]["optimizer"]["LR_Scheduler"]
+        (last / "state.json").write_text(json.dumps(document))
+        return run, (r"last: its optimizer, schedule or random generator state does not fit this run "
+                     r"\(AssertionError: LR_Scheduler state must be included")
+    if how == "an earlier checkpoint's state.pkl holds a scalar":
+        to_legacy_format(last)
+        (last / "state.pkl").write_bytes(pickle.dumps(5, protocol=2))
+        return run, r"state.pkl: not the state of a paddle_resnet checkpoint"
     raise AssertionError(how)
+
+
+def _set(document, path, value):
+    *parents, leaf = path
+    for key in parents:
+        document = document[key]
+    if value is _DELETE:
+        del document[leaf]
+    else:
+        document[leaf] = value
+
+
+_DELETE = object()
+TAMPERED = {
+    "trainer.json epoch -5": ("trainer.json", lambda d: _set(d, ["epoch"], -5),
+                              r"epoch -5: expected an integer 0 to config.epochs \(2\)"),
+    "trainer.json epoch 99 of 2": ("trainer.json", lambda d: _set(d, ["epoch"], 99), "epoch 99: expected"),
+    "trainer.json NaN accuracy": ("trainer.json", lambda d: _set(d, ["best", "val_acc"], float("nan")),
+                                  "best.val_acc nan: expected a fraction 0 to 1"),
+    "trainer.json accuracy 2.0": ("trainer.json", lambda d: _set(d, ["best", "val_acc"], 2.0),
+                                  "best.val_acc 2.0: expected a fraction 0 to 1"),
+    "state.json last_epoch 10**30": ("state.json", lambda d: _set(d, ["state", "scheduler", "last_epoch"], 10 ** 30),
+                                     r"scheduler.last_epoch an int of 100 bits: expected an integer 0 "
+                                     r"to \d+ \(the steps the run has taken\)"),
+    "state.json last_epoch 'abc'": ("state.json", lambda d: _set(d, ["state", "scheduler", "last_epoch"], "abc"),
+                                    "scheduler.last_epoch 'abc': expected an integer"),
+    "state.json last_lr NaN": ("state.json", lambda d: _set(d, ["state", "scheduler", "last_lr"], float("nan")),
+                               "scheduler.last_lr nan: expected a finite number"),
+    "state.json without an optimizer entry": ("state.json", lambda d: _set(d, ["state", "optimizer"], _DELETE),
+                                              "lacks optimizer"),
+}
 
 
 @pytest.mark.parametrize("how", [
     "trainer.json is not JSON", "trainer.json lacks keys", "trainer.json has a wrong type",
     "state.safetensors is truncated", "state.json is not JSON", "state.json names a missing array",
     "the weights are empty", "the optimizer state is missing", "an earlier checkpoint's state.pkl is truncated",
+    *TAMPERED, "an earlier checkpoint's state.pkl holds a scalar", "state.json optimizer without its schedule",
 ])
 def test_a_damaged_checkpoint_is_an_error_naming_the_file(finished, tmp_path, capsys, how):
     run, message = _damage(finished, tmp_path, how)

@@ -231,7 +231,8 @@ def test_reexport_replaces_its_own_format_and_keeps_the_other(tmp_path, monkeypa
     ({"device": "gpu:"}, r"unknown device 'gpu:'; accepted: 'cpu', 'gpu', 'gpu:N'"),
     ({"device": "gpu:x"}, r"unknown device 'gpu:x'; accepted: 'cpu', 'gpu', 'gpu:N'"),
     ({"device": "cpu:0"}, r"unknown device 'cpu:0'; accepted: 'cpu', 'gpu', 'gpu:N'"),
-    ({"threads": 0}, r"threads=0: expected a positive int"),
+    ({"threads": 0}, r"threads=0: expected 1 to \d+ \(the CPUs this process may run on\)"),
+    ({"threads": 100000}, r"threads=100000: expected 1 to \d+ \(the CPUs this process may run on\)"),
 ])
 def test_predictor_rejects_bad_arguments(resnet18_export, arguments, message):
     with pytest.raises(ValueError, match=message):

@@ -180,3 +180,82 @@ def test_export_command_takes_class_names_and_input_size_from_a_training_run(run
     code, _, err = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.safetensors"),
                            "--classes", "a,b", "--out", str(tmp_path / "other"))
     assert code == 2 and "classes: 2 names given, but the model's output is [None, 3]" in err
+
+
+# ------------------------------------------------------------------ hostile input (issue 18, docs/reliability.md)
+
+def _exported(run):
+    run_dir, _ = run
+    if needs_export(run_dir):
+        export_run(run_dir)
+    return run_dir / "export" / "model"
+
+
+@pytest.mark.parametrize("images, problem", [
+    (np.zeros((1, 3, SIZE, SIZE), np.uint8), "images of dtype uint8: expected floating-point numbers"),
+    (np.zeros((1, 3, SIZE, SIZE), np.int64), "images of dtype int64"),
+    (np.zeros((1, 3, SIZE, SIZE), bool), "images of dtype bool"),
+    (np.zeros((1, 3, SIZE, SIZE), object), "images of dtype object"),
+    (np.full((1, 3, SIZE, SIZE), np.nan, np.float32), rf"images hold {3 * SIZE * SIZE} NaN or infinite value"),
+    (np.pad(np.zeros((1, 3, SIZE, SIZE - 1)), [(0, 0)] * 3 + [(0, 1)], constant_values=np.inf),
+     rf"images hold {3 * SIZE} NaN or infinite value"),
+])
+def test_the_predictor_refuses_arrays_that_are_not_normalised_pixels(run, images, problem):
+    predictor = Predictor(str(_exported(run)), device="cpu")
+    with pytest.raises(ValueError, match=problem):
+        predictor(images)
+    assert predictor(np.zeros((1, 3, SIZE, SIZE), np.float64)).shape == (1, 3)  # any float dtype is fine
+
+
+def test_classify_reads_images_as_training_does(run, tmp_path):
+    """One reader: 16-bit grayscale scaled (not clipped to white), 32-bit float refused, a FIFO named *.png
+    refused without being opened (it would block for ever), as training's check does."""
+    predictor = Predictor(str(_exported(run)), device="cpu")
+    pixels = np.linspace(0, 65535, SIZE * SIZE * 4).reshape(2 * SIZE, 2 * SIZE).round()
+    Image.fromarray(pixels.astype(np.uint16)).save(tmp_path / "deep.png")
+    Image.fromarray(np.round(pixels * 255 / 65535).astype(np.uint8)).convert("RGB").save(tmp_path / "eight.png")
+    Image.fromarray(np.ones((SIZE, SIZE), np.float32)).save(tmp_path / "float.tif")
+    os.mkfifo(tmp_path / "pipe.png")
+    results = {os.path.basename(r.path): r for r in predictor.classify(str(tmp_path), top_k=3)}
+    assert results["deep.png"].top == results["eight.png"].top
+    assert results["float.tif"].error.startswith("unsupported pixel format: 32-bit float pixels")
+    assert results["pipe.png"].error == "not a regular file (a directory, pipe, socket or device)"
+
+
+@pytest.mark.parametrize("key, value, problem", [
+    ("preprocess.resize_short", 100000, r"preprocess.resize_short 100000: expected an int 1 to 8192"),
+    ("preprocess.std", [58.4, 0, 57.4], r"preprocess.std \[58.4, 0, 57.4\]: expected 3 finite positive numbers"),
+    ("preprocess.mean", [float("nan"), 1, 2], r"preprocess.mean \[NaN, 1, 2\]: expected 3 finite numbers"),
+    ("preprocess.layout", "HWC", r'preprocess.layout "HWC": expected one of CHW'),
+    ("preprocess.color", "BGR", r'preprocess.color "BGR": expected one of RGB'),
+    ("classes", ["a", "b"], r"classes: 2 names, but the model's output is \[\[null, 3\]\]"),
+    ("classes", ["a", 2, "c"], r"classes: 1 of the 3 names are not non-empty strings \(2\)"),
+    ("input_shape", [None, 3, -16, 16], r"input_shape \[null, 3, -16, 16\]: expected"),
+])
+def test_damaged_export_metadata_is_refused_naming_the_file_and_key(run, tmp_path, key, value, problem):
+    prefix = _exported(run)
+    for suffix in (".json", ".pdmodel", ".pdiparams", "_meta.json"):
+        if os.path.exists(str(prefix) + suffix):
+            shutil.copy(str(prefix) + suffix, tmp_path / f"model{suffix}")
+    meta_file = tmp_path / "model_meta.json"
+    meta = json.loads(meta_file.read_text())
+    *parents, leaf = key.split(".")
+    target = meta
+    for parent in parents:
+        target = target[parent]
+    target[leaf] = value
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=rf"{meta_file}: {problem}"):
+        Predictor(str(tmp_path / "model"), device="cpu")
+
+
+def test_export_refuses_empty_class_names_and_huge_input_sizes(tmp_path, capsys):
+    model = create_model("resnet20", num_classes=2)
+    with pytest.raises(ValueError, match=r"classes: 2 of the 2 names are not non-empty strings"):
+        export(model, str(tmp_path / "m"), input_size=(3, 16, 16), classes=["", ""])
+    with pytest.raises(ValueError, match=r"input_size=\(3, 100000, 100000\): expected sizes of at most 4096"):
+        export(model, str(tmp_path / "m"), input_size=(3, 100000, 100000))
+    code, _, err = run_cli(capsys, "export", "resnet20", "--num-classes", "2", "--classes", ",", "--out",
+                           str(tmp_path / "m"))
+    assert code == 2 and "not non-empty strings" in err
+    assert not list(tmp_path.iterdir())

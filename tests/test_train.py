@@ -25,7 +25,7 @@ from paddle_resnet.cli import main as cli_main
 from paddle_resnet.training import BadDataError, TrainConfig, evaluate, loop, train
 from paddle_resnet.training import config as training_config
 from paddle_resnet.training.checkpoint import find_checkpoint, load_training_state
-from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_transform
+from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, eval_transform, split_samples
 from paddle_resnet.weights.files import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,11 +74,9 @@ def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
 
 
 def _val_samples(result):
-    from paddle_resnet.training.data import split_samples
-
     samples = [(str(path), label) for label, name in enumerate(result.classes)
                for path in sorted(Path(result.config.data, name).iterdir())]
-    return split_samples(samples, result.config.val_split, result.config.seed)[1]
+    return split_samples(samples, result.config.val_split, result.config.seed, root=result.config.data)[1]
 
 
 def _interrupt_after(loader, batches):
@@ -153,7 +151,9 @@ def test_two_processes_train_data_parallel_like_one_process_with_the_global_batc
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:] + logs["workerlog.1"]
     assert "epoch 2/2" in logs["workerlog.0"] and "epoch 2/2" not in logs["workerlog.1"]  # rank 0 reports
     trainer = json.loads((tmp_path / "ddp" / "last" / "trainer.json").read_text())
-    assert trainer["world_size"] == 2 and trainer["train_images"] == 36 and trainer["epoch"] == 2
+    samples = [(str(path), path.parent.name) for path in sorted(Path(tiny_data).glob("*/*"))]
+    held_out = len(split_samples(samples, 0.25, 0, root=str(tiny_data))[1])  # per-file split, same inputs
+    assert trainer["world_size"] == 2 and trainer["train_images"] == len(samples) - held_out and trainer["epoch"] == 2
 
     assert cli_main(["train", str(tiny_data), "--out", str(tmp_path / "single"), "--batch-size", "16", *args]) == 0
     parallel, single = (_weights(tmp_path / run / "last" / "model.safetensors") for run in ("ddp", "single"))

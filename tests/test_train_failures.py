@@ -342,5 +342,7 @@ def test_a_diverged_epoch_stops_the_run_and_is_never_saved(tmp_path, data, monke
 
 def test_a_batch_larger_than_the_data_is_noted(tmp_path, data):
     _, output = _run(**dict(TINY, lr=None, batch_size=1000), data=str(data), out=str(tmp_path / "out"), epochs=1)
-    assert "note: a batch of 1000 images is more than the 36 training images, so every epoch is a single step" in output
+    images = json.loads((tmp_path / "out" / "last" / "trainer.json").read_text())["train_images"]
+    assert f"note: a batch of 1000 images is more than the {images} training images, so every epoch is a single " \
+           "step" in output
     assert "the default learning rate is scaled to the batch size (0.390625)" in output

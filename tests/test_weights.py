@@ -533,7 +533,7 @@ def test_safetensors_reads_bfloat16_as_float32(tmp_path):
     ({"x": ["F32", [1], [0, 4]]}, b"\0" * 4, "malformed entry"),
     ({"x": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4, r"dtype \['F32'\]; supported"),
     ({"x": {"dtype": "F32", "shape": [2 ** 70], "data_offsets": [0, 4]}}, b"\0" * 4,
-     "needs 4722366482869645213696 bytes"),
+     r"has shape \[an int of 71 bits\]; expected .* multiply to at most"),
     ({"x": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}}, b"\0" * 4, r"data_offsets \[0\.0, 4\.0\]"),
     ({"x": {"dtype": "F32", "shape": "1", "data_offsets": [0, 4]}}, b"\0" * 4, "shape '1'; expected a list"),
     ({"x": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, b"\0" * 4, r"shape \[True\]"),

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .._checks import check_threads  # noqa: F401  (re-exported: the benchmark's check of --threads)
 from ..deploy.predictor import available_threads
 
 #: Where the CPU's description is read from (Linux); a missing or unreadable file gives an unknown CPU.
@@ -23,14 +24,6 @@ CPUINFO = "/proc/cpuinfo"
 #: FMA pipes per core assumed by the peak rate: two full-width pipes (AMD Zen 5, Intel Xeon Gold 6xxx /
 #: Platinum, every AVX2 core since Haswell / Zen 2). Zen 4 and some Xeons have half that for AVX-512.
 FMA_PIPES = 2
-
-
-def check_threads(name: str, threads) -> None:
-    """Raise ``ValueError`` unless ``threads`` is between 1 and the CPUs this process may run on: more
-    threads than CPUs do not run faster, and thousands of them livelock the machine."""
-    available = available_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= available:
-        raise ValueError(f"{name}={threads!r}: expected 1 to {available} (the CPUs this process may run on)")
 
 
 def machine_info(threads: int) -> dict:

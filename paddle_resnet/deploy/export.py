@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import tempfile
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
-from .._checks import check_choice, normalize_input_size
-from .._files import fsync_file
+from .._checks import MAX_IMAGE_SIDE, check_choice, is_int, normalize_input_size
+from .._files import fsync_file, naming_write_errors
 from .._quiet import native_notes_silenced
 from .preprocess import describe_preprocess
 
@@ -42,6 +43,8 @@ EXPORT_SUFFIXES = (*FORMAT_SUFFIXES["paddle"], *FORMAT_SUFFIXES["onnx"])
 METADATA_SUFFIX = "_meta.json"
 #: Where a training run keeps its exported model: ``<run>/export/model.*`` (``train --export`` writes it).
 RUN_EXPORT = os.path.join("export", "model")
+#: The largest ``resize_short`` export metadata may ask for (its crops are at most ``MAX_IMAGE_SIDE``).
+MAX_RESIZE = 2 * MAX_IMAGE_SIDE
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
 ONNX_OPSET = 13
 ONNX_INSTALL_HINT = "pip install 'paddle_resnet[onnx]'  (or: pip install 'paddle2onnx>=1.2,<2' onnxruntime)"
@@ -97,7 +100,8 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
     metadata = _metadata(input_size, outputs, classes)
     _check_beside_other_format(prefix, format, metadata)
     os.makedirs(directory, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, native_notes_silenced():
+    with naming_write_errors(prefix), tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, \
+            native_notes_silenced():
         if converter is None:
             files = save_program(model, os.path.join(tmp, "model"), input_size)
         else:
@@ -113,17 +117,94 @@ def read_metadata(prefix: str) -> Optional[dict]:
     if not os.path.isfile(path):
         return None
     try:
-        with open(path) as file:
-            return json.load(file)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"{path}: not readable export metadata ({error}); export the model again") from error
+        with open(path, encoding="utf-8") as file:
+            metadata = json.load(file)
+    except (OSError, ValueError, RecursionError) as error:
+        raise ValueError(f"{path}: not readable export metadata ({str(error)[:200]}); export the model again"
+                         ) from None
+    problem = metadata_problem(metadata)
+    if problem:
+        raise ValueError(f"{path}: {problem}; export the model again (paddle_resnet.export)")
+    return metadata
+
+
+#: What ``preprocess`` in the metadata may say besides numbers: the values ``transform_from`` implements.
+COLORS, LAYOUTS, INTERPOLATIONS = ("RGB",), ("CHW",), ("nearest", "bilinear", "bicubic", "lanczos", "hamming", "box")
+
+
+def metadata_problem(metadata) -> Optional[str]:
+    """What is wrong with export metadata (``<prefix>_meta.json``), naming the key, or None. Every value is
+    checked for its type and range: the predictor allocates and computes from them (a ``resize_short`` of
+    100000 is a 40 GB image), and a wrong one (std 0, a class list of another length) gives wrong answers."""
+    if not isinstance(metadata, dict):
+        return "not a JSON object"
+    shape = metadata.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 4 and shape[0] is None and
+            all(is_int(d) and 0 < d <= MAX_IMAGE_SIDE for d in shape[1:])):
+        return f"input_shape {_short(shape)}: expected [null, channels, height, width] of ints 1 to {MAX_IMAGE_SIDE}"
+    outputs = metadata.get("outputs")
+    if not (isinstance(outputs, list) and outputs and all(
+            isinstance(o, list) and o and o[0] is None and all(is_int(d) and d >= 0 for d in o[1:]) for o in outputs)):
+        return f"outputs {_short(outputs)}: expected a list of output shapes [null, ...] of non-negative ints"
+    classes = metadata.get("classes")
+    if classes is not None:
+        problem = classes_problem(classes)
+        if problem:
+            return problem
+        if len(outputs) != 1 or len(outputs[0]) != 2 or outputs[0][1] != len(classes):
+            return f"classes: {len(classes)} names, but the model's output is {_short(outputs)}"
+    preprocess = metadata.get("preprocess")
+    if preprocess is None:
+        return None
+    if not isinstance(preprocess, dict):
+        return f"preprocess {_short(preprocess)}: expected an object"
+    checks = [
+        ("color", lambda v: v in COLORS, f"one of {', '.join(COLORS)}"),
+        ("layout", lambda v: v in LAYOUTS, f"one of {', '.join(LAYOUTS)}"),
+        ("interpolation", lambda v: v in INTERPOLATIONS, f"one of {', '.join(INTERPOLATIONS)}"),
+        ("resize_short", lambda v: is_int(v) and 0 < v <= MAX_RESIZE, f"an int 1 to {MAX_RESIZE}"),
+        ("crop", lambda v: isinstance(v, list) and len(v) == 2 and all(is_int(d) and 0 < d <= MAX_IMAGE_SIDE
+                                                                       for d in v),
+         f"[height, width], ints 1 to {MAX_IMAGE_SIDE}"),
+        ("mean", lambda v: _numbers(v, shape[1]), f"{shape[1]} finite numbers (one per channel)"),
+        ("std", lambda v: _numbers(v, shape[1]) and all(x > 0 for x in v),
+         f"{shape[1]} finite positive numbers (one per channel)"),
+    ]
+    for key, valid, expected in checks:
+        if key not in preprocess or not valid(preprocess[key]):
+            return f"preprocess.{key} {_short(preprocess.get(key, '(missing)'))}: expected {expected}"
+    return None
+
+
+def classes_problem(classes) -> Optional[str]:
+    """Why ``classes`` is not a list of class names (non-empty strings), or None."""
+    if not isinstance(classes, (list, tuple)):
+        return f"classes {_short(classes)}: expected a list of class names"
+    bad = [name for name in classes if not isinstance(name, str) or not name.strip()]
+    if bad:
+        return (f"classes: {len(bad)} of the {len(classes)} names are not non-empty strings "
+                f"({', '.join(map(_short, bad[:3]))})")
+    return None
+
+
+def _numbers(values, count: int) -> bool:
+    return isinstance(values, list) and len(values) == count and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+
+
+def _short(value) -> str:
+    text = json.dumps(value) if not isinstance(value, str) or len(value) < 60 else json.dumps(value[:60]) + "..."
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) -> dict:
     """What an image classifier's user needs besides the graph: shapes, class names, preprocessing."""
     shapes = [[None, *list(o.shape)[1:]] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     if classes is not None:
-        classes = [str(name) for name in classes]
+        problem = classes_problem(classes)
+        if problem:
+            raise ValueError(problem)
+        classes = list(classes)
         if len(shapes) != 1 or len(shapes[0]) != 2 or shapes[0][1] != len(classes):
             raise ValueError(f"classes: {len(classes)} names given, but the model's output is "
                              f"{', '.join(str(s) for s in shapes)}; give one name per classifier output")
@@ -169,7 +250,12 @@ def _check_input_size(input_size) -> List[int]:
     if isinstance(input_size, (list, tuple)) and len(input_size) == 4 and input_size[0] not in (None, -1):
         raise ValueError(f"input_size={input_size!r}: the exported batch dimension is always dynamic; give "
                          "(channels, height, width) or (None, channels, height, width)")
-    return normalize_input_size(input_size)[1:]
+    size = normalize_input_size(input_size)[1:]
+    if max(size) > MAX_IMAGE_SIDE:
+        gib = 4 * size[0] * size[1] * size[2] / 2 ** 30
+        raise ValueError(f"input_size={input_size!r}: expected sizes of at most {MAX_IMAGE_SIDE} (a "
+                         f"{size[1]}x{size[2]} input is {gib:.3g} GiB as float32, before any activation)")
+    return size
 
 
 def _import_paddle2onnx():

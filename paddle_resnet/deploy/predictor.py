@@ -20,7 +20,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .._checks import check_choice, check_positive
+from .._checks import available_cpus, check_choice, check_positive, check_threads
 from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, RUN_EXPORT, read_metadata
 from .preprocess import IMAGE_EXTENSIONS, load_images, transform_from
 
@@ -60,7 +60,7 @@ class Predictor:
         self.classes = (self.metadata or {}).get("classes")
         self.backend = "onnxruntime" if self.model_file.endswith(".onnx") else "paddle"
         if threads is not None:
-            check_positive("threads", threads)
+            check_threads("threads", threads)
         if self.backend == "paddle":
             self.device = _check_device(device, _paddle_has_gpu)
             if self.device == "cpu":
@@ -84,8 +84,19 @@ class Predictor:
         self.input_shape = None if shape is None else [d if isinstance(d, int) and d > 0 else None for d in shape]
 
     def __call__(self, images: np.ndarray) -> Union[np.ndarray, List[np.ndarray]]:
-        """Run one batch: ``images`` is ``[batch, channels, height, width]``, converted to float32 if needed."""
+        """Run one batch: ``images`` is ``[batch, channels, height, width]`` of floating-point numbers (converted
+        to float32 if needed), normalised as the export's ``metadata["preprocess"]`` says. Integer, bool and object
+        arrays (raw 0-255 pixels, say) and NaN or infinite values are refused: the model would return confident
+        nonsense for them."""
+        images = np.asarray(images)
+        if images.dtype.kind != "f":
+            raise ValueError(f"images of dtype {images.dtype}: expected floating-point numbers (float32), the "
+                             "pixels normalised as the export's preprocessing says (classify() reads image files "
+                             "and does that)")
         images = np.ascontiguousarray(images, dtype=np.float32)
+        if not np.isfinite(images).all():
+            raise ValueError(f"images hold {int(np.size(images) - np.isfinite(images).sum())} NaN or infinite "
+                             "value(s); expected finite numbers")
         if images.ndim != 4:
             raise ValueError(f"expected images of shape [batch, channels, height, width], got {list(images.shape)}")
         if images.shape[0] == 0:  # Paddle Inference and ONNX Runtime fail on it inside the graph
@@ -280,7 +291,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 def available_threads() -> int:
     """CPU cores this process may run on (the affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return available_cpus()
 
 
 def _check_device(device, has_gpu) -> str:

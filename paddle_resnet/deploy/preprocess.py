@@ -10,9 +10,12 @@ applies what the metadata says. So a deployed model sees its images prepared exa
 
 from __future__ import annotations
 
-from typing import Callable, List, Optional, Sequence
+import os
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from .._errors import PaddleResNetError
 
 #: File name endings read as images (any case).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -49,17 +52,90 @@ def eval_transform(size: int) -> Callable:
     return transform_from(describe_preprocess(size))
 
 
-def load_images(paths: Sequence[str], transform: Callable) -> List[object]:
-    """Each of ``paths`` decoded, converted to RGB and transformed: a float32 array, or for a file that cannot be
-    read, the reason as a string (``cannot read image (UnidentifiedImageError: ...)``)."""
+class ImageFileError(PaddleResNetError, ValueError):
+    """A file that cannot be read as an image faithfully: not a regular file, or a pixel format without a fixed
+    range of values. The message says why (``read_image`` adds no path: its callers name the file)."""
+
+
+def read_image(path: str, draft: Optional[Tuple[int, int]] = None):
+    """The image file at ``path`` as an 8-bit RGB ``PIL.Image``: the one reader of image files, used by training,
+    validation, ``predict`` and ``Predictor.classify``, so all accept the same files and see the same pixels.
+
+    * Only regular files are opened: a FIFO named ``x.png`` would block for ever, a device never end
+      (``ImageFileError``).
+    * Every pixel format is scaled to 0-255 (``to_rgb``: 16-bit grayscale too, which Pillow alone clips);
+      32-bit integer (except 16-bit PNGs, which Pillow reads as mode ``I``) and float pixels have no fixed range
+      and are refused (``ImageFileError``).
+    * The EXIF orientation is applied, so a photo taken upright is upright whatever the camera stored.
+    * ``draft``: decode a JPEG at reduced scale (enough to check that every byte decodes, much faster).
+
+    Pillow's errors (not an image, truncated) pass through; Pillow refuses images of more than about 179
+    million pixels (``DecompressionBombError``).
+    """
+    import stat
+
     from PIL import Image
 
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a missing file: FileNotFoundError, as Pillow would raise
+        raise ImageFileError("not a regular file (a directory, pipe, socket or device)")
+    with Image.open(path) as image:
+        if draft is not None:
+            image.draft("RGB", draft)
+        image.load()
+        problem = pixel_format_problem(image)
+        if problem:
+            raise ImageFileError(problem)
+        orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+        rgb = to_rgb(image)
+    method = _ORIENTATION_FIX.get(orientation)
+    return rgb if method is None else rgb.transpose(getattr(Image.Transpose, method))
+
+
+_EXIF_ORIENTATION = 0x0112
+#: EXIF orientation -> the transposition that makes the image upright (the table of ``ImageOps.exif_transpose``).
+_ORIENTATION_FIX = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE", 6: "ROTATE_270",
+                    7: "TRANSVERSE", 8: "ROTATE_90"}
+
+
+def image_failure(error: BaseException) -> str:
+    """Why an image could not be read, for a message naming the file: ``read_image``'s own reason, or
+    ``cannot read image (UnidentifiedImageError: ...)`` for Pillow's errors."""
+    if isinstance(error, ImageFileError):
+        return str(error)
+    return f"cannot read image ({type(error).__name__}: {str(error)[:300]})"
+
+
+def pixel_format_problem(image) -> Optional[str]:
+    """Why ``to_rgb`` cannot convert ``image`` faithfully, or ``None``."""
+    if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
+        kind = "float" if image.mode == "F" else "integer"
+        return (f"unsupported pixel format: 32-bit {kind} pixels (mode {image.mode!r}) have no fixed range of "
+                "values to map to 0-255; convert the image to 8 or 16 bits per channel")
+    return None
+
+
+def to_rgb(image):
+    """``image`` as 8-bit RGB, every pixel format scaled to 0-255.
+
+    Pillow's own ``convert("RGB")`` clips 16-bit grayscale (modes ``I;16``, and ``I`` for a 16-bit PNG) at 255
+    instead of scaling it, which turns nearly every pixel white; those are scaled here. (Pillow reads 16-bit
+    RGB PNGs as 8-bit RGB itself.)
+    """
+    from PIL import Image
+
+    if image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG"):
+        pixels = np.asarray(image).astype(np.uint32)
+        image = Image.fromarray(((pixels * 255 + 32767) // 65535).astype(np.uint8))  # rounded, 65535 -> 255
+    return image.convert("RGB")
+
+
+def load_images(paths: Sequence[str], transform: Callable) -> List[object]:
+    """Each of ``paths`` read with ``read_image`` and transformed: a float32 array, or for a file that cannot be
+    read, the reason as a string (``cannot read image (UnidentifiedImageError: ...)``)."""
     results: List[object] = []
     for path in paths:
         try:
-            with Image.open(path) as image:
-                array = transform(image.convert("RGB"))
-            results.append(np.asarray(array, dtype="float32"))
+            results.append(np.asarray(transform(read_image(path)), dtype="float32"))
         except Exception as error:  # noqa: BLE001  whatever PIL raises, this file cannot be classified
-            results.append(f"cannot read image ({type(error).__name__}: {error})")
+            results.append(image_failure(error))
     return results

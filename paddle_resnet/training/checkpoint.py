@@ -24,6 +24,7 @@ crash at any moment leaves either the old or the new checkpoint complete, never 
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
@@ -77,8 +78,8 @@ def load_trainer(directory) -> dict:
     check_regular_file(str(path), "checkpoint file")
     try:
         trainer = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error}): the checkpoint is damaged") from None
+    except (ValueError, RecursionError) as error:  # also a 5000-digit integer
+        raise CheckpointError(f"{path}: not valid JSON ({str(error)[:200]}): the checkpoint is damaged") from None
     missing = [key for key in TRAINER_KEYS if key not in trainer] if isinstance(trainer, dict) else list(TRAINER_KEYS)
     if missing:
         raise CheckpointError(f"{path}: lacks {', '.join(missing)} (expected {', '.join(TRAINER_KEYS)}): not a "
@@ -88,7 +89,46 @@ def load_trainer(directory) -> dict:
              if not isinstance(trainer[key], kind)]
     if wrong:
         raise CheckpointError(f"{path}: {', '.join(wrong)}: the checkpoint is damaged")
+    problem = _trainer_problem(trainer)
+    if problem:
+        raise CheckpointError(f"{path}: {problem}: the checkpoint is damaged")
     return trainer
+
+
+def _trainer_problem(trainer: dict) -> Optional[str]:
+    """What is out of range in a ``trainer.json`` of the right types, naming the key, or None: a NaN best
+    accuracy is never beaten, 200% is printed as the result, epoch 99 of 10 is a run that cannot exist."""
+    epochs, epoch, best = trainer["config"].get("epochs"), trainer["epoch"], trainer["best"]
+    if not _is_count(epochs) or epochs < 1:
+        return f"config.epochs {_short(epochs)}: expected a positive integer"
+    if not _is_count(epoch) or epoch > epochs:
+        return f"epoch {_short(epoch)}: expected an integer 0 to config.epochs ({epochs})"
+    if not all(isinstance(name, str) and name for name in trainer["classes"]) or len(trainer["classes"]) < 2:
+        return f"classes {_short(trainer['classes'])}: expected two or more class names (non-empty strings)"
+    for key in ("world_size", "train_images"):
+        if not _is_count(trainer[key]) or trainer[key] < (key == "world_size"):
+            return f"{key} {_short(trainer[key])}: expected a positive integer"
+    best_epoch, accuracy = best.get("epoch"), best.get("val_acc")
+    if (best_epoch is None) != (accuracy is None):
+        return f"best {_short(best)}: expected an epoch and its val_acc, or neither"
+    if best_epoch is not None and not (_is_count(best_epoch) and 1 <= best_epoch <= epoch):
+        return f"best.epoch {_short(best_epoch)}: expected an integer 1 to epoch ({epoch})"
+    if accuracy is not None and not (isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool)
+                                     and 0 <= accuracy <= 1):
+        return f"best.val_acc {_short(accuracy)}: expected a fraction 0 to 1"
+    if len(trainer["history"]) > epoch or not all(isinstance(row, dict) for row in trainer["history"]):
+        return f"history: expected at most {epoch} rows (one per finished epoch), each an object"
+    return None
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _short(value) -> str:
+    from ..weights.pickle_safe import describe
+
+    return describe(value)
 
 
 def model_file(directory) -> Path:
@@ -114,19 +154,22 @@ def _altered(error: UnsafePickleError) -> UnsafePickleError:
                              error.path, error.reason)
 
 
-def load_training_state(directory) -> Dict[str, Any]:
+def load_training_state(directory, max_steps: Optional[int] = None) -> Dict[str, Any]:
     """``{"optimizer", "scheduler", "scaler", "rng"}`` of the resumable checkpoint in ``directory``: the
-    optimizer state dict with Paddle tensors (as ``paddle.load`` gives it), the others as saved."""
+    optimizer state dict with Paddle tensors (as ``paddle.load`` gives it), the others as saved. ``max_steps``
+    bounds the schedule's step counter (see ``check_schedule_state``)."""
     directory = Path(directory)
     if not (directory / STATE_FILE).exists() and (directory / LEGACY_STATE_FILE).exists():
-        return _load_legacy_state(directory)
+        state = _load_legacy_state(directory)
+        check_schedule_state(state, directory / LEGACY_STATE_FILE, max_steps)
+        return state
     path = directory / STATE_FILE
     for file in (path, directory / ARRAYS_FILE):
         check_regular_file(str(file), "checkpoint file")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise CheckpointError(f"{path}: not valid JSON ({error}): the checkpoint is damaged") from None
+    except (ValueError, RecursionError) as error:  # also a 5000-digit integer
+        raise CheckpointError(f"{path}: not valid JSON ({str(error)[:200]}): the checkpoint is damaged") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT or "state" not in document:
         raise CheckpointError(f"{path}: not a training state of format {FORMAT} (written by another version of "
                               "paddle_resnet, or damaged)")
@@ -135,7 +178,40 @@ def load_training_state(directory) -> Dict[str, Any]:
     missing = [key for key in ("optimizer", "scheduler", "scaler", "rng") if key not in state]
     if missing:
         raise CheckpointError(f"{path}: lacks {', '.join(missing)}: the checkpoint is damaged")
+    check_schedule_state(state, path, max_steps)
     return state
+
+
+def check_schedule_state(state: Dict[str, Any], path, max_steps: Optional[int]) -> None:
+    """Refuse a training state whose learning-rate schedule could not come from this run: every
+    ``last_epoch`` (the schedule's step counter, in the scheduler's and the optimizer's state) must be an
+    integer from 0 to ``max_steps`` (the steps the run has taken; resuming replays them, so 10**30 would never
+    end), every ``last_lr`` a finite number."""
+    limit = max_steps if max_steps is not None else _MAX_STEPS
+
+    def walk(tree, where):
+        if not isinstance(tree, dict):
+            return
+        for key, value in tree.items():
+            name = f"{where}.{key}"
+            if key == "last_epoch" and not (_is_count(value) and value <= limit):
+                raise CheckpointError(f"{path}: {name} {_short(value)}: expected an integer 0 to {limit} (the "
+                                      "steps the run has taken): the checkpoint is damaged")
+            if key == "last_lr" and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                         and math.isfinite(value)):
+                raise CheckpointError(f"{path}: {name} {_short(value)}: expected a finite number: the checkpoint "
+                                      "is damaged")
+            walk(value, name)
+
+    for part in ("scheduler", "optimizer"):
+        if not isinstance(state[part], dict):
+            raise CheckpointError(f"{path}: {part} {_short(state[part])}: expected an object: the checkpoint is "
+                                  "damaged")
+        walk(state[part], part)
+
+
+#: Steps a schedule may have taken when the run's own count is unknown.
+_MAX_STEPS = 10 ** 9
 
 
 def find_checkpoint(path) -> Path:
@@ -155,6 +231,14 @@ def find_checkpoint(path) -> Path:
                     f"and random generator states), so it cannot be resumed. Start a new run from its weights "
                     f"with --pretrained {model_file(candidate)}")
             return candidate
+    from .rundir import unfinished
+
+    if unfinished(path):
+        raise FileNotFoundError(f"no resumable checkpoint in {path}: the run stopped while writing its first one "
+                                "(only its best-model checkpoint was written), so no epoch can be continued. Start "
+                                "the run "
+                                f"again with the same settings and --out {path}, without --resume: the folder is "
+                                "reused")
     raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "
                             f"with --out {path}) or {path / TRAINER_FILE}")
 

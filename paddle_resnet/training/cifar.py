@@ -138,8 +138,11 @@ def download(kind: str) -> str:
     Paddle's downloader (checked against its MD5 sum) if it is not there yet. Needs a network the first time."""
     from paddle.dataset.common import _check_exists_and_download
 
+    from .._quiet import download_notes_silenced
+
     layout = LAYOUTS[kind]
-    return _check_exists_and_download(None, layout.url, layout.md5, "cifar", True)
+    with download_notes_silenced():
+        return _check_exists_and_download(None, layout.url, layout.md5, "cifar", True)
 
 
 def read_cifar(data: str, split: str = "train") -> CifarData:

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from .._checks import MAX_IMAGE_SIDE
 from ..models.stages import STEM, stage_name
 from ..models.table import get_config, list_models
 from ..weights.official import VARIANTS, official_names
@@ -34,7 +35,9 @@ DEFAULT_THREADS = "all"
 DEFAULT_OUT = "runs/train"
 #: Largest training resolution: a ResNet-50 training step at 4096x4096 needs tens of GB per image already;
 #: beyond it a value is a typo (it would fail while augmenting the first image, out of memory).
-MAX_INPUT_SIZE = 4096
+MAX_INPUT_SIZE = MAX_IMAGE_SIDE
+#: The largest ``seed``: NumPy's global generator takes 32-bit seeds.
+MAX_SEED = 2 ** 32 - 1
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
                 raise ValueError(f"{name}={value!r}: expected an integer >= {minimum}")
+        if self.seed > MAX_SEED:
+            raise ValueError(f"seed={self.seed}: expected an integer 0 to {MAX_SEED} (NumPy's seeds are 32-bit)")
         if self.input_size is not None and self.input_size > MAX_INPUT_SIZE:
             gib = 3 * 4 * self.input_size ** 2 / 2 ** 30
             raise ValueError(f"input_size={self.input_size}: expected at most {MAX_INPUT_SIZE} (one "

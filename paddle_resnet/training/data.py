@@ -14,6 +14,7 @@ what lets an interrupted run resume and end with exactly the weights of an unint
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
@@ -30,6 +31,8 @@ from PIL import Image
 
 # The image endings and the evaluation transform are the deployed model's too: one owner, deploy/preprocess.py.
 from ..deploy.preprocess import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, eval_transform  # noqa: F401
+# One image reader for training, validation, predict and classify: the same files accepted, the same pixels.
+from ..deploy.preprocess import image_failure, pixel_format_problem, read_image, to_rgb  # noqa: F401
 from .._errors import PaddleResNetError
 
 #: How many bad files an error lists by name before it summarises the rest.
@@ -149,42 +152,18 @@ def _file_identity(path: str):
 
 
 def check_image(path: str) -> Optional[str]:
-    """Decode the image at ``path`` completely; ``None`` if that works, else why it does not.
+    """Decode the image at ``path`` completely with the one image reader (``deploy.preprocess.read_image``);
+    ``None`` if that works, else why it does not.
 
     A full decode, not just ``PIL.Image.verify()``: ``verify`` reads headers and checksums but passes a
     truncated JPEG, which would then fail halfway through an epoch. JPEGs decode at reduced scale (``draft``),
     which still reads every byte, so the check costs about a millisecond per image.
     """
     try:
-        with Image.open(path) as image:
-            image.draft("RGB", (64, 64))
-            image.load()
-            problem = _pixel_format_problem(image)
+        read_image(path, draft=(64, 64))
     except Exception as error:  # noqa: BLE001  whatever PIL raises, the file cannot be trained on
-        return f"cannot read image ({type(error).__name__}: {error})"
-    return problem
-
-
-def _pixel_format_problem(image: Image.Image) -> Optional[str]:
-    """Why ``to_rgb`` cannot convert ``image`` faithfully, or ``None``."""
-    if image.mode == "F" or (image.mode == "I" and image.format != "PNG"):
-        kind = "float" if image.mode == "F" else "integer"
-        return (f"unsupported pixel format: 32-bit {kind} pixels (mode {image.mode!r}) have no fixed range of "
-                "values to map to 0-255; convert the image to 8 or 16 bits per channel")
+        return image_failure(error)
     return None
-
-
-def to_rgb(image: Image.Image) -> Image.Image:
-    """``image`` as 8-bit RGB, every pixel format scaled to 0-255.
-
-    Pillow's own ``convert("RGB")`` clips 16-bit grayscale (modes ``I;16``, and ``I`` for a 16-bit PNG) at 255
-    instead of scaling it, which turns nearly every pixel white; those are scaled here. (Pillow reads 16-bit
-    RGB PNGs as 8-bit RGB itself.)
-    """
-    if image.mode.startswith("I;16") or (image.mode == "I" and image.format == "PNG"):
-        pixels = np.asarray(image).astype(np.uint32)
-        image = Image.fromarray(((pixels * 255 + 32767) // 65535).astype(np.uint8))  # rounded, 65535 -> 255
-    return image.convert("RGB")
 
 
 #: A valid 1x1 PNG, to tell a broken Pillow from broken files.
@@ -267,23 +246,42 @@ def _is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS)
 
 
-def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int):
-    """Split off ``fraction`` of each class (at least one image, but never a class's last one) for validation.
+def split_samples(samples: Sequence[Tuple[str, int]], fraction: float, seed: int, root: Optional[str] = None):
+    """Hold out about ``fraction`` of each class for validation, deciding for each file by itself.
 
-    Returns ``(train, val)``. The split depends only on the file list and ``seed``.
+    A file is a validation file when ``split_score(seed, its path relative to root)`` is below ``fraction``, so
+    adding or removing other files (removing a bad image and resuming, as the bad-data error advises) never
+    moves it between training and validation. Only a class in which no file (or every file) falls below
+    ``fraction`` borrows from the others: its lowest-scored file validates (its highest-scored one trains), so
+    every class keeps at least one image on each side when it has two. Returns ``(train, val)``, each sorted.
     """
     if not 0 <= fraction < 1:
         raise ValueError(f"val_split={fraction!r}: expected a fraction in [0, 1)")
-    by_class: Dict[int, List[Tuple[str, int]]] = {}
+    by_class: Dict[int, List[Tuple[float, Tuple[str, int]]]] = {}
     for sample in samples:
-        by_class.setdefault(sample[1], []).append(sample)
+        relative = os.path.relpath(sample[0], root) if root else sample[0]
+        by_class.setdefault(sample[1], []).append((split_score(seed, relative), sample))
     train, val = [], []
-    for label, items in sorted(by_class.items()):
-        order = np.random.default_rng([seed, label]).permutation(len(items))
-        n_val = min(len(items) - 1, max(1, round(len(items) * fraction))) if fraction > 0 else 0
-        val += [items[i] for i in order[:n_val]]
-        train += [items[i] for i in order[n_val:]]
+    for label, scored in sorted(by_class.items()):
+        scored.sort()
+        held = sum(score < fraction for score, _ in scored) if fraction > 0 else 0
+        if fraction > 0 and len(scored) > 1:
+            held = min(len(scored) - 1, max(1, held))
+        val += [sample for _, sample in scored[:held]]
+        train += [sample for _, sample in scored[held:]]
     return sorted(train), sorted(val)
+
+
+#: Recorded in ``trainer.json``: how validation images were held out (a checkpoint without it used the earlier
+#: rule, a seeded permutation of each class's file list).
+SPLIT_RULE = "sha256(seed, relative path)"
+
+
+def split_score(seed: int, relative_path: str) -> float:
+    """A number in [0, 1) fixed by ``seed`` and a file's path relative to its image folder (``/``-separated on
+    every system): a stable hash, the same in every process, Python version and machine."""
+    key = f"{seed}\0{relative_path.replace(os.sep, '/')}".encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64
 
 
 def train_transform(size: int) -> Callable:
@@ -343,8 +341,7 @@ class ImageDataset(paddle.io.Dataset):
     def load(self, index: int, epoch: int):
         """Sample ``index`` as augmented in ``epoch``; raises whatever reading or transforming it raises."""
         path, label = self.samples[index]
-        with Image.open(path) as image:
-            image = to_rgb(image)
+        image = read_image(path)
         with seeded_global_rngs(sample_seed(self.seed, epoch, index)):
             array = self.transform(image)
         return array.astype("float32"), np.int64(label)
@@ -375,12 +372,24 @@ class CheckedLoader:
 
     def __init__(self, loader, samples: Sequence[Tuple[str, int]]):
         self.loader, self.samples = loader, samples
+        self._iterator = None
 
     def __iter__(self):
-        for images, labels in self.loader:
+        self.close()  # an earlier pass left unfinished (an error in its loop) stops its workers first
+        self._iterator = iter(self.loader)
+        for images, labels in self._iterator:
             if images.dtype == paddle.uint8:  # a normal batch is float32
                 raise failed_samples_error(np.asarray(images), np.asarray(labels), self.samples)
             yield images, labels
+
+    def close(self) -> None:
+        """Stop the loader's workers (and its reader thread) now, if a pass is under way: a pass that an
+        exception (Ctrl-C, SIGTERM) left unfinished would otherwise keep them until garbage collection, or leave
+        them behind as orphans."""
+        iterator, self._iterator = self._iterator, None
+        shutdown = getattr(iterator, "_try_shutdown_all", None)  # Paddle's iterators, 2.6 and 3.x
+        if shutdown is not None:
+            shutdown()
 
     def __len__(self) -> int:
         return len(self.loader)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import math
 import random
+import signal
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from .._checks import check_threads
 from .._progress import counted
 from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
@@ -28,9 +31,9 @@ from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import cifar, distributed, rundir
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
-from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
-                   collate_samples, eval_transform, find_unreadable, list_image_folder, resolve_image_folder,
-                   shared_files_error, split_samples, train_transform)
+from .data import (SPLIT_RULE, BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder,
+                   check_pillow, collate_samples, eval_transform, find_unreadable, list_image_folder,
+                   resolve_image_folder, shared_files_error, split_samples, train_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 from .._errors import PaddleResNetError
@@ -72,13 +75,57 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
     # are keyed by those names; fresh counters make a model built here match one saved by any other process.
     with paddle.utils.unique_name.guard():
         config, resume_dir, saved = _settings(config)
-        with _claim_output(Path(config.out), resume_dir):
+        with _claim_output(Path(config.out), resume_dir) as restarted, _stopped_by_sigterm():
+            if restarted:
+                say(f"{config.out} held a run stopped while writing its first checkpoint (nothing resumable was "
+                    "finished): starting it again there")
             if saved and saved["epoch"] >= config.epochs:
                 return _already_finished(config, saved, say)
             run = _prepare(config, resume_dir, saved, say)
-            for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
-                _run_epoch(run, epoch, say)
+            try:
+                for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+                    _check_stop()
+                    _run_epoch(run, epoch, say)
+            finally:  # however the run ends (an error, Ctrl-C, SIGTERM): no loader worker outlives it
+                for loader in (run.train_loader, run.val_loader):
+                    if loader is not None:
+                        loader.close()
             return _finish(run, say)
+
+
+@contextlib.contextmanager
+def _stopped_by_sigterm():
+    """Turn SIGTERM (``kill``, a job scheduler's stop) into ``KeyboardInterrupt`` for the block, as Ctrl-C is: the
+    run then unwinds, stopping its loader workers and releasing its lock, instead of dying with them still
+    running. Every finished epoch is in ``last/`` (checkpoints are written atomically), so ``--resume`` continues.
+    Only in the main thread (the only one that may set signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        # Raised wherever the main thread is; if that is a destructor (a loader iterator's, shutting down its
+        # workers), Python prints and drops it, so the request is also kept for the loops to find.
+        _stop_requested.set()
+        raise KeyboardInterrupt(_STOPPED)
+
+    _stop_requested.clear()
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        _stop_requested.clear()
+
+
+_stop_requested = threading.Event()
+_STOPPED = "stopped by signal SIGTERM"
+
+
+def _check_stop() -> None:
+    """Raise ``KeyboardInterrupt`` if SIGTERM arrived (see ``_stopped_by_sigterm``); called once per batch."""
+    if _stop_requested.is_set():
+        raise KeyboardInterrupt(_STOPPED)
 
 
 @dataclass
@@ -130,19 +177,20 @@ def _claim_output(out: Path, resume_dir: Optional[Path]):
     this run may write there (see ``rundir``). Every process stops if it may not, not only rank 0, or the
     others would wait for it for ever."""
     with contextlib.ExitStack() as stack:
-        problem = None
+        problem, restarted = None, False
         if distributed.rank() == 0:
             try:
                 rundir.check_output(out, resume_dir)  # first without the lock: leave a foreign directory untouched
                 stack.enter_context(rundir.locked(out))
                 rundir.check_output(out, resume_dir)  # and under it: no other run can have started in between
                 rundir.tidy(out)
+                restarted = resume_dir is None and rundir.restart_unfinished(out)
             except OSError as error:
                 problem = error
         message = distributed.all_gather_objects(None if problem is None else str(problem))[0]
         if message is not None:
             raise problem or FileExistsError(message)
-        yield
+        yield restarted
 
 
 def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
@@ -189,10 +237,10 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
     scaler = paddle.amp.GradScaler(enable=use_amp)
     trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": distributed.world_size(),
                "train_images": len(train_set.samples), "val_images": len(val_set.samples),
-               "skipped": len(train_set.skipped) + len(val_set.skipped),
+               "skipped": len(train_set.skipped) + len(val_set.skipped), "split": SPLIT_RULE,
                "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
     if saved:
-        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler)
+        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler, max_steps=_steps_taken(saved))
         trainer.update(epoch=saved["epoch"], history=saved["history"], best=saved["best"])
         say(f"resumed from {resume_dir} after epoch {saved['epoch']}")
         if config.epochs != saved["config"]["epochs"]:
@@ -200,6 +248,10 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
             say(f"the run's length changed from {saved['config']['epochs']} to {config.epochs} epochs: the "
                 f"learning-rate schedule is planned anew for {config.epochs} epochs and continues at step "
                 f"{scheduler.last_epoch} (lr {scheduler():g})")
+        if not config.val_dir and config.val_split and saved.get("split") != SPLIT_RULE:
+            say("note: the checkpoint was made by an earlier version, which held out validation images by another "
+                "rule; they are now chosen by a hash of each file's path, so the validation images (and the "
+                "accuracies from here on) differ from before")
         for key, what in (("world_size", "process count"), ("train_images", "number of training images")):
             if saved[key] != trainer[key]:
                 say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
@@ -287,13 +339,22 @@ def replan_schedule(scheduler, planned) -> None:
         scheduler.set_state_dict(planned.state_dict())
 
 
-def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler) -> None:
+def _steps_taken(saved: dict) -> Optional[int]:
+    """The optimizer steps of the run whose ``trainer.json`` is ``saved`` (as ``EpochBatchSampler`` counts them),
+    or None if its settings do not say."""
+    batch, images, processes = saved["config"].get("batch_size"), saved["train_images"], saved["world_size"]
+    if not (isinstance(batch, int) and batch > 0):
+        return None
+    return saved["epoch"] * -(-(-(-images // processes)) // batch)
+
+
+def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler, max_steps: Optional[int] = None) -> None:
     """Load a resumable checkpoint into freshly built training objects, random generator states included.
 
     Every file is read with readers that cannot run code from it (``checkpoint``); a damaged one raises an
-    error naming it."""
+    error naming it. ``max_steps``: the steps the run has taken, which the schedule's counter may not exceed."""
     ckpt.load_model_weights(model, directory)
-    state = ckpt.load_training_state(directory)
+    state = ckpt.load_training_state(directory, max_steps)
     try:
         with warnings.catch_warnings():
             # LinearWarmup's set_state_dict hands its whole state to the base class, which warns about the
@@ -353,7 +414,8 @@ def load_data(config: TrainConfig, say=print):
     if config.val_dir:
         val_set = folders[1]
     else:
-        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed)
+        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed,
+                                                   root=config.data)
         val_set = ImageFolder(config.data, train_set.classes, val_samples)
         train_set = ImageFolder(config.data, train_set.classes, train_samples, train_set.skipped)
     skipped = train_set.skipped + val_set.skipped
@@ -413,6 +475,7 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) 
     loss_sum = correct = count = 0.0
     lr, start = optimizer.get_lr(), time.perf_counter()
     for batch, (images, labels) in enumerate(loader, start=1):
+        _check_stop()
         with paddle.amp.auto_cast(enable=scaler.is_enable()), batchnorm_note_silenced():
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
@@ -443,6 +506,7 @@ def evaluate(model, loader) -> Tuple[float, float]:
     model.eval()
     loss_sum = correct = count = 0.0
     for images, labels in loader:
+        _check_stop()
         logits = model(images)
         loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
         correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
@@ -520,6 +584,8 @@ def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
     when Paddle's own setting is kept. (Eager Paddle runs CPU kernels on one thread unless told otherwise.) The
     setting outlasts the run, for the whole process: Paddle has no call that reads the previous one back."""
     threads = cpu_threads(config.threads)
+    if config.threads is not None:
+        check_threads("threads", config.threads)  # 100000 threads abort Paddle and starve the machine
     if threads is None or paddle.device.get_device().startswith("gpu"):
         return None
     paddle.base.core.set_num_threads(threads)

@@ -60,10 +60,15 @@ def check_output(out: Path, resume_dir: Optional[Path] = None) -> None:
     temporary files), or it is the run directory of ``resume_dir``, the checkpoint being resumed."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} is a file; give a directory")
+    links = [name for name in CHECKPOINTS if (out / name).is_symlink()]
+    if links:  # a checkpoint is replaced by renaming a new directory over it: a link would end in ENOTDIR
+        raise FileExistsError(f"{out / links[0]} is a symbolic link ({os.readlink(out / links[0])}): a run replaces "
+                              "its checkpoints by renaming, which a link does not survive. Replace the link by the "
+                              "directory it points to (or copy the run), then run again")
     if resume_dir is not None and _same(out, resume_dir.parent):
         return
     entries = foreign_entries(out)
-    if not entries:
+    if not entries or unfinished(out):
         return
     if "last" in entries or "last.old" in entries:
         crashed = " (interrupted while replacing its checkpoint: last.old/ is the previous one)" \
@@ -73,6 +78,24 @@ def check_output(out: Path, resume_dir: Optional[Path] = None) -> None:
     listed = ", ".join(entries[:_LISTED]) + (f" and {len(entries) - _LISTED} more" if len(entries) > _LISTED else "")
     raise FileExistsError(f"{out} is not empty ({listed}) and holds no training run; a run writes last/, best/, "
                           "metrics.csv, metrics.png and export/ into its --out: choose a new or empty directory")
+
+
+def unfinished(out: Path) -> bool:
+    """Whether ``out`` holds a run stopped (killed, disk full) while it wrote its first resumable checkpoint:
+    a ``best`` checkpoint (written first) and nothing else of a run, no ``last``. Nothing resumable was finished,
+    so a new run may start there again (it replaces ``best``)."""
+    from .checkpoint import TRAINER_FILE  # (Paddle is imported there; this module stays light)
+
+    return foreign_entries(out) == [CHECKPOINTS[1]] and (out / CHECKPOINTS[1] / TRAINER_FILE).is_file()
+
+
+def restart_unfinished(out: Path) -> bool:
+    """With the lock held, for a new run: if ``out`` is ``unfinished``, remove its ``best`` checkpoint (of an
+    epoch that is not resumable) and return True."""
+    if not unfinished(out):
+        return False
+    shutil.rmtree(out / CHECKPOINTS[1])
+    return True
 
 
 def foreign_entries(out: Path) -> List[str]:
@@ -89,19 +112,11 @@ def locked(out: Path) -> Iterator[None]:
     again, so a run that stops before its first checkpoint leaves nothing behind."""
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / LOCK_FILE, "a+", encoding="utf-8")
+    handle = _take_lock(out)
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "another process"
-                raise FileExistsError(f"{out} is in use by another training run ({holder}); wait for it to end, or "
-                                      "choose another --out") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} started {_start_time(os.getpid())}\n")
         handle.flush()
         yield
     finally:
@@ -110,6 +125,66 @@ def locked(out: Path) -> Iterator[None]:
             with contextlib.suppress(OSError):
                 os.unlink(out / LOCK_FILE)
                 out.rmdir()
+
+
+def _take_lock(out: Path):
+    """The open lock file of ``out``, locked; ``FileExistsError`` naming the holder if a living run holds it.
+
+    A lock whose recorded holder is dead (by process id and start time: the id may have been reused) is stale:
+    processes the dead run started (loader workers) still hold it. The lock file is then replaced by a new
+    one, which they do not hold."""
+    path = out / LOCK_FILE
+    for _ in range(3):
+        handle = open(path, "a+", encoding="utf-8")
+        if fcntl is None:
+            return handle
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read(500).strip()
+            handle.close()
+            if holder and _holder_is_dead(holder):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # the orphans keep their lock on the old file; a new one is free
+                continue
+            raise FileExistsError(f"{out} is in use by another training run ({holder or 'another process'}); wait "
+                                  "for it to end, or choose another --out") from None
+        if _same_file(handle, path):  # not replaced by another process taking over a stale lock meanwhile
+            return handle
+        handle.close()
+    raise FileExistsError(f"{out}: could not take the lock {path}; try again")
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+_HOLDER = re.compile(r"^pid (\d+) on (\S+) started (\S+)$")
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """Whether the lock record ``holder`` (``pid N on HOST started T``) names a process of this machine that no
+    longer runs: no process with that id, or one started at another time (the id was reused)."""
+    match = _HOLDER.match(holder)
+    if not match or match.group(2) != socket.gethostname() or match.group(3) == "unknown":
+        return False  # another machine (a shared file system), or a record without a start time: keep it
+    return _start_time(int(match.group(1))) != match.group(3)
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), ``"none"`` if there is no such
+    process, ``"unknown"`` where ``/proc`` is missing."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as file:
+            return file.read().rsplit(")", 1)[1].split()[19]
+    except FileNotFoundError:
+        return "none" if os.path.isdir("/proc") else "unknown"
+    except (OSError, IndexError):
+        return "unknown"
 
 
 def tidy(out: Path) -> None:

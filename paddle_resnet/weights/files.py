@@ -60,12 +60,25 @@ def read_source(source: Source, trusted: bool = False) -> Tuple[Dict[str, np.nda
     """``({name: numpy array}, label for messages)`` of a file path, an ``http(s)://`` URL (downloaded once into
     Paddle's weights cache) or a state dict."""
     if isinstance(source, Mapping):
-        return state_from_mapping(source), "<state dict>"
-    if not isinstance(source, (str, os.PathLike)):
+        state, label = state_from_mapping(source), "<state dict>"
+    elif not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"weights source {source!r}: expected a file path, a URL or a state dict")
-    label = os.fspath(source)
-    check_suffix(label)
-    return read_state(download_url(label) if is_url(label) else label, trusted), label
+    else:
+        label = os.fspath(source)
+        check_suffix(label)
+        state = read_state(download_url(label) if is_url(label) else label, trusted)
+    check_keys(state, label)
+    return state, label
+
+
+def check_keys(state: Mapping, label: str) -> None:
+    """Raise ``ValueError`` naming ``label`` unless every key of ``state`` is a string (a tensor's name)."""
+    others = [key for key in state if not isinstance(key, str)]
+    if others:
+        from .pickle_safe import describe
+
+        raise ValueError(f"{label}: {len(others)} key(s) are not strings ({', '.join(map(describe, others[:5]))}); "
+                         "a state dict maps tensor names to tensors")
 
 
 def read_state(path: str, trusted: bool = False) -> Dict[str, np.ndarray]:
@@ -108,6 +121,10 @@ def read_pickle(path: str, trusted: bool = False, classes=None):
                          f"({type(error).__name__}: {error})") from None
 
 
+def _key_name(key) -> str:
+    return key[:80] if isinstance(key, str) else pickle_safe.describe(key)
+
+
 def _read_pdparams(path: str, trusted: bool) -> Dict[str, np.ndarray]:
     state = read_pickle(path, trusted)
     if not isinstance(state, dict):
@@ -116,7 +133,9 @@ def _read_pdparams(path: str, trusted: bool) -> Dict[str, np.ndarray]:
     nested = [key for key, value in state.items() if not isinstance(value, np.ndarray)]
     if nested:
         raise ValueError(
-            f"{path}: entries {', '.join(map(str, nested[:5]))} are not tensors; is it a training checkpoint? "
+            f"{path}: entries {', '.join(map(_key_name, nested[:5]))}"
+            f"{f' and {len(nested) - 5} more' if len(nested) > 5 else ''} are not tensors; is it a training "
+            "checkpoint? "
             "Save or pass its model state dict instead"
         )
     return state

@@ -27,7 +27,7 @@ from .._files import atomic_path
 from ..models.stages import HEAD, part_of, stage_number
 from .files import SUFFIXES, Source, read_source, suffix_of, write_state
 from .adapt import adapt_input_channels
-from .naming import layout_hints, to_paddle_naming
+from .naming import NamingConflictError, layout_hints, to_paddle_naming
 from .official import VARIANTS, check_official, official_weights_path
 from .pytorch_cifar import padding_warning
 from .._errors import PaddleResNetError
@@ -101,13 +101,22 @@ class LoadReport:
 
 
 def _summarise(keys: List[str], limit: int) -> str:
-    """The keys themselves, or when there are more than ``limit``, a count per top-level layer."""
+    """The keys themselves, or when there are more than ``limit``, a count per top-level layer (the first
+    ``limit`` layers, then how many keys the rest hold: a file of 300,000 unknown keys gives one line, not
+    megabytes)."""
     if len(keys) <= limit:
-        return ", ".join(keys)
+        return ", ".join(_short_key(key) for key in keys)
     counts: Dict[str, int] = {}
     for key in keys:
         counts[key.split(".")[0]] = counts.get(key.split(".")[0], 0) + 1
-    return ", ".join(f"{layer}.* ({count} keys)" for layer, count in counts.items())
+    shown = list(counts.items())[:limit]
+    rest = len(keys) - sum(count for _, count in shown)
+    return ", ".join(f"{_short_key(layer)}.* ({count} keys)" for layer, count in shown) + \
+        (f" and {rest} more keys in {len(counts) - len(shown)} other layers" if rest else "")
+
+
+def _short_key(key: str, width: int = 80) -> str:
+    return key if len(key) <= width else key[:width] + "..."
 
 
 def load_weights(model: nn.Layer, source: Source, strict: bool = True, trusted: bool = False) -> LoadReport:
@@ -156,7 +165,9 @@ def load_pretrained(model: nn.Layer, name: str, source: Union[bool, str]) -> Loa
 
     def refuse(report: LoadReport, keys: List[str]) -> str:
         return (f"the pretrained weights do not fit the backbone of this {name} (nothing was loaded); offending "
-                f"keys: {', '.join(keys[:12])}{' ...' if len(keys) > 12 else ''}\n{report.describe()}")
+                f"keys: {', '.join(map(_short_key, keys[:12]))}"
+                f"{f' and {len(keys) - 12} more' if len(keys) > 12 else ''}"
+                f"\n{report.describe()}")
 
     def note(report: LoadReport) -> str:
         fresh = report.missing or report.mismatched
@@ -204,7 +215,10 @@ def _load(model: nn.Layer, source: Source, may_skip: Callable[[str], bool],
     key that ``may_skip`` does not allow was skipped), convert every value to the model's dtype, and only then
     copy; warn (with ``note(report)`` appended)."""
     state, label = read_source(source, trusted)
-    state, naming = to_paddle_naming(state, model)
+    try:
+        state, naming = to_paddle_naming(state, model)
+    except NamingConflictError as error:
+        raise NamingConflictError(f"{label}: {error}") from None
     state, adapted = adapt_input_channels(state, model)
     own = model.state_dict()
     report = _compare(own, state, naming, label)
@@ -272,7 +286,8 @@ def _converted(own: Mapping[str, object], state: Mapping[str, np.ndarray], repor
     if unusable:
         raise IncompatibleWeightsError(
             f"{report.source}: tensors of a dtype that is not a number (nothing was loaded): "
-            f"{', '.join(unusable[:12])}{' ...' if len(unusable) > 12 else ''}; accepted: bool, integer and "
+            f"{', '.join(unusable[:12])}{f' and {len(unusable) - 12} more' if len(unusable) > 12 else ''}; accepted: "
+            "bool, integer and "
             "floating-point arrays", report)
     return values
 

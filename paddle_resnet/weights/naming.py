@@ -38,6 +38,12 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 import numpy as np
 from paddle import nn
 
+from .._errors import PaddleResNetError
+
+class NamingConflictError(PaddleResNetError, ValueError):
+    """The keys of a weights file follow two naming conventions at once."""
+
+
 #: Keys that only torchvision / timm naming has, and how the statistics are renamed for Paddle.
 _TORCH_ONLY_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 _TORCH_TO_PADDLE = {".running_mean": "._mean", ".running_var": "._variance"}
@@ -61,9 +67,18 @@ def _is_torch_naming(state: Mapping[str, np.ndarray], model: nn.Layer) -> bool:
     """Decided from every signal the keys and shapes give, not from one kind of key: BatchNorm statistics
     named PyTorch's way (or Paddle's way), and failing both (a file of parameters only), a Linear weight whose
     shape is the model's transposed ([out, in] instead of [in, out])."""
-    if any(key.endswith(_TORCH_ONLY_SUFFIXES) for key in state):
+    torch = [key for key in state if key.endswith(_TORCH_ONLY_SUFFIXES)]
+    paddle = [key for key in state if key.endswith(_PADDLE_ONLY_SUFFIXES)]
+    if torch and paddle:  # e.g. one stray PyTorch key in a Paddle file: guessing could transpose a classifier
+        raise NamingConflictError(
+            f"the weights mix two namings: {len(torch)} key(s) in PyTorch's ({', '.join(k[:80] for k in torch[:3])}) "
+            f"and {len(paddle)} in Paddle's ({', '.join(k[:80] for k in paddle[:3])}) BatchNorm statistics names; "
+            "which one applies "
+            "(and whether Linear weights are transposed) cannot be told. Rename or drop the odd keys and pass the "
+            "state dict")
+    if torch:
         return True
-    if any(key.endswith(_PADDLE_ONLY_SUFFIXES) for key in state):
+    if paddle:
         return False
     own = model.state_dict()
     transposed = [key for key in _linear_weights(model) if key in state and key in own

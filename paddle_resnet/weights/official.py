@@ -12,15 +12,13 @@ cache.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import sys
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
-from .._files import atomic_write_text
+from .._files import atomic_path, atomic_write_text
 from .._progress import Progress
-from .._quiet import download_notes_silenced
 from ..models.config import TRAINED_FIELDS
 from ..models.table import ARCHITECTURES
 from .._errors import PaddleResNetError
@@ -117,7 +115,17 @@ def official_weights_path(name: str, variant: Union[bool, str] = True) -> str:
 
     url, md5 = OFFICIAL_WEIGHTS[name]
     cached = os.path.join(download.WEIGHTS_HOME, _url_filename(url))
-    return _download(lambda: download.get_weights_path_from_url(url, md5), url, cached, md5)
+    if os.path.isfile(cached) and _md5(cached) == md5:
+        return cached
+
+    def fetch_checked() -> str:
+        for _ in range(2):  # a corrupt transfer is fetched once more
+            fetch(url, cached)
+            if _md5(cached) == md5:
+                return cached
+        raise OSError(f"the downloaded file has md5 {_md5(cached)}, expected {md5}")
+
+    return _download(fetch_checked, url, cached, md5)
 
 
 def download_url(url: str) -> str:
@@ -126,8 +134,10 @@ def download_url(url: str) -> str:
     from paddle.utils import download
 
     folder = os.path.join(download.WEIGHTS_HOME, "urls", hashlib.sha256(url.encode()).hexdigest()[:16])
-    return _download(lambda: download.get_path_from_url(url, folder, None, decompress=False),
-                     url, os.path.join(folder, _url_filename(url)), None)
+    cached = os.path.join(folder, _url_filename(url))
+    if os.path.isfile(cached):
+        return cached
+    return _download(lambda: fetch(url, cached), url, cached, None)
 
 
 def _paddleclas_weights_path(url: str) -> str:
@@ -145,8 +155,7 @@ def _paddleclas_weights_path(url: str) -> str:
         os.remove(cached)  # changed since it was downloaded (a bad disk, a partial copy): fetch it again
     note = (" (PaddleClas publishes no checksum; the sha256 of the file you place there is recorded at its first "
             "use and checked at every later one)")
-    path = _download(lambda: download.get_path_from_url(url, folder, None, decompress=False), url, cached, None,
-                     note)
+    path = cached if os.path.isfile(cached) else _download(lambda: fetch(url, cached), url, cached, None, note)
     digest = _sha256(path)
     if recorded is None:
         atomic_write_text(record, f"{digest}  {os.path.basename(path)}\n")
@@ -184,12 +193,11 @@ def check_official(model: nn.Layer, name: str) -> None:
             )
 
 
-def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, None], note: str = "") -> str:
-    """Run Paddle's downloader; turn its failures into an error that says where to put the file by hand."""
+def _download(fetch_it: Callable[[], str], url: str, cached: str, md5: Union[str, None], note: str = "") -> str:
+    """Run a download; turn its failures into an error that says where to put the file by hand."""
     try:
-        with _download_progress(_url_filename(url)), download_notes_silenced():
-            return fetch()
-    except (RuntimeError, OSError) as error:
+        return fetch_it()
+    except OSError as error:  # urllib's URLError, socket timeouts, a disk full: all OSError
         if md5 and os.path.exists(cached):
             reason = (f"the file at {cached} has md5 {_md5(cached)}, expected {md5} (a corrupt or changed "
                       f"download), and downloading it again did not fix that ({error})")
@@ -202,42 +210,64 @@ def _download(fetch: Callable[[], str], url: str, cached: str, md5: Union[str, N
         ) from error
 
 
-@contextlib.contextmanager
-def _download_progress(name: str):
-    """Show a download's progress with ``_progress.Progress`` (a plain line every few seconds in a notebook or a
-    log, where the bar Paddle's downloader draws would stay silent or fill one endless line).
+#: Seconds a download may wait for the connection, and then for each next piece of data: a server that stalls
+#: is given up instead of waited for for ever.
+DOWNLOAD_TIMEOUT = 60
+#: The most bytes a download may bring (the largest published ResNet weights are about 300 MB): a server that
+#: sends no ``Content-Length``, or declares more, is not read beyond it.
+MAX_DOWNLOAD_BYTES = 2 * 2 ** 30
 
-    Paddle's downloader reports through a ``tqdm``-like class that it looks up in its module when it downloads;
-    it is replaced for this call only."""
-    from paddle.utils import download
 
-    class Bar:  # what paddle.utils.download uses of tqdm: total (in KiB), update(n), a context manager
-        def __init__(self, total=None, **_):
-            counter = (lambda done, total: f"{done / 1024:.1f}/{total / 1024:.1f} MiB") if total else \
-                (lambda done, total: f"{done / 1024:.1f} MiB")
-            self.progress = Progress(f"downloading {name}", total or 0, stream=sys.stderr, counter=counter)
+def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None) -> str:
+    """Download ``url`` to ``path`` (atomically: a failed download leaves nothing there) and return ``path``.
 
-        def update(self, kib: int) -> None:
-            done = self.progress.done + kib
-            now = self.progress.clock()
-            rate = done / 1024 / max(now - self.progress.start, 1e-9)
-            self.progress.update(done, f"{rate:.1f} MiB/s", now=now)
+    Bounded in time and size: ``timeout`` (default ``DOWNLOAD_TIMEOUT``) seconds for the connection and for
+    each read, ``max_bytes`` (default ``MAX_DOWNLOAD_BYTES``) at most, and exactly the ``Content-Length`` the
+    server declares when it declares one. Raises ``OSError`` (``WeightsDownloadError`` for a bound) otherwise.
+    """
+    import urllib.request
 
-        def __enter__(self):
-            return self
+    timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
+    limit = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
+    request = urllib.request.Request(url, headers={"User-Agent": "paddle_resnet"})
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)  # where the error says to put the file by hand
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        declared = response.headers.get("Content-Length")
+        if declared is not None:
+            if not declared.strip().isdigit() or int(declared) > limit:
+                raise WeightsDownloadError(f"{url}: the server declares {declared[:40]} bytes; accepted: at most "
+                                           f"{limit} (MAX_DOWNLOAD_BYTES)")
+            limit = int(declared)
+        progress = Progress(f"downloading {_url_filename(url)}", limit if declared else 0, stream=sys.stderr,
+                            counter=_mebibytes)
+        received = 0
+        try:
+            with atomic_path(path) as temporary, open(temporary, "wb") as file:
+                while True:
+                    chunk = response.read(1 << 20)  # each read waits at most `timeout` seconds
+                    if not chunk:
+                        break
+                    received += len(chunk)
+                    if received > limit:
+                        raise WeightsDownloadError(
+                            f"{url}: more than {limit} bytes " + ("(its declared Content-Length)" if declared else
+                                                                  "(MAX_DOWNLOAD_BYTES; the server declares no size)"))
+                    file.write(chunk)
+                    now = progress.clock()
+                    rate = received / 2 ** 20 / max(now - progress.start, 1e-9)
+                    progress.update(received, f"{rate:.1f} MiB/s", now=now)
+                if declared is not None and received != limit:
+                    raise WeightsDownloadError(f"{url}: the connection closed after {received} of the {limit} "
+                                               "bytes declared")
+        except BaseException:
+            progress.close(" (failed)")
+            raise
+        progress.close()
+    return path
 
-        def __exit__(self, *error):
-            self.progress.close("" if error[0] is None else " (failed)")
 
-    original = getattr(download, "tqdm", None)
-    if original is None:  # a Paddle whose downloader reports differently: leave it as it is
-        yield
-        return
-    download.tqdm = Bar
-    try:
-        yield
-    finally:
-        download.tqdm = original
+def _mebibytes(done: int, total: int) -> str:
+    return f"{done / 2 ** 20:.1f}/{total / 2 ** 20:.1f} MiB" if total else f"{done / 2 ** 20:.1f} MiB"
 
 
 def _url_filename(url: str) -> str:

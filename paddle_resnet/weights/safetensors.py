@@ -34,6 +34,9 @@ _NAMES = {np.dtype(code): name for name, code in DTYPES.items() if name != "BF16
 
 #: A header larger than this is not a weights file (the reference implementation uses the same bound).
 MAX_HEADER_BYTES = 100_000_000
+#: The most elements a shape may describe, counting its non-zero dimensions (a tensor of a zero dimension is
+#: empty, but numpy still refuses shapes whose other dimensions multiply beyond its index range).
+MAX_ELEMENTS = 2 ** 48
 
 
 class SafetensorsError(PaddleResNetError, ValueError):
@@ -57,13 +60,13 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         )
     try:
         header = json.loads(data[8:8 + header_size].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise SafetensorsError(f"{path}: the header is not valid JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError, a 5000-digit integer
+        raise SafetensorsError(f"{path}: the header is not valid JSON ({str(error)[:200]})") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path}: the header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
     if not (isinstance(metadata, dict) and all(isinstance(value, str) for value in metadata.values())):
-        raise SafetensorsError(f"{path}: __metadata__ must be a JSON object of strings, not {metadata!r:.100}")
+        raise SafetensorsError(f"{path}: __metadata__ must be a JSON object of strings, not {_short(metadata)}")
     buffer = memoryview(data)[8 + header_size:]
 
     tensors, spans = {}, []
@@ -72,7 +75,7 @@ def load(path: str) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
         expected = math.prod(shape) * np.dtype(DTYPES[dtype]).itemsize
         if not 0 <= begin <= end <= len(buffer) or end - begin != expected:
             raise SafetensorsError(
-                f"{path}: tensor {name!r} ({dtype}, shape {shape}) needs {expected} bytes but its offsets are "
+                f"{path}: tensor {_short(name)} ({dtype}, shape {shape}) needs {expected} bytes but its offsets are "
                 f"[{begin}, {end}) in a data section of {len(buffer)} bytes (truncated or corrupt file?)"
             )
         array = np.frombuffer(buffer[begin:end], dtype=DTYPES[dtype]).reshape(shape)
@@ -97,18 +100,26 @@ def _check_entry(path: str, name: str, entry) -> Tuple[str, List[int], List[int]
     """``(dtype, shape, data_offsets)`` of a header entry, each checked for its JSON type: a malformed header
     must give a ``SafetensorsError`` naming the file, not a ``TypeError`` from deep inside."""
     if not isinstance(entry, dict) or not {"dtype", "shape", "data_offsets"} <= set(entry):
-        raise SafetensorsError(f"{path}: tensor {name!r} has a malformed entry {entry!r:.200}; expected "
+        raise SafetensorsError(f"{path}: tensor {_short(name)} has a malformed entry {_short(entry)}; expected "
                                '{"dtype": ..., "shape": [...], "data_offsets": [begin, end]}')
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
     if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise SafetensorsError(f"{path}: tensor {name!r} has dtype {dtype!r:.80}; supported: {', '.join(DTYPES)}")
-    if not _is_int_list(shape) or len(shape) > 64:
-        raise SafetensorsError(f"{path}: tensor {name!r} has shape {shape!r:.80}; expected a list of at most 64 "
-                               "non-negative integers")
+        raise SafetensorsError(f"{path}: tensor {_short(name)} has dtype {_short(dtype)}; supported: "
+                               f"{', '.join(DTYPES)}")
+    if not _is_int_list(shape) or len(shape) > 64 or math.prod(size for size in shape if size) > MAX_ELEMENTS:
+        raise SafetensorsError(f"{path}: tensor {_short(name)} has shape {_short(shape)}; expected a list of at most "
+                               f"64 non-negative integers whose non-zero ones multiply to at most {MAX_ELEMENTS}")
     if not _is_int_list(offsets) or len(offsets) != 2:
-        raise SafetensorsError(f"{path}: tensor {name!r} has data_offsets {offsets!r:.80}; expected two "
+        raise SafetensorsError(f"{path}: tensor {_short(name)} has data_offsets {_short(offsets)}; expected two "
                                "non-negative integers [begin, end]")
     return dtype, shape, offsets
+
+
+def _short(value) -> str:
+    """A bounded description of a header value for a message (a header may hold megabytes of JSON)."""
+    from .pickle_safe import describe
+
+    return describe(value)
 
 
 def _is_int_list(value) -> bool:
