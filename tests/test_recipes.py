@@ -3,17 +3,17 @@ rule), the CIFAR augmentation and the per-pixel mean, and short runs with them t
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
-import paddle
 import pytest
 from helpers import run_cli
 from helpers.images import make_image_folder
 from helpers.training import run_training
 from PIL import Image
 
-from paddle_resnet.training import TrainConfig, loop, schedules
+from paddle_resnet.training import TrainConfig, loop, resume_config, schedules, train
 from paddle_resnet.training.checkpoint import _from_json, _to_json
 from paddle_resnet.training.data import pixel_mean, train_transform, validation_transform
 from paddle_resnet.training.data import seeded_global_rngs
@@ -185,6 +185,11 @@ def test_a_he2015_cifar10_run_in_steps_has_its_milestones_and_length_fast(cifar_
     assert "step" in (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
 
 
+def _resume(path, **changes):
+    stream = io.StringIO()
+    return train(resume_config(str(path), **changes), stream=stream), stream.getvalue()
+
+
 @pytest.mark.slow
 def test_an_interrupted_he2015_cifar10_run_resumes_exactly(cifar_like, tmp_path, monkeypatch):
     straight, _ = _cifar_run(cifar_like, tmp_path / "straight", model="resnet20")
@@ -201,14 +206,22 @@ def test_an_interrupted_he2015_cifar10_run_resumes_exactly(cifar_like, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         _cifar_run(cifar_like, tmp_path / "resumed", model="resnet20")
     monkeypatch.setattr(loop, "train_one_epoch", real_epoch)
-    resumed, output = run_training(resume=str(tmp_path / "resumed"))
+    resumed, output = _resume(tmp_path / "resumed")
     assert "resumed from" in output and "(step 6)" in output
     assert [row["step"] for row in resumed.history] == [6, 8]
     for key in ("train_loss", "lr", "val_loss", "val_acc"):
         assert [row[key] for row in resumed.history] == [row[key] for row in straight.history], key
-    weights = [paddle.load(str(tmp_path / run / "last" / "model.pdparams")) if False else
-               (tmp_path / run / "last" / "model.safetensors").read_bytes() for run in ("straight", "resumed")]
-    assert weights[0] == weights[1]
+    weights = [(tmp_path / run / "last" / "model.safetensors").read_bytes() for run in ("straight", "resumed")]
+    assert weights[0] == weights[1]  # bit for bit
     # extended in steps: the schedule continues from step 8
-    extended, output = run_training(resume=str(tmp_path / "resumed"), max_steps=12)
+    extended, output = _resume(tmp_path / "resumed", max_steps=12)
     assert "length changed from 8 steps to 12 steps" in output and extended.history[-1]["step"] == 12
+
+
+def test_the_shortcut_option_trains_the_papers_resnet34_a_and_c():
+    """``--shortcut``: Table 3's ResNet-34 A and C are trainable as resnet34 with another shortcut option."""
+    model = loop.build_model(TrainConfig(model="resnet20", shortcut="C"), num_classes=3)
+    assert model.layer1[0].downsample is not None and model.fc.weight.shape == [64, 3]
+    assert loop.model_options({"shortcut": "A"}) == {"shortcut": "A"} and loop.model_options({}) == {}
+    with pytest.raises(ValueError, match="option A shortcuts are parameter-free"):
+        TrainConfig(model="resnet50_vd", shortcut="A")

@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     from ..training.config import (AUGMENTATIONS, BASE_LR, DEFAULT_EPOCHS, DEFAULT_OUT, DEFAULT_THREADS,
                                    DEFAULT_VAL_SPLIT, DEFAULT_WEIGHT_DECAY, NORMALIZATIONS, OPTIMIZERS, SCHEDULES,
                                    TrainConfig)
+    from ..models.config import SHORTCUTS
     from ..training.recipes import RECIPES
 
     defaults = TrainConfig()
@@ -50,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("data", nargs="?", help="training image folder (not needed with --resume)")
     parser.add_argument("--model", choices=list_models(), metavar="NAME",
                         help=f"architecture, one of list_models() (default {defaults.model})")
+    parser.add_argument("--shortcut", choices=SHORTCUTS,
+                        help="the model's shortcut option instead of its row's: A zero-pads, B projects where the "
+                             "shape changes, C projects on every block, none (a plain net)")
     parser.add_argument("--out", metavar="DIR",
                         help=f"output directory (default {DEFAULT_OUT}; with --resume, the run's own directory)")
     parser.add_argument("--val-dir", metavar="DIR", help="validation image folder with the same class folders")

@@ -78,6 +78,8 @@ class TrainConfig:
             paper's ResNet-110: 0.01 until the error is below 80%); both or neither.
         augment: the training augmentation, one of ``AUGMENTATIONS``.
         normalize: the input normalisation, one of ``NORMALIZATIONS``.
+        shortcut: the model's shortcut option (``"A"``, ``"B"``, ``"C"`` or ``"none"``, see ``ResNetConfig``)
+            instead of the table row's: the paper's ResNet-34 A and C are ``model="resnet34", shortcut="A"``.
         recipe: the name of the recipe (``recipes.RECIPES``) the settings came from; ``"default"`` for these.
         input_size: square training and evaluation resolution, 8 to ``MAX_INPUT_SIZE``; by default the
             architecture's (224 or 32).
@@ -127,6 +129,7 @@ class TrainConfig:
     augment: str = "imagenet"
     normalize: str = "imagenet"
     recipe: str = "default"
+    shortcut: Optional[str] = None
 
     def __post_init__(self):
         if self.model not in list_models():
@@ -209,6 +212,8 @@ class TrainConfig:
         if official and self.model not in official_names(self.pretrained):
             raise ValueError(f"pretrained={self.pretrained!r}: there are no official weights for {self.model}, only "
                              f"for {', '.join(official_names(self.pretrained))}; give a weights file path instead")
+        if self.shortcut is not None:
+            get_config(self.model, shortcut=self.shortcut)  # raises, naming the accepted options, if it does not fit
         stages = [STEM] + [stage_name(i) for i in range(1, get_config(self.model).num_stages + 1)]
         if self.freeze is not None and self.freeze not in stages:
             raise ValueError(f"freeze={self.freeze!r}: {self.model} can be frozen up to one of {', '.join(stages)}")
@@ -306,10 +311,12 @@ def total_steps(config: TrainConfig, steps_per_epoch: int) -> int:
     return config.max_steps if config.max_steps is not None else config.epochs * steps_per_epoch
 
 
-def planned_epochs(config: TrainConfig, steps_per_epoch: int) -> int:
-    """The epochs a resolved run starts: ``epochs``, or as many as ``max_steps`` reaches into (the last one cut
-    short at ``max_steps``)."""
-    return config.epochs if config.max_steps is None else -(-config.max_steps // steps_per_epoch)
+def planned_epochs(config: TrainConfig, steps_per_epoch: int, epochs_done: int = 0, steps_done: int = 0) -> int:
+    """The last epoch of a resolved run: ``epochs``, or the epoch that ``max_steps`` reaches into (cut short at
+    ``max_steps``) when the run continues after ``epochs_done`` epochs of ``steps_done`` steps."""
+    if config.max_steps is None:
+        return config.epochs
+    return epochs_done + max(0, -(-(config.max_steps - steps_done) // steps_per_epoch))
 
 
 def _as_saved(value):

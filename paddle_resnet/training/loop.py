@@ -238,7 +238,7 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
                                         rank=distributed.rank(), world_size=distributed.world_size())
         val_loader = _loader(val_set, validation_transform(config.input_size, config.augment, mean), val_sampler,
                              config)
-    epochs = planned_epochs(config, steps_per_epoch)
+    epochs = planned_epochs(config, steps_per_epoch, trainer["epoch"], trainer["step"])
     say(_describe(config, train_set, val_set, threads, total_steps(config, steps_per_epoch), epochs))
     return _Run(config, train_set, val_set, model, parallel_model, optimizer, scheduler, scaler, train_sampler,
                 train_loader, val_loader, trainer, export, epochs=epochs)
@@ -396,7 +396,8 @@ def load_data(config: TrainConfig, say=print):
 
 def build_model(config: TrainConfig, num_classes: int):
     """The architecture with ``num_classes`` outputs, pretrained and partly frozen as ``config`` says."""
-    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes)
+    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes,
+                         **model_options(config.to_dict()))
     if config.freeze:
         freeze(model, up_to=config.freeze)
     return model
@@ -437,6 +438,12 @@ def step_milestones(decay_steps: int) -> List[int]:
     strictly increasing milestones), and step 0 is dropped so the full learning rate is used at least once.
     """
     return sorted({decay_steps // 2, decay_steps * 3 // 4} - {0})
+
+
+def model_options(settings: dict) -> dict:
+    """The builder options a run's settings (``TrainConfig.to_dict()``, or a ``trainer.json``'s) give beyond the
+    table row: the shortcut option, when one was chosen."""
+    return {"shortcut": settings["shortcut"]} if settings.get("shortcut") else {}
 
 
 def build_optimizer(config: TrainConfig, model, schedule):
@@ -528,7 +535,7 @@ def export_run(path) -> str:
                                   f"{settings['normalize']!r}), which an exported model's per-channel "
                                   "normalisation cannot express; evaluate it with its validation in training")
     with paddle.utils.unique_name.guard():
-        model = create_model(settings["model"], num_classes=len(trainer["classes"]))
+        model = create_model(settings["model"], num_classes=len(trainer["classes"]), **model_options(settings))
     return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
 
 
