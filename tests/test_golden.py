@@ -18,7 +18,7 @@ import pytest
 from paddle.vision.models import resnet as vision
 
 from references import closed_form
-from helpers import constant_init
+from helpers import constant_init, run_cli
 from references.published import (PAPER_CIFAR_PARAMS_M, PAPER_FLOPS_BILLIONS, PAPER_OPTION_C_EXTRA_PROJECTIONS,
                                    TORCHVISION_PUBLISHED, summary_params)
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
@@ -143,6 +143,19 @@ def test_option_c_adds_the_papers_thirteen_projections_to_resnet34():
     assert extra == PAPER_OPTION_C_EXTRA_PROJECTIONS == 13
     blocks = sum(closed_form.IMAGENET["resnet34"][1])
     assert projections("resnet34:shortcut=C") == blocks  # a projection on every block
+
+
+def test_the_commands_verify_and_summarise_the_plain_nets_and_shortcut_variants(capsys):
+    code, out, _ = run_cli(capsys, "verify", "--only", "plain20,plain32")
+    assert code == 0 and "2 of 2 architectures match" in out
+    code, out, _ = run_cli(capsys, "verify", "--model", "resnet18:shortcut=C", "--golden", str(GOLDEN_FILE))
+    assert code == 0, out
+    code, out, _ = run_cli(capsys, "verify", "--model", "resnet18:shortcut=B", "--golden", str(GOLDEN_FILE),
+                           "--name", "resnet18:shortcut=C")  # B is not C: the missing projections are named
+    assert code == 1 and "layer1.0.downsample.0" in out
+    code, out, _ = run_cli(capsys, "summary", "plain20")
+    assert code == 0 and "269,722" in out  # ResNet-20's parameters (Table 6: 0.27M), no ZeroPadShortcut
+    assert "ZeroPadShortcut" not in out
 
 
 @pytest.mark.parametrize("key, block", [("BasicBlock(64, 128, 2)", lambda: BasicBlock(64, 128, 2)),

@@ -15,7 +15,7 @@ from PIL import Image
 
 from paddle_resnet.training import TrainConfig, loop, resume_config, schedules, train
 from paddle_resnet.training.checkpoint import _from_json, _to_json
-from paddle_resnet.training.data import pixel_mean, train_transform, validation_transform
+from paddle_resnet.training.data import pixel_mean, read_images, train_transform, validation_transform
 from paddle_resnet.training.data import seeded_global_rngs
 from paddle_resnet.training.recipes import RECIPES, recipe_config
 
@@ -150,7 +150,7 @@ def test_pixel_mean_is_the_mean_image_of_the_training_images(tmp_path):
     samples = [(str(path), 0) for path in sorted(folder.rglob("*.png"))]
     stack = np.stack([np.asarray(Image.open(path).convert("RGB"), np.float64) for path, _ in samples])
     expected = stack.mean(axis=0).transpose(2, 0, 1)
-    np.testing.assert_allclose(pixel_mean(samples, 32, "cifar"), expected, rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(pixel_mean(read_images(samples), 32, "cifar"), expected, rtol=1e-6, atol=1e-4)
 
 
 def test_scale_augmentation_gives_the_crop_size_with_lighting():

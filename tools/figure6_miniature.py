@@ -1,7 +1,7 @@
 """A miniature of Figure 6 of He et al. (2015): training plain-20/56 and ResNet-20/56 with the paper's CIFAR-10
 recipe, scaled down to what 2 CPU cores do in minutes, and their training-loss curves in one plot.
 
-    python tools/figure6_miniature.py --out runs/figure6 --plot docs/figure6_miniature.png
+    python tools/figure6_miniature.py --out runs/figure6 --plot docs/figure6_miniature.png --parallel
 
 What it is: the ``he2015-cifar10`` recipe (batch 128 -> ``--batch-size``, 64k iterations -> ``--steps``, the
 milestones at the same fractions, 50% and 75%; the learning rate scaled with the batch, 0.1 per 128 images) on a synthetic 10-class data set of 32x32 images that this script
@@ -100,11 +100,21 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--parallel", action="store_true", help="train the nets in parallel processes")
     args = parser.parse_args(argv)
     data = args.out / "data"
     if not data.exists():
         make_data(data, args.per_class, args.seed)
-    histories = {model: run(model, data, args.out, args) for model in args.models.split(",")}
+    models = args.models.split(",")
+    if args.parallel:  # one process per net: on a shared machine each gets its own share of the cores
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(models), mp_context=multiprocessing.get_context("spawn")) as pool:
+            histories = dict(zip(models, pool.map(run, models, [data] * len(models), [args.out] * len(models),
+                                                  [args] * len(models))))
+    else:
+        histories = {model: run(model, data, args.out, args) for model in models}
     table = args.plot.with_suffix(".csv")
     with open(table, "w", newline="") as file:
         writer = csv.writer(file)

@@ -21,7 +21,7 @@ from stat import S_ISREG
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
@@ -327,15 +327,23 @@ def _normalization(mean: Optional[np.ndarray]) -> Callable:
     return T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD) if mean is None else SubtractMean(mean)
 
 
-def pixel_mean(samples: Sequence[Tuple[str, int]], size: int, augment: str = "imagenet") -> np.ndarray:
-    """The mean image (``[3, size, size]`` float32, 0-255 values) of ``samples`` in their evaluation view: what
-    ``normalize="pixel-mean"`` subtracts (the paper's "per-pixel mean subtracted"). Reads every image once."""
+def pixel_mean(images: Iterable[Image.Image], size: int, augment: str = "imagenet") -> np.ndarray:
+    """The mean image (``[3, size, size]`` float32, 0-255 values) of ``images`` (RGB PIL images from any source,
+    e.g. ``read_images(samples)``) in their evaluation view: what ``normalize="pixel-mean"`` subtracts (the
+    paper's "per-pixel mean subtracted")."""
     view = _view(size, augment)
-    total = np.zeros((3, size, size), dtype=np.float64)
+    total, count = np.zeros((3, size, size), dtype=np.float64), 0
+    for image in images:
+        total += view(image)
+        count += 1
+    return (total / max(1, count)).astype(np.float32)
+
+
+def read_images(samples: Sequence[Tuple[str, int]]) -> Iterator[Image.Image]:
+    """The images of ``(path, label)`` samples, one at a time, as RGB PIL images."""
     for path, _ in samples:
         with Image.open(path) as image:
-            total += view(to_rgb(image))
-    return (total / max(1, len(samples))).astype(np.float32)
+            yield to_rgb(image)
 
 
 class SizeCheck:

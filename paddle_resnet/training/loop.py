@@ -28,8 +28,8 @@ from . import checkpoint as ckpt
 from . import distributed, rundir, schedules
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads, planned_epochs, total_steps
 from .data import (BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder, check_pillow,
-                   collate_samples, find_unreadable, list_image_folder, pixel_mean, resolve_image_folder,
-                   shared_files_error, split_samples, train_transform, validation_transform)
+                   collate_samples, find_unreadable, list_image_folder, pixel_mean, read_images,
+                   resolve_image_folder, shared_files_error, split_samples, train_transform, validation_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 from .._errors import PaddleResNetError
@@ -227,7 +227,7 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
             mean = np.asarray(saved["pixel_mean"], dtype=np.float32)
         else:
             say(f"computing the mean image of the {len(train_set.samples)} training images ...")
-            mean = pixel_mean(train_set.samples, config.input_size, config.augment)
+            mean = pixel_mean(read_images(train_set.samples), config.input_size, config.augment)
         trainer["pixel_mean"] = mean.tolist()
 
     parallel_model = paddle.DataParallel(model) if distributed.world_size() > 1 else model
