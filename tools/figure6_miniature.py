@@ -68,6 +68,13 @@ def run(model: str, data: Path, out: Path, args) -> list:
     return result.history
 
 
+def read_history(path: Path) -> list:
+    """The rows of a run's ``metrics.csv`` (what a run had written when it was stopped, for ``--plot-only``)."""
+    with open(path, newline="") as file:
+        return [{key: (int(value) if key in ("epoch", "step") else float(value) if value else None)
+                 for key, value in row.items()} for row in csv.DictReader(file)]
+
+
 def plot(histories: dict, path: Path, title: str) -> None:
     import matplotlib
 
@@ -101,12 +108,16 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--parallel", action="store_true", help="train the nets in parallel processes")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="plot the runs already in --out (their metrics.csv, as far as they got) without training")
     args = parser.parse_args(argv)
     data = args.out / "data"
     if not data.exists():
         make_data(data, args.per_class, args.seed)
     models = args.models.split(",")
-    if args.parallel:  # one process per net: on a shared machine each gets its own share of the cores
+    if args.plot_only:
+        histories = {model: read_history(args.out / model / "metrics.csv") for model in models}
+    elif args.parallel:  # one process per net: on a shared machine each gets its own share of the cores
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -124,8 +135,10 @@ def main(argv=None) -> int:
                 writer.writerow([model] + [row[key] if isinstance(row[key], int) else f"{row[key]:.4f}"
                                            for key in ("epoch", "step", "lr", "train_loss", "train_acc", "val_loss",
                                                        "val_acc")])
+    reached = sorted({history[-1]["step"] for history in histories.values()})
+    steps = args.steps if reached == [args.steps] else f"{args.steps} planned, {'/'.join(map(str, reached))} reached"
     title = (f"Miniature of He et al. 2015, Figure 6: synthetic 10-class 32x32 gratings ({10 * args.per_class} images, "
-             f"10% held out), {args.steps} iterations of batch {args.batch_size}, he2015-cifar10 recipe scaled "
+             f"10% held out), {steps} iterations of batch {args.batch_size},\nhe2015-cifar10 recipe scaled "
              f"(lr {0.1 * args.batch_size / 128:g}, x0.1 at {args.steps // 2} and {args.steps * 3 // 4}); not CIFAR-10")
     plot(histories, args.plot, title)
     print(json.dumps({"plot": str(args.plot), "table": str(table)}))
