@@ -97,6 +97,8 @@ def list_models() -> List[str]:
     """Names of every architecture in the table, in natural order (numbers by value: resnet18 before resnet101).
 
     >>> list_models()[:4]
+    ['plain18', 'plain20', 'plain32', 'plain34']
+    >>> [name for name in list_models() if name.startswith("resnet")][:4]
     ['resnet18', 'resnet18_vd', 'resnet18d', 'resnet20']
     """
     return sorted(ARCHITECTURES, key=natural_key)

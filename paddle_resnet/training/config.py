@@ -167,7 +167,9 @@ class TrainConfig:
                 raise ValueError(f"milestones={self.milestones!r} with schedule={self.schedule!r}: milestones "
                                  "belong to schedule='step'")
             if self.max_steps is not None and self.milestones[-1] >= self.max_steps:
-                raise ValueError(f"milestones={self.milestones!r}: each must come before max_steps={self.max_steps}")
+                raise ValueError(f"milestones={self.milestones!r}: each must come before max_steps={self.max_steps}; "
+                                 "give milestones for this length too (the paper's fractions, 50% and 75%: "
+                                 f"{self.max_steps // 2},{self.max_steps * 3 // 4})")
         if (self.warmup_lr is None) != (self.warmup_until_error is None):
             raise ValueError(f"warmup_lr={self.warmup_lr!r}, warmup_until_error={self.warmup_until_error!r}: give "
                              "both (train at warmup_lr until the training error is below warmup_until_error) or "
