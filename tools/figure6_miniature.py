@@ -137,9 +137,10 @@ def main(argv=None) -> int:
                                                        "val_acc")])
     reached = sorted({history[-1]["step"] for history in histories.values()})
     steps = args.steps if reached == [args.steps] else f"{args.steps} planned, {'/'.join(map(str, reached))} reached"
-    title = (f"Miniature of He et al. 2015, Figure 6: synthetic 10-class 32x32 gratings ({10 * args.per_class} images, "
-             f"10% held out), {steps} iterations of batch {args.batch_size},\nhe2015-cifar10 recipe scaled "
-             f"(lr {0.1 * args.batch_size / 128:g}, x0.1 at {args.steps // 2} and {args.steps * 3 // 4}); not CIFAR-10")
+    title = (f"Miniature of He et al. 2015, Figure 6 (not CIFAR-10): synthetic 10-class 32x32 gratings "
+             f"({10 * args.per_class} images, 10% held out),\n{steps} iterations of batch {args.batch_size}, "
+             f"he2015-cifar10 recipe scaled (lr {0.1 * args.batch_size / 128:g}, x0.1 at {args.steps // 2} and "
+             f"{args.steps * 3 // 4})")
     plot(histories, args.plot, title)
     print(json.dumps({"plot": str(args.plot), "table": str(table)}))
     return 0
