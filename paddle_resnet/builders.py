@@ -86,6 +86,7 @@ def _builder(name: str):
         + (f", {config.groups} groups x {config.width_per_group} channels" if config.groups > 1 else "")
         + (f", {config.stem} stem, shortcut downsample {config.downsample!r}" if config.stem == "deep" else "")
         + (", a projection on every stage's first block" if config.first_block_projection else "")
+        + (", no shortcuts (a plain net)" if config.shortcut == "none" else "")
         + f", {config.image_size}x{config.image_size} input by default.\n\n"
         "Same as ``create_model(name, pretrained, **options)``; see there for the options."
     )
@@ -121,5 +122,12 @@ resnet44 = _builder("resnet44")
 resnet56 = _builder("resnet56")
 resnet110 = _builder("resnet110")
 resnet1202 = _builder("resnet1202")
+plain18 = _builder("plain18")
+plain34 = _builder("plain34")
+plain20 = _builder("plain20")
+plain32 = _builder("plain32")
+plain44 = _builder("plain44")
+plain56 = _builder("plain56")
+plain110 = _builder("plain110")
 
 BUILDERS = {name: globals()[name] for name in ARCHITECTURES}

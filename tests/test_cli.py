@@ -76,7 +76,7 @@ def test_summary_usage_errors_exit_2(capsys, argv, message):
 def test_verify_all_architectures_pass(capsys):
     code, out, _ = run_cli(capsys, "verify")
     assert code == 0
-    assert "29 of 29 architectures match" in out and "MISMATCH" not in out
+    assert "36 of 36 architectures match" in out and "MISMATCH" not in out
 
 
 def test_verify_json_verbose(capsys):

@@ -21,7 +21,8 @@ OFFICIAL = sorted(vision.model_urls)  # the architectures paddle.vision.models a
 
 def test_list_models_is_the_sorted_table():
     assert sorted(list_models()) == sorted(ARCHITECTURES)  # in natural order: see tests/test_cli.py
-    assert len(list_models()) == 29  # 20 paddle.vision-style and CIFAR rows, 9 ResNet-D rows (PaddleClas and timm)
+    # 20 paddle.vision-style and CIFAR rows, 9 ResNet-D rows (PaddleClas and timm), 7 plain nets (the paper's)
+    assert len(list_models()) == 36
     assert set(OFFICIAL) <= set(list_models())
 
 
@@ -170,10 +171,60 @@ def test_option_a_and_b_on_imagenet_nets():
     assert isinstance(b.layer2[0].downsample, paddle.nn.Sequential)
 
 
+def test_plain_blocks_have_no_shortcut_and_compute_relu_of_the_branch():
+    """shortcut="none" (the paper's plain nets): the residual block's layers, no shortcut, no addition."""
+    paddle.seed(0)
+    plain, residual = BasicBlock(16, 16, shortcut="none"), BasicBlock(16, 16, shortcut="A")
+    residual.set_state_dict(plain.state_dict())  # the same weights: only the addition of x differs
+    plain.eval(), residual.eval()
+    x = paddle.rand([2, 16, 8, 8])
+    branch = plain.bn2(plain.conv2(plain.relu1(plain.bn1(plain.conv1(x)))))
+    np.testing.assert_allclose(plain(x).numpy(), np.maximum(branch.numpy(), 0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(residual(x).numpy(), np.maximum(branch.numpy() + x.numpy(), 0), rtol=1e-6, atol=1e-6)
+    assert plain.downsample is None and not plain.residual and residual.residual
+    bottleneck = BottleneckBlock(64, 256, 2, shortcut="none")
+    assert bottleneck.downsample is None and list(bottleneck(paddle.rand([1, 64, 8, 8])).shape) == [1, 256, 4, 4]
+
+
+def test_plain_rows_are_their_residual_twins_without_shortcuts():
+    for plain, twin, options in [("plain20", "resnet20", {}), ("plain18", "resnet18", {"shortcut": "A"})]:
+        with paddle.LazyGuard():
+            a, b = create_model(plain), create_model(twin, **options)
+        assert ARCHITECTURES[plain] == ARCHITECTURES[twin].replace(shortcut="none")
+        assert count_params(a) == count_params(b)
+        assert all(block.downsample is None for stage in a.stages for block in stage)
+    model = create_model("plain20")
+    assert list(model(paddle.rand([2, 3, 32, 32])).shape) == [2, 10]
+
+
+def test_option_c_projects_on_every_block():
+    model = create_model("resnet20", shortcut="C")
+    blocks = [block for stage in model.stages for block in stage]
+    assert all(isinstance(block.downsample, paddle.nn.Sequential) for block in blocks)
+    b = create_model("resnet20", shortcut="B")
+    # every block gains a 1x1 conv + BatchNorm (4 numbers per channel with the running statistics)
+    extra = sum(c_in * c_out + 4 * c_out for c_in, c_out in
+                [(16, 16)] * 3 + [(32, 32)] * 2 + [(64, 64)] * 2)
+    assert count_params(model).total - count_params(b).total == extra
+    assert list(model(paddle.rand([1, 3, 32, 32])).shape) == [1, 10]
+
+
+def test_option_a_on_the_imagenet_basic_nets_runs_and_has_no_shortcut_parameters():
+    """Table 2 and 3's ResNet-18/34 A: zero-padding shortcuts, so exactly the plain nets' parameters."""
+    for name in ("resnet18", "resnet34"):
+        with paddle.LazyGuard():
+            a, plain = create_model(name, shortcut="A"), create_model(name.replace("resnet", "plain"))
+        assert count_params(a) == count_params(plain)
+    model = create_model("resnet18", shortcut="A", num_classes=3)
+    assert list(model(paddle.rand([1, 3, 64, 64])).shape) == [1, 3]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: create_model("resnet5"), "resnet50"),
     (lambda: create_model("resnet50", stride_on="2x2"), "'3x3', '1x1'"),
-    (lambda: create_model("resnet50", shortcut="C"), "'A', 'B'"),
+    (lambda: create_model("resnet50", shortcut="D"), "'A', 'B', 'C', 'none'"),
+    (lambda: create_model("resnet50", shortcut="none", downsample="avgpool"), "a plain net (shortcut='none')"),
+    (lambda: create_model("resnet18", shortcut="none", first_block_projection=True), "use shortcut='B' or 'C'"),
     (lambda: create_model("resnet50", num_classes=-1), "num_classes=-1"),
     (lambda: create_model("resnet50", in_channels=0), "in_channels=0"),
     (lambda: create_model("resnet50", colour="red"), "unknown option(s) colour for resnet50; accepted: stem, shortcut, "

@@ -11,7 +11,7 @@ from paddle.vision.models import resnet as vision
 
 from helpers import run_cli
 from helpers.paddleclas import paddleclas_reference
-from paddle_resnet import diff_models, resnet18, resnet50, resnext50_32x4d
+from paddle_resnet import create_model, diff_models, resnet18, resnet50, resnext50_32x4d
 from paddle_resnet.analysis.trace import trace_graph
 from paddle_resnet.verification.compare import compare_rows, render_differences
 
@@ -84,6 +84,24 @@ def test_paddleclas_resnet18_differs_by_its_first_projection():
     assert result.differences[2].attributes == {"inputs": ([":max_pool2d", "layer1.0.bn2"],
                                                            ["blocks.0.conv1", "blocks.0.short"])}
     assert result.b.params["total"] - result.a.params["total"] == 64 * 64 + 4 * 64  # conv + BatchNorm
+
+
+def test_a_plain_net_against_its_residual_twin_shows_the_additions(capsys):
+    """plain20 vs resnet20: the same layers; the twin adds one addition per block and its option-A shortcuts."""
+    result = diff_models(lazily(create_model, "plain20"), lazily(create_model, "resnet20"), (1, 3, 32, 32))
+    assert not result.same and result.a.params == result.b.params and result.a.macs == result.b.macs
+    added = [d.where for d in result.differences if d.change == "added"]
+    assert sum(where.endswith(":add") for where in added) == 9  # one per block
+    assert "layer2.0.downsample" in added and not [d for d in result.differences if d.change == "removed"]
+    code, out, _ = run_cli(capsys, "diff", "plain20", "resnet20")
+    assert code == 1 and "layer1.0:add: added" in out
+
+
+@pytest.mark.slow
+def test_diff_command_plain34_against_resnet34_shows_the_additions(capsys):
+    code, out, _ = run_cli(capsys, "diff", "plain34", "resnet34", "--limit", "0")
+    assert code == 1 and "layer1.0:add: added" in out and "layer4.2:add: added" in out
+    assert "layer2.0.downsample.0: added" in out
 
 
 def test_diff_command(capsys):

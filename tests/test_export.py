@@ -112,6 +112,16 @@ def test_option_a_shortcut_runs_under_onednn(tmp_path):
     assert_same_answer(Predictor(str(tmp_path / "resnet20"), device="cpu", onednn=None)(images), _eager(model, images))
 
 
+@pytest.mark.parametrize("name, options", [("plain20", {}), ("resnet20", {"shortcut": "C"})])
+def test_plain_nets_and_option_c_export_and_predict_like_eager(tmp_path, name, options):
+    """The paper's plain nets (no additions) and option C (a projection on every block) through Paddle
+    Inference."""
+    model = create_model(name, **options)
+    export(model, str(tmp_path / name), input_size=(3, 32, 32))
+    images = _images(2, (3, 32, 32))
+    assert_same_answer(Predictor(str(tmp_path / name), device="cpu")(images), _eager(model, images))
+
+
 def test_tolerance_separates_a_wrong_graph(resnet18_export):
     """BatchNorm in training mode (batch statistics instead of running ones) is far outside the tolerance."""
     model, prefix, _ = resnet18_export

@@ -18,11 +18,13 @@ import pytest
 from paddle.vision.models import resnet as vision
 
 from references import closed_form
-from helpers import constant_init
-from references.published import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
+from helpers import constant_init, run_cli
+from references.published import (PAPER_CIFAR_PARAMS_M, PAPER_FLOPS_BILLIONS, PAPER_OPTION_C_EXTRA_PROJECTIONS,
+                                   TORCHVISION_PUBLISHED, summary_params)
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
-from paddle_resnet.verification.fingerprint import fingerprint
+from paddle_resnet.verification.fingerprint import fingerprint, flatten_metrics
 from paddle_resnet.verification.golden import GoldenFileError, default_golden_path, load_golden
+from paddle_resnet.verification.models import build_model, parse_model_spec
 
 GOLDEN_FILE = Path(__file__).parent / "golden" / "architectures.json"
 GOLDEN = load_golden(GOLDEN_FILE)
@@ -32,7 +34,12 @@ OFFICIAL = sorted(vision.model_urls)
 
 def small_input(name):
     """Parameter counts do not depend on the input size, so paddle.summary runs on a small one (fast)."""
-    return (1, 3, 32, 32) if name in closed_form.CIFAR else (1, 3, 64, 64)
+    return (1, 3, 32, 32) if closed_form.input_size(name)[2] == 32 else (1, 3, 64, 64)
+
+
+def build(name, lazy=True):
+    """A table row (``resnet50``) or a row with options as ``verify --model`` spells it (``resnet34:shortcut=C``)."""
+    return build_model(parse_model_spec(name), lazy=lazy)
 
 
 def test_the_package_reads_this_golden_file():
@@ -40,7 +47,7 @@ def test_the_package_reads_this_golden_file():
 
 
 def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
-    assert sorted(ENTRIES) == sorted(list_models())
+    assert sorted(ENTRIES) == sorted(list_models() + list(closed_form.VARIANTS))
     for name, entry in ENTRIES.items():
         assert set(entry["sources"]) == set(entry["values"]), name
         assert all(isinstance(s, str) and len(s) > 20 for s in entry["sources"].values()), name
@@ -48,16 +55,17 @@ def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
         assert official == (name in OFFICIAL), f"{name}: params should come from paddle.vision iff it has {name}"
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", closed_form.ALL)
 def test_our_model_matches_golden(name):
-    with paddle.LazyGuard():
-        model = create_model(name)
+    model = build(name)
     result = verify_model(model, name, golden=GOLDEN)
     assert result.ok, result.report()
-    assert len(result.checks) >= 18 and not result.skipped and ("layers", True) in {(c[0], c[3]) for c in result.checks}
+    metrics = flatten_metrics(ENTRIES[name]["values"])  # every recorded metric checked, and the layer rows
+    assert len(result.checks) == len(metrics) + 1 >= 17 and not result.skipped
+    assert ("layers", True) in {(c[0], c[3]) for c in result.checks}
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", closed_form.ALL)
 def test_golden_matches_the_closed_form_description(name):
     expected = closed_form.closed_form(name)
     assert ENTRIES[name]["values"] == expected
@@ -89,11 +97,65 @@ def test_golden_matches_the_papers_cifar_table(name):
     assert round(trainable / 1e6, 2 if millions < 1 else 1) == millions
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", closed_form.ALL)
 def test_count_params_agrees_with_paddle_summary(name):
     with constant_init():
-        model = create_model(name)
+        model = build(name, lazy=False)
     assert summary_params(model, small_input(name)) == count_params(model)._asdict()
+
+
+@pytest.mark.parametrize("name", sorted(PAPER_FLOPS_BILLIONS))
+def test_golden_matches_the_papers_flops(name):
+    """Table 1's FLOPs (multiply-adds) of the 18- and 34-layer nets: the plain nets and the option-A ResNets,
+    which the paper says cost the same (section 4.1: option A has "no extra parameter"; the additions are not
+    multiply-adds)."""
+    assert round(ENTRIES[name]["values"]["macs"] / 1e9, 1) == PAPER_FLOPS_BILLIONS[name]
+
+
+@pytest.mark.parametrize("plain, residual", sorted(closed_form.PLAIN.items()))
+def test_a_plain_net_has_its_option_a_twins_parameters_and_flops(plain, residual):
+    """Sections 4.1 and 4.2: ResNets with option-A shortcuts have exactly the parameters (and, the shortcuts
+    adding no multiply-adds, the FLOPs) of their plain counterparts; the CIFAR ones match Table 6's counts. The
+    layer rows differ in the additions and the zero-padding shortcuts alone."""
+    twin = residual if closed_form.input_size(plain)[2] == 32 else f"{residual}:shortcut=A"
+    plain_values, twin_values = ENTRIES[plain]["values"], ENTRIES[twin]["values"]
+    assert plain_values["params"] == twin_values["params"] and plain_values["macs"] == twin_values["macs"]
+    if residual in PAPER_CIFAR_PARAMS_M:
+        millions = PAPER_CIFAR_PARAMS_M[residual]
+        assert round(plain_values["params"]["trainable"] / 1e6, 2 if millions < 1 else 1) == millions
+    plain_rows = {row[0] for row in plain_values["layers"]}
+    twin_rows = {row[0] for row in twin_values["layers"]}
+    assert plain_rows < twin_rows
+    extra = twin_rows - plain_rows
+    assert all(row.endswith((":add", ":getitem", ":zeros", ":concat", ".downsample")) for row in extra), extra
+    adds = [row for row in extra if row.endswith(":add")]
+    assert len(adds) == sum(1 for row in twin_values["layers"] if row[1].endswith("Block"))  # one per block
+    assert not any(row[1] == "add" for row in plain_values["layers"])
+
+
+def test_option_c_adds_the_papers_thirteen_projections_to_resnet34():
+    """Section 4.1, Table 3: option C is "marginally better than B, and we attribute this to the extra parameters
+    introduced by many (thirteen) projection shortcuts"."""
+    def projections(name):
+        return sum(1 for row in ENTRIES[name]["values"]["layers"] if row[0].endswith(".downsample.0"))
+
+    extra = projections("resnet34:shortcut=C") - projections("resnet34")
+    assert extra == PAPER_OPTION_C_EXTRA_PROJECTIONS == 13
+    blocks = sum(closed_form.IMAGENET["resnet34"][1])
+    assert projections("resnet34:shortcut=C") == blocks  # a projection on every block
+
+
+def test_the_commands_verify_and_summarise_the_plain_nets_and_shortcut_variants(capsys):
+    code, out, _ = run_cli(capsys, "verify", "--only", "plain20,plain32")
+    assert code == 0 and "2 of 2 architectures match" in out
+    code, out, _ = run_cli(capsys, "verify", "--model", "resnet18:shortcut=C", "--golden", str(GOLDEN_FILE))
+    assert code == 0, out
+    code, out, _ = run_cli(capsys, "verify", "--model", "resnet18:shortcut=B", "--golden", str(GOLDEN_FILE),
+                           "--name", "resnet18:shortcut=C")  # B is not C: the missing projections are named
+    assert code == 1 and "layer1.0.downsample.0" in out
+    code, out, _ = run_cli(capsys, "summary", "plain20")
+    assert code == 0 and "269,722" in out  # ResNet-20's parameters (Table 6: 0.27M), no ZeroPadShortcut
+    assert "ZeroPadShortcut" not in out
 
 
 @pytest.mark.parametrize("key, block", [("BasicBlock(64, 128, 2)", lambda: BasicBlock(64, 128, 2)),

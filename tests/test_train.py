@@ -54,7 +54,7 @@ def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
     assert result.best["val_acc"] >= 0.8, output
     assert len(result.history) == 8 and "epoch 8/8" in output and "img/s" in output
     rows = (tmp_path / "out" / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 9
+    assert rows[0].startswith("epoch,step,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 9
     assert sorted(os.listdir(tmp_path / "out" / "last")) == ["model.safetensors", "state.json", "state.safetensors",
                                                               "trainer.json"]
     if importlib.util.find_spec("matplotlib"):

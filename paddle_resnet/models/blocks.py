@@ -4,6 +4,10 @@ A block learns a residual ``F(x)`` on top of its input instead of a whole new ma
 nothing useful to add, driving ``F(x)`` to zero is easier than learning an identity, which is what lets
 very deep stacks train. Sublayer names (``conv1``, ``bn1``, ``downsample.0`` ...) are those of
 ``paddle.vision.models.resnet``, so its official state dicts load without renaming.
+
+With ``shortcut="none"`` the same blocks are the paper's *plain* baselines: the same layers without the
+shortcut and the addition, ``out = relu(F(x))``, so that a plain net and its residual twin differ in the
+shortcuts alone.
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ class ZeroPadShortcut(nn.Layer):
 
 def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: str, downsample: str = "conv",
                   always_project: bool = False):
-    """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out and no
-    ``always_project``).
+    """The shortcut path of a block, or ``None`` when it is the identity (same shape in and out, no
+    ``always_project`` and not option C) or when there is none (``shortcut="none"``: the block then adds nothing).
+
+    Option C is option B's projection on every block, also where the shape does not change (Table 3 of the
+    paper: "all shortcuts are projections").
 
     A projection (option B) is ``Sequential(conv 1x1, BN)`` with the stride on the conv (``downsample="conv"``,
     paddle.vision's layout), or ``Sequential(pool, conv 1x1, BN)`` with ``downsample="avgpool"`` (ResNet-D,
@@ -59,6 +66,12 @@ def make_shortcut(in_channels: int, out_channels: int, stride: int, shortcut: st
     """
     check_choice("shortcut", shortcut, SHORTCUTS)
     check_choice("downsample", downsample, DOWNSAMPLES)
+    if shortcut == "none":
+        if always_project or downsample != "conv":
+            raise ValueError(f"shortcut='none' (a plain block) has no shortcut: it cannot take always_project="
+                             f"{always_project} or downsample={downsample!r}; use shortcut='B' or 'C'")
+        return None
+    always_project = always_project or shortcut == "C"
     if stride == 1 and in_channels == out_channels and not always_project:
         return None
     if shortcut == "A":
@@ -84,6 +97,13 @@ def _last_bn(channels: int, zero_init: bool):
     return nn.BatchNorm2D(channels)
 
 
+def _add_shortcut(block, out, x):
+    """``out + shortcut(x)`` for a residual block; ``out`` alone for a plain one (``shortcut="none"``)."""
+    if not block.residual:
+        return out
+    return out + (x if block.downsample is None else block.downsample(x))
+
+
 def _check_channels_and_stride(in_channels, out_channels, stride):
     check_positive("in_channels", in_channels)
     check_positive("out_channels", out_channels)
@@ -99,7 +119,8 @@ class BasicBlock(nn.Layer):
         in_channels: channels of the input.
         out_channels: channels of the output (and of both convolutions).
         stride: 2 halves the resolution, 1 keeps it.
-        shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+        shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads; ``"C"``
+            projects on every block; ``"none"``: no shortcut, no addition (``relu(bn2(conv2(...)))``: a plain block).
         downsample: how a projection halves the resolution: ``"conv"`` (strided 1x1 conv) or ``"avgpool"``
             (2x2 average pool, then the 1x1 conv: ResNet-D).
         always_project: project even where the shape does not change (PaddleClas's first blocks).
@@ -119,13 +140,13 @@ class BasicBlock(nn.Layer):
         self.conv2 = nn.Conv2D(out_channels, out_channels, 3, padding=1, bias_attr=False)
         self.bn2 = _last_bn(out_channels, zero_init_residual)
         self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut, downsample, always_project)
+        self.residual = shortcut != "none"
         self.relu2 = nn.ReLU()
 
     def forward(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu2(out + identity)
+        return self.relu2(_add_shortcut(self, out, x))
 
 
 class BottleneckBlock(nn.Layer):
@@ -142,7 +163,7 @@ class BottleneckBlock(nn.Layer):
         inner_width: channels inside the block (of the 3x3 conv); ``out_channels // 4`` by default.
         stride_on: ``"3x3"`` puts the stride on the 3x3 conv (paddle.vision, torchvision, "v1.5");
             ``"1x1"`` on the first 1x1 conv, as in the 2015 paper (cheaper, slightly less accurate).
-        shortcut: ``"B"`` projects with a 1x1 conv + BN where the shape changes; ``"A"`` zero-pads.
+        shortcut: ``"B"``, ``"A"``, ``"C"`` or ``"none"``, as for ``BasicBlock``.
         downsample, always_project: as for ``BasicBlock``.
 
     >>> import paddle
@@ -172,11 +193,11 @@ class BottleneckBlock(nn.Layer):
         self.conv3 = nn.Conv2D(width, out_channels, 1, bias_attr=False)
         self.bn3 = _last_bn(out_channels, zero_init_residual)
         self.downsample = make_shortcut(in_channels, out_channels, stride, shortcut, downsample, always_project)
+        self.residual = shortcut != "none"
         self.relu3 = nn.ReLU()
 
     def forward(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))
         out = self.relu2(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu3(out + identity)
+        return self.relu3(_add_shortcut(self, out, x))

@@ -19,7 +19,7 @@ from .._checks import check_choice, check_positive, is_int
 
 BLOCK_TYPES = ("basic", "bottleneck")
 STEMS = ("imagenet", "deep", "cifar")
-SHORTCUTS = ("A", "B")
+SHORTCUTS = ("A", "B", "C", "none")
 DOWNSAMPLES = ("conv", "avgpool")
 STRIDE_PLACEMENTS = ("3x3", "1x1")
 
@@ -57,7 +57,9 @@ class ResNetConfig:
         64, help="channels per group of the first stage's bottleneck 3x3 conv (64: ResNet, 4: ResNeXt 32x4d, "
                  "128: Wide ResNet); doubles with each stage", trained=True)
     shortcut: str = _field("B", help="'B': 1x1 projection where the shape changes; 'A': parameter-free "
-                                     "subsample and zero-pad", option=True, trained=True, choices=SHORTCUTS)
+                                     "subsample and zero-pad; 'C': a projection on every block; 'none': no "
+                                     "shortcut and no addition (the paper's plain nets)",
+                           option=True, trained=True, choices=SHORTCUTS)
     downsample: str = _field("conv", help="how a projection shortcut halves the resolution: 'conv' (1x1 conv with "
                                           "stride 2, which reads one pixel in four) or 'avgpool' (2x2 average "
                                           "pool, then a stride-1 1x1 conv: ResNet-D)",
@@ -128,11 +130,13 @@ class ResNetConfig:
                     f"with_pool={self.with_pool}: a feature backbone returns stage maps and has no pool or "
                     "classifier; pass num_classes=0, with_pool=False (create_model does this for you)"
                 )
-        if self.shortcut == "A" and (self.downsample != "conv" or self.first_block_projection):
+        if self.shortcut in ("A", "none") and (self.downsample != "conv" or self.first_block_projection):
+            what = ("option A shortcuts are parameter-free (subsample and zero-pad)" if self.shortcut == "A"
+                    else "a plain net (shortcut='none') has no shortcut at all")
             raise ValueError(
-                f"shortcut='A' with downsample={self.downsample!r}, first_block_projection="
-                f"{self.first_block_projection}: option A shortcuts are parameter-free (subsample and zero-pad) and "
-                "have no projection to pool before or to add; use shortcut='B' with these options"
+                f"shortcut={self.shortcut!r} with downsample={self.downsample!r}, first_block_projection="
+                f"{self.first_block_projection}: {what} and "
+                "has no projection to pool before or to add; use shortcut='B' or 'C' with these options"
             )
         if self.stem == "deep" and self.stem_width % 2:
             raise ValueError(f"stem_width={self.stem_width}: the deep stem's first two convs have half the stem's "

@@ -23,9 +23,13 @@ _D = dict(stem="deep", downsample="avgpool")
 _VD = dict(_D, first_block_projection=True)
 
 
-def _cifar(n: int) -> ResNetConfig:
+#: The paper's plain baselines (section 4.1, Table 2, Figure 6): the residual nets without shortcuts.
+_PLAIN = dict(shortcut="none")
+
+
+def _cifar(n: int, **options) -> ResNetConfig:
     """The paper's CIFAR-10 net with 6n+2 layers: three stages of n basic blocks, 16/32/64 filters."""
-    return ResNetConfig("basic", (n, n, n), (16, 32, 64), **_CIFAR)
+    return ResNetConfig("basic", (n, n, n), (16, 32, 64), **{**_CIFAR, **options})
 
 
 # fmt: off
@@ -70,6 +74,16 @@ ARCHITECTURES: Dict[str, ResNetConfig] = {
     "resnet56":         _cifar(9),
     "resnet110":        _cifar(18),
     "resnet1202":       _cifar(200),
+    # The paper's plain baselines (He et al. 2015, Table 1's "34-layer plain", section 4.2's plain-20 ...):
+    # the residual rows above with no shortcuts and no additions. With option A shortcuts the residual twin has
+    # exactly the same parameters and FLOPs (the additions and zero padding cost none).
+    "plain18":          ResNetConfig("basic",      (2, 2, 2, 2),     _BASIC,      **_PLAIN),
+    "plain34":          ResNetConfig("basic",      (3, 4, 6, 3),     _BASIC,      **_PLAIN),
+    "plain20":          _cifar(3, **_PLAIN),
+    "plain32":          _cifar(5, **_PLAIN),
+    "plain44":          _cifar(7, **_PLAIN),
+    "plain56":          _cifar(9, **_PLAIN),
+    "plain110":         _cifar(18, **_PLAIN),
 }
 # fmt: on
 
@@ -83,6 +97,8 @@ def list_models() -> List[str]:
     """Names of every architecture in the table, in natural order (numbers by value: resnet18 before resnet101).
 
     >>> list_models()[:4]
+    ['plain18', 'plain20', 'plain32', 'plain34']
+    >>> [name for name in list_models() if name.startswith("resnet")][:4]
     ['resnet18', 'resnet18_vd', 'resnet18d', 'resnet20']
     """
     return sorted(ARCHITECTURES, key=natural_key)

@@ -22,7 +22,7 @@ from stat import S_ISREG
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
@@ -30,7 +30,8 @@ from paddle.vision import transforms as T
 from PIL import Image
 
 # The image endings and the evaluation transform are the deployed model's too: one owner, deploy/preprocess.py.
-from ..deploy.preprocess import IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD, eval_transform  # noqa: F401
+from ..deploy.preprocess import (CROP_FRACTION, IMAGE_EXTENSIONS, IMAGENET_MEAN, IMAGENET_STD,  # noqa: F401
+                                 eval_transform)
 # One image reader for training, validation, predict and classify: the same files accepted, the same pixels.
 from ..deploy.preprocess import image_failure, pixel_format_problem, read_image, to_rgb  # noqa: F401
 from .._errors import PaddleResNetError
@@ -284,10 +285,114 @@ def split_score(seed: int, relative_path: str) -> float:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64
 
 
-def train_transform(size: int) -> Callable:
-    """Standard ImageNet augmentation: random resized crop, horizontal flip, normalisation; CHW float32."""
-    return T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.Transpose(),
-                      T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD)])
+def train_transform(size: int, augment: str = "imagenet", mean: Optional[np.ndarray] = None) -> Callable:
+    """The training augmentation ``augment`` (``config.AUGMENTATIONS``), then the normalisation; CHW float32.
+
+    ``imagenet``: random resized crop, horizontal flip. ``cifar`` (He et al. 2015, section 4.2): 4 pixels of zeros
+    on each side, a random ``size`` crop, horizontal flip; the images must be ``size`` x ``size``. ``scale``
+    (section 3.4): the shorter side resized to a random length in [8/7, 15/7] x ``size`` ([256, 480] for 224), a
+    random ``size`` crop, horizontal flip, and AlexNet's colour lighting (``Lighting``). The normalisation is
+    ImageNet's per-channel one, or with ``mean`` (a ``[3, size, size]`` image, ``pixel_mean``) the subtraction of
+    that mean image.
+    """
+    if augment == "cifar":
+        steps = [SizeCheck(size), T.RandomCrop(size, padding=4, fill=0), T.RandomHorizontalFlip(), T.Transpose()]
+    elif augment == "scale":
+        steps = [RandomShorterSide(size * 8 // 7, size * 15 // 7), T.RandomCrop(size), T.RandomHorizontalFlip(),
+                 T.Transpose(), Lighting()]
+    else:
+        steps = [T.RandomResizedCrop(size), T.RandomHorizontalFlip(), T.Transpose()]
+    return T.Compose(steps + [_normalization(mean)])
+
+
+def validation_transform(size: int, augment: str = "imagenet", mean: Optional[np.ndarray] = None) -> Callable:
+    """The single view a run validates on: the deployed evaluation transform (``eval_transform``), or for
+    ``augment="cifar"`` the ``size`` x ``size`` image as it is (the paper's single-view CIFAR testing); with
+    ``mean``, normalised by subtracting it (as ``train_transform``)."""
+    if augment != "cifar" and mean is None:
+        return eval_transform(size)
+    return T.Compose([_view(size, augment), _normalization(mean)])
+
+
+def _view(size: int, augment: str) -> Callable:
+    """The evaluation view before normalisation: a uint8 ``[3, size, size]`` array."""
+    if augment == "cifar":
+        return T.Compose([SizeCheck(size), T.Transpose()])
+    return T.Compose([T.Resize(round(size / CROP_FRACTION)), T.CenterCrop(size), T.Transpose()])
+
+
+def _normalization(mean: Optional[np.ndarray]) -> Callable:
+    return T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD) if mean is None else SubtractMean(mean)
+
+
+def pixel_mean(images: Iterable[Image.Image], size: int, augment: str = "imagenet") -> np.ndarray:
+    """The mean image (``[3, size, size]`` float32, 0-255 values) of ``images`` (RGB PIL images from any source,
+    e.g. ``read_images(samples)``) in their evaluation view: what ``normalize="pixel-mean"`` subtracts (the
+    paper's "per-pixel mean subtracted")."""
+    view = _view(size, augment)
+    total, count = np.zeros((3, size, size), dtype=np.float64), 0
+    for image in images:
+        total += view(image)
+        count += 1
+    return (total / max(1, count)).astype(np.float32)
+
+
+def read_images(samples: Sequence[Tuple[str, int]]) -> Iterator[Image.Image]:
+    """The images of ``(path, label)`` samples, one at a time, as RGB PIL images."""
+    for path, _ in samples:
+        yield read_image(path)
+
+
+class SizeCheck:
+    """Pass a ``size`` x ``size`` PIL image through; refuse any other size, naming it (the CIFAR augmentation and
+    single-view testing take the images as they are)."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, image):
+        if image.size != (self.size, self.size):
+            raise ValueError(f"a {image.size[0]}x{image.size[1]} image: augment='cifar' takes {self.size}x{self.size} "
+                             "images as they are (CIFAR's); resize the data set, or use augment='imagenet'")
+        return image
+
+
+class RandomShorterSide:
+    """Resize a PIL image so that its shorter side has a random length in ``[low, high]`` (scale augmentation)."""
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+
+    def __call__(self, image):
+        return T.functional.resize(image, random.randint(self.low, self.high))
+
+
+class Lighting:
+    """AlexNet's colour augmentation (Krizhevsky et al. 2012, the "standard colour augmentation" He et al. use):
+    add ``eigvec @ (alpha * eigval)`` to every pixel, ``alpha ~ N(0, std)`` per image, along the principal
+    components of ImageNet's RGB pixel values. The components are fb.resnet.torch's (``datasets/imagenet.lua``),
+    computed on ImageNet, in 0-1 units (scaled to 0-255 here)."""
+
+    EIGVAL = np.array([0.2175, 0.0188, 0.0045])
+    EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]])
+
+    def __init__(self, std: float = 0.1):
+        self.std = std
+
+    def __call__(self, array):
+        alpha = np.random.normal(0.0, self.std, size=3)
+        offset = 255.0 * self.EIGVEC @ (alpha * self.EIGVAL)
+        return np.asarray(array, dtype=np.float32) + offset.astype(np.float32)[:, None, None]
+
+
+class SubtractMean:
+    """Subtract a mean image (``[3, H, W]``) from a CHW array of the same shape; float32."""
+
+    def __init__(self, mean: np.ndarray):
+        self.mean = np.asarray(mean, dtype=np.float32)
+
+    def __call__(self, array):
+        return np.asarray(array, dtype=np.float32) - self.mean
 
 
 def sample_seed(seed: int, epoch: int, index: int) -> int:

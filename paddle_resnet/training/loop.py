@@ -29,11 +29,11 @@ from ..builders import create_model
 from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
-from . import cifar, distributed, rundir
-from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads
+from . import cifar, distributed, rundir, schedules
+from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads, planned_epochs, total_steps
 from .data import (SPLIT_RULE, BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder,
-                   check_pillow, collate_samples, eval_transform, find_unreadable, list_image_folder,
-                   resolve_image_folder, shared_files_error, split_samples, train_transform)
+                   check_pillow, collate_samples, find_unreadable, list_image_folder, pixel_mean, read_images,
+                   resolve_image_folder, shared_files_error, split_samples, train_transform, validation_transform)
 from .distributed import init_distributed
 from .report import Progress, plot_metrics, write_metrics_csv
 from .._errors import PaddleResNetError
@@ -79,11 +79,11 @@ def train(config: TrainConfig, stream=None) -> TrainResult:
             if restarted:
                 say(f"{config.out} held a run stopped while writing its first checkpoint (nothing resumable was "
                     "finished): starting it again there")
-            if saved and saved["epoch"] >= config.epochs:
+            if saved and _finished(config, saved):
                 return _already_finished(config, saved, say)
             run = _prepare(config, resume_dir, saved, say)
             try:
-                for epoch in range(run.trainer["epoch"] + 1, run.config.epochs + 1):
+                for epoch in range(run.trainer["epoch"] + 1, run.epochs + 1):
                     _check_stop()
                     _run_epoch(run, epoch, say)
             finally:  # however the run ends (an error, Ctrl-C, SIGTERM): no loader worker outlives it
@@ -143,8 +143,9 @@ class _Run:
     train_sampler: EpochBatchSampler
     train_loader: object
     val_loader: object
-    trainer: dict  # what trainer.json holds: settings, classes, epochs done, history, best
+    trainer: dict  # what trainer.json holds: settings, classes, epochs and steps done, history, best
     export: object  # paddle_resnet.export, or None without --export
+    epochs: int = 0  # epochs the run goes to (with max_steps: the last one is cut short)
 
     @property
     def out(self) -> Path:
@@ -164,9 +165,12 @@ def _settings(config: TrainConfig):
     config = config.resolved(distributed.world_size())
     if saved:
         check_resumable(saved["config"], config.to_dict())
-        if config.epochs < saved["epoch"]:
+        if config.max_steps is None and config.epochs < saved["epoch"]:
             raise ValueError(f"epochs={config.epochs}: the run in {resume_dir.parent} has already trained "
                              f"{counted(saved['epoch'], 'epoch')}; to train it further give more (--epochs N)")
+        if config.max_steps is not None and config.max_steps < saved.get("step", 0):
+            raise ValueError(f"max_steps={config.max_steps}: the run in {resume_dir.parent} has already trained "
+                             f"{counted(saved['step'], 'step')}; to train it further give more (--max-steps N)")
     rundir.check_folders(config.data, config.val_dir, config.out)
     return config, resume_dir, saved
 
@@ -193,11 +197,21 @@ def _claim_output(out: Path, resume_dir: Optional[Path]):
         yield restarted
 
 
+def _finished(config: TrainConfig, saved: dict) -> bool:
+    """Whether the checkpoint ``saved`` has trained all of ``config``'s epochs (or steps)."""
+    if config.max_steps is not None:
+        return saved.get("step", 0) >= config.max_steps
+    return saved["epoch"] >= config.epochs
+
+
 def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
     """Resuming a run that has done all its epochs: say so (and how to extend it); export it if asked."""
     out, done = Path(config.out), saved["epoch"]
-    say(f"{out} has finished {'all ' if done > 1 else ''}{counted(done, 'epoch')}: nothing to train. To train it further, extend it: "
-        f"--resume {out} --epochs {2 * done} (the learning-rate schedule is then planned for the new length)")
+    longer = (f"--max-steps {2 * config.max_steps}" if config.max_steps is not None else f"--epochs {2 * done}")
+    length = counted(config.max_steps, "step") if config.max_steps is not None else counted(done, "epoch")
+    say(f"{out} has finished {'all ' if (config.max_steps or done) > 1 else ''}{length}: nothing to train. To train "
+        f"it further, extend it: --resume {out} {longer} (the learning-rate schedule is then planned for the new "
+        "length)")
     result = TrainResult(config, saved["classes"], saved["history"], saved["best"])
     if config.export and distributed.rank() == 0:
         model = build_model(config.replace(pretrained=False, freeze=None), len(saved["classes"]))
@@ -229,7 +243,8 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
     model = build_model(config.replace(pretrained=False) if saved else config, len(train_set.classes))
     train_sampler = EpochBatchSampler(len(train_set.samples), config.batch_size, config.seed, shuffle=True,
                                       rank=distributed.rank(), world_size=distributed.world_size())
-    scheduler = build_schedule(config, steps_per_epoch=len(train_sampler))
+    steps_per_epoch = len(train_sampler)
+    scheduler = build_schedule(config, steps_per_epoch)
     optimizer = build_optimizer(config, model, scheduler)
     use_amp = config.amp and paddle.device.get_device().startswith("gpu")
     if config.amp and not use_amp:
@@ -238,16 +253,21 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
     trainer = {"config": config.to_dict(), "classes": train_set.classes, "world_size": distributed.world_size(),
                "train_images": len(train_set.samples), "val_images": len(val_set.samples),
                "skipped": len(train_set.skipped) + len(val_set.skipped), "split": SPLIT_RULE,
-               "epoch": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
+               "epoch": 0, "step": 0, "history": [], "best": {"epoch": None, "val_acc": None}}
     if saved:
-        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler, max_steps=_steps_taken(saved))
-        trainer.update(epoch=saved["epoch"], history=saved["history"], best=saved["best"])
-        say(f"resumed from {resume_dir} after epoch {saved['epoch']}")
-        if config.epochs != saved["config"]["epochs"]:
-            replan_schedule(scheduler, build_schedule(config, steps_per_epoch=len(train_sampler)))
-            say(f"the run's length changed from {saved['config']['epochs']} to {config.epochs} epochs: the "
-                f"learning-rate schedule is planned anew for {config.epochs} epochs and continues at step "
-                f"{scheduler.last_epoch} (lr {scheduler():g})")
+        restore_checkpoint(resume_dir, model, optimizer, scheduler, scaler,
+                           max_steps=saved.get("step", _steps_taken(saved)))
+        # Checkpoints from before step counting ran whole epochs of the same length.
+        trainer.update(epoch=saved["epoch"], step=saved.get("step", saved["epoch"] * steps_per_epoch),
+                       history=saved["history"], best=saved["best"])
+        say(f"resumed from {resume_dir} after epoch {saved['epoch']} (step {trainer['step']})")
+        before = (saved["config"].get("epochs"), saved["config"].get("max_steps"))
+        if (config.epochs, config.max_steps) != before:
+            replan_schedule(scheduler, build_schedule(config, steps_per_epoch))
+            old, new = ((counted(before[1], "step"), counted(config.max_steps, "step")) if config.max_steps is not None
+                        else (str(before[0]), counted(config.epochs, "epoch")))
+            say(f"the run's length changed from {old} to {new}: the learning-rate schedule "
+                f"is planned anew for {new} and continues at step {trainer['step']} (lr {scheduler():g})")
         if not config.val_dir and config.val_split and saved.get("split") != SPLIT_RULE:
             say("note: the checkpoint was made by an earlier version, which held out validation images by another "
                 "rule; they are now chosen by a hash of each file's path, so the validation images (and the "
@@ -256,28 +276,40 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
             if saved[key] != trainer[key]:
                 say(f"note: the {what} changed since the checkpoint ({saved[key]} -> {trainer[key]}), so from "
                     "here on the run differs from an uninterrupted one")
+    mean = None
+    if config.normalize == "pixel-mean":
+        if saved and "pixel_mean" in saved:
+            mean = np.asarray(saved["pixel_mean"], dtype=np.float32)
+        else:
+            say(f"computing the mean image of the {len(train_set.samples)} training images ...")
+            mean = pixel_mean(read_images(train_set.samples), config.input_size, config.augment)
+        trainer["pixel_mean"] = mean.tolist()
 
     parallel_model = paddle.DataParallel(model) if distributed.world_size() > 1 else model
-    train_loader = _loader(train_set, train_transform(config.input_size), train_sampler, config)
+    train_loader = _loader(train_set, train_transform(config.input_size, config.augment, mean), train_sampler, config)
     val_loader = None
     if val_set.samples:
         val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False,
                                         rank=distributed.rank(), world_size=distributed.world_size())
-        val_loader = _loader(val_set, eval_transform(config.input_size), val_sampler, config)
-    say(_describe(config, train_set, val_set, threads))
+        val_loader = _loader(val_set, validation_transform(config.input_size, config.augment, mean), val_sampler,
+                             config)
+    epochs = planned_epochs(config, steps_per_epoch, trainer["epoch"], trainer["step"])
+    say(_describe(config, train_set, val_set, threads, total_steps(config, steps_per_epoch), epochs))
     return _Run(config, train_set, val_set, model, parallel_model, optimizer, scheduler, scaler, train_sampler,
-                train_loader, val_loader, trainer, export)
+                train_loader, val_loader, trainer, export, epochs=epochs)
 
 
 def _run_epoch(run: _Run, epoch: int, say) -> None:
     """Train one epoch, validate, and (rank 0) write the checkpoints and metrics."""
     config, trainer = run.config, run.trainer
     run.train_sampler.set_epoch(epoch)
-    progress = Progress(epoch, config.epochs, len(run.train_sampler), stream=say.stream) \
-        if distributed.rank() == 0 else None
+    steps = len(run.train_sampler)
+    if config.max_steps is not None:  # the run's last epoch stops at max_steps
+        steps = min(steps, config.max_steps - trainer["step"])
+    progress = Progress(epoch, run.epochs, steps, stream=say.stream) if distributed.rank() == 0 else None
     try:
         record = train_one_epoch(run.parallel_model, run.train_loader, run.optimizer, run.scheduler, run.scaler,
-                                 progress)
+                                 progress, max_steps=steps)
     except (TrainingDiverged, BadDataError) as error:
         if progress:
             progress.close(" (stopped)")  # end the progress line before the error is printed
@@ -294,7 +326,9 @@ def _run_epoch(run: _Run, epoch: int, say) -> None:
                                    f"was {record['train_loss']:.4g}); {_DIVERGED_ADVICE}")
     if progress:
         progress.close(suffix)
-    trainer["history"].append({"epoch": epoch, **record})
+    schedules.after_epoch(run.scheduler, record)
+    trainer["step"] += record.pop("steps")
+    trainer["history"].append({"epoch": epoch, "step": trainer["step"], **record})
     best = trainer["best"]
     improved = run.val_loader is not None and (best["val_acc"] is None or record["val_acc"] > best["val_acc"])
     if improved:
@@ -331,7 +365,12 @@ def _finish(run: _Run, say) -> TrainResult:
 def replan_schedule(scheduler, planned) -> None:
     """Move ``scheduler`` (restored from a checkpoint) onto ``planned``, a fresh schedule for the run's new
     length, at the same step: as if the run had been planned that long from the start. (Paddle's cosine
-    schedule computes each rate from the previous one, so changing its length in place would not do.)"""
+    schedule computes each rate from the previous one, so changing its length in place would not do.) A plateau
+    schedule does not depend on the length; an error warm-up keeps its progress."""
+    if isinstance(planned, paddle.optimizer.lr.ReduceOnPlateau):
+        return
+    if isinstance(planned, schedules.ErrorWarmup):
+        planned.errors, planned.warm = scheduler.errors, scheduler.warm
     for _ in range(scheduler.last_epoch):
         planned.step()
     with warnings.catch_warnings():  # LinearWarmup's nested state: see restore_checkpoint
@@ -427,20 +466,35 @@ def load_data(config: TrainConfig, say=print):
 
 def build_model(config: TrainConfig, num_classes: int):
     """The architecture with ``num_classes`` outputs, pretrained and partly frozen as ``config`` says."""
-    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes)
+    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes,
+                         **model_options(config.to_dict()))
     if config.freeze:
         freeze(model, up_to=config.freeze)
     return model
 
 
 def build_schedule(config: TrainConfig, steps_per_epoch: int):
-    """The per-step learning-rate schedule: linear warm-up, then cosine decay or two x0.1 steps."""
+    """The per-step learning-rate schedule: linear warm-up (or the error warm-up of ``warmup_lr``), then cosine
+    decay, x0.1 steps (at ``milestones``, by default 50% and 75% of the steps after warm-up), or the plateau rule
+    (``schedules.plateau_schedule``)."""
+    if config.schedule == "plateau":
+        return schedules.plateau_schedule(config.lr)
     warmup = config.warmup_epochs * steps_per_epoch
-    decay_steps = config.epochs * steps_per_epoch - warmup
+    decay_steps = total_steps(config, steps_per_epoch) - warmup
+    if decay_steps < 1:
+        raise ValueError(f"warmup_epochs={config.warmup_epochs} is {warmup} steps, and the run has only "
+                         f"{total_steps(config, steps_per_epoch)}: give fewer warm-up epochs")
     if config.schedule == "cosine":
         schedule = paddle.optimizer.lr.CosineAnnealingDecay(config.lr, T_max=decay_steps)
-    else:  # the ResNet paper's CIFAR recipe: divide by 10 at 50% and 75% of training
+    elif config.milestones:  # counted from the run's first step: shifted past the warm-up the schedule follows
+        if config.milestones[0] <= warmup:
+            raise ValueError(f"milestones={config.milestones}: the first comes before the end of the {warmup}-step "
+                             "warm-up; give later milestones or fewer warm-up epochs")
+        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=[m - warmup for m in config.milestones])
+    else:  # the ResNet paper's CIFAR recipe, scaled to any length: divide by 10 at 50% and 75% of training
         schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=step_milestones(decay_steps))
+    if config.warmup_lr is not None:
+        return schedules.ErrorWarmup(schedule, config.warmup_lr, config.warmup_until_error)
     if warmup == 0:
         return schedule
     return paddle.optimizer.lr.LinearWarmup(schedule, warmup_steps=warmup, start_lr=0.0, end_lr=config.lr)
@@ -456,6 +510,12 @@ def step_milestones(decay_steps: int) -> List[int]:
     return sorted({decay_steps // 2, decay_steps * 3 // 4} - {0})
 
 
+def model_options(settings: dict) -> dict:
+    """The builder options a run's settings (``TrainConfig.to_dict()``, or a ``trainer.json``'s) give beyond the
+    table row: the shortcut option, when one was chosen."""
+    return {"shortcut": settings["shortcut"]} if settings.get("shortcut") else {}
+
+
 def build_optimizer(config: TrainConfig, model, schedule):
     """SGD with momentum 0.9 or AdamW over the trainable (not frozen) parameters."""
     parameters = [p for p in model.parameters() if not p.stop_gradient]
@@ -465,17 +525,20 @@ def build_optimizer(config: TrainConfig, model, schedule):
     return paddle.optimizer.AdamW(learning_rate=schedule, parameters=parameters, weight_decay=config.weight_decay)
 
 
-def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) -> dict:
-    """One pass over ``loader``, one optimizer and schedule step per batch.
+def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None, max_steps=None) -> dict:
+    """One pass over ``loader`` (its first ``max_steps`` batches when given), one optimizer and schedule step per
+    batch.
 
     Returns the epoch's ``lr`` (of its last step), ``train_loss``, ``train_acc`` (over all processes),
-    ``images_per_sec`` and ``seconds``.
+    ``images_per_sec``, ``seconds`` and ``steps``.
     """
     model.train()
     loss_sum = correct = count = 0.0
-    lr, start = optimizer.get_lr(), time.perf_counter()
+    steps, lr, start = 0, optimizer.get_lr(), time.perf_counter()
     for batch, (images, labels) in enumerate(loader, start=1):
         _check_stop()
+        if max_steps is not None and batch > max_steps:
+            break
         with paddle.amp.auto_cast(enable=scaler.is_enable()), batchnorm_note_silenced():
             logits = model(images)
             loss = F.cross_entropy(logits, labels)
@@ -484,20 +547,22 @@ def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None) 
         scaler.update()
         optimizer.clear_grad()
         lr = optimizer.get_lr()
-        scheduler.step()
         size, value = labels.shape[0], float(loss)
+        batch_correct = float((logits.argmax(axis=1) == labels).astype("float32").sum())
+        schedules.after_batch(scheduler, 1.0 - batch_correct / size)
+        steps += 1
         if not math.isfinite(value):  # NaN weights from here on: stop before anything is saved
             raise TrainingDiverged(f"batch {batch}: the training loss is {value} at learning rate {lr:.4g}; "
                                    f"{_DIVERGED_ADVICE}")
         loss_sum += value * size
-        correct += float((logits.argmax(axis=1) == labels).astype("float32").sum())
+        correct += batch_correct
         count += size
         if progress:
             progress.update(batch, loss_sum / count, correct / count, images=count * distributed.world_size())
     seconds = time.perf_counter() - start
     loss_sum, correct, count = distributed.all_sum([loss_sum, correct, count])
     return {"lr": lr, "train_loss": loss_sum / count, "train_acc": correct / count,
-            "images_per_sec": count / seconds, "seconds": seconds}
+            "images_per_sec": count / seconds, "seconds": seconds, "steps": steps}
 
 
 @paddle.no_grad()
@@ -537,8 +602,12 @@ def export_run(path) -> str:
                                 "--out folder of a run")
     trainer = ckpt.load_trainer(source)
     settings = trainer["config"]
+    if settings.get("normalize", "imagenet") != "imagenet":
+        raise NotImplementedError(f"{out}: the run subtracts its training images' mean image (normalize="
+                                  f"{settings['normalize']!r}), which an exported model's per-channel "
+                                  "normalisation cannot express; evaluate it with its validation in training")
     with paddle.utils.unique_name.guard():
-        model = create_model(settings["model"], num_classes=len(trainer["classes"]))
+        model = create_model(settings["model"], num_classes=len(trainer["classes"]), **model_options(settings))
     return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
 
 
@@ -592,14 +661,22 @@ def _use_cpu_threads(config: TrainConfig) -> Optional[int]:
     return threads
 
 
-def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, threads: Optional[int]) -> str:
-    schedule = f"{config.schedule} schedule, {counted(config.warmup_epochs, 'warm-up epoch')}"
+def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder, threads: Optional[int],
+              steps: int, epochs: int) -> str:
+    schedule = f"{config.schedule} schedule" + (f" (x0.1 after steps {', '.join(map(str, config.milestones))})"
+                                                if config.milestones else "")
+    schedule += (f", lr {config.warmup_lr:g} until the training error is below {config.warmup_until_error:.0%}"
+                 if config.warmup_lr is not None else f", {counted(config.warmup_epochs, 'warm-up epoch')}")
+    length = counted(config.epochs, "epoch") if config.max_steps is None else f"{steps} steps ({counted(epochs, 'epoch')})"
     cpu = f" ({threads} CPU thread{'s' if threads > 1 else ''} each)" if threads else ""
+    data = "" if (config.augment, config.normalize) == ("imagenet", "imagenet") else \
+        f"; {config.augment} augmentation, {config.normalize} normalisation"
     return (f"training {config.model} ({config.input_size}x{config.input_size}) on {len(train_set.samples)} images "
             f"of {len(train_set.classes)} classes, validating on {len(val_set.samples)}; "
-            f"{distributed.world_size()} process(es){cpu} x batch {config.batch_size}; {counted(config.epochs, 'epoch')}; "
+            f"{distributed.world_size()} process(es){cpu} x batch {config.batch_size}; {length}; "
             f"{config.optimizer} "
-            f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}"
+            f"lr {config.lr:g} weight decay {config.weight_decay:g}, {schedule}{data}"
+            + (f"; recipe {config.recipe}" if config.recipe != "default" else "")
             + (f"; frozen up to {config.freeze}" if config.freeze else "") + f"; output in {config.out}")
 
 

@@ -19,6 +19,11 @@ and the new channels appended after the input's as zeros. BatchNorm as Ioffe & S
 every framework defaults to (epsilon 1e-5; running averages updated with momentum 0.9 in Paddle's convention,
 0.1 in PyTorch's), max pool 3x3/2 with padding 1 (torchvision's), global average pool before the classifier.
 
+Plain nets (``PLAIN``) and shortcut options (``VARIANTS``): He et al. 2015, section 3.3 ("Plain Network": the
+same stacks without shortcuts, so no addition: each block ends in the ReLU of its second branch output) and
+section 3.3/4.1 ("Identity vs. Projection Shortcuts": A zero-pads, B projects where the shape changes, C projects
+on every shortcut).
+
 ResNet-D (``RESNET_D``): He et al. 2019, "Bag of Tricks for Image Classification with Convolutional Neural
 Networks", section 4.1 and Figure 2: the stem's 7x7 conv replaced by three 3x3 convs (32, 32, 64 channels, the
 first with stride 2; ResNet-C), and a shortcut that must halve the resolution average-pools 2x2 with stride 2
@@ -86,7 +91,24 @@ RESNET_D: Dict[str, Tuple[str, Tuple[int, ...], bool]] = {
     "resnet200d": ("bottleneck", (3, 24, 36, 3), False),
 }
 
-ALL = sorted([*IMAGENET, *CIFAR, *RESNET_D])
+# The paper's plain baselines: each is the residual row named here without its shortcuts and additions (He et al.
+# 2015, section 3.3 "Plain Network" and Table 1's 18- and 34-layer columns; section 4.2 for plain-20 ... plain-110,
+# built like the CIFAR ResNets of the same depth).
+PLAIN: Dict[str, str] = {"plain18": "resnet18", "plain34": "resnet34", "plain20": "resnet20", "plain32": "resnet32",
+                         "plain44": "resnet44", "plain56": "resnet56", "plain110": "resnet110"}
+
+# Shortcut options of table rows (Table 3: ResNet-34 A, B, C; Table 2 compares plain-18/34 with ResNet-18/34 A),
+# named as ``verify --model`` spells a row with options: variant -> (row, option). A: zero-padding identity
+# shortcuts; C: a 1x1 projection (and its BatchNorm) on every block, also where the shape does not change.
+VARIANTS: Dict[str, Tuple[str, str]] = {
+    "resnet18:shortcut=A": ("resnet18", "A"), "resnet34:shortcut=A": ("resnet34", "A"),
+    "resnet18:shortcut=C": ("resnet18", "C"), "resnet34:shortcut=C": ("resnet34", "C"),
+}
+
+#: Every table row.
+ROWS = sorted([*IMAGENET, *CIFAR, *RESNET_D, *PLAIN])
+#: Every row and variant that has a golden entry.
+ALL = ROWS + sorted(VARIANTS)
 
 
 def _conv_settings(c_in, c_out, k, s, p, groups=1):
@@ -134,10 +156,10 @@ class _Net:
         return self.relu(owner, added, c, h)
 
     def shortcut(self, block, source, c_in, c_out, s, h_in, option):
-        if s == 1 and c_in == c_out and option != "D-projected":
+        if s == 1 and c_in == c_out and option not in ("D-projected", "C"):
             return source
         path = f"{block}.downsample"
-        if option == "B":  # a 1x1 projection and its BatchNorm
+        if option in ("B", "C"):  # a 1x1 projection and its BatchNorm
             conv, h = self.conv(f"{path}.0", source, c_in, c_out, 1, s, 0, h_in)
             return self.bn(f"{path}.1", conv, c_out, h)
         if option.startswith("D"):  # ResNet-D: average pool (an identity at stride 1), stride-1 1x1 conv, BN
@@ -180,8 +202,12 @@ class _Net:
         self.end_block(block, "BottleneckBlock", x, out, c_in, c_out, s, h_in, h, option)
 
     def end_block(self, block, kind, x, branch, c_in, c_out, s, h_in, h, option):
-        """The block's output: ``relu(branch + shortcut(x))``, then the block's own row."""
-        self.residual(block, branch, self.shortcut(block, x, c_in, c_out, s, h_in, option), c_out, h)
+        """The block's output: ``relu(branch + shortcut(x))`` (a plain block, ``option="none"``: ``relu(branch)``,
+        no shortcut and no addition), then the block's own row."""
+        if option == "none":
+            self.relu(block, branch, c_out, h)
+        else:
+            self.residual(block, branch, self.shortcut(block, x, c_in, c_out, s, h_in, option), c_out, h)
         self.value = self.add_row(block, kind, [x], [1, c_out, h, h], layer=kind)
         self.c, self.h = c_out, h
 
@@ -213,11 +239,21 @@ class _Net:
                 add_block(f"{self.stage}.{j}", 64 * 2 ** i, 2 if i > 0 and j == 0 else 1, j == 0)
 
 
+def _row_and_option(name: str) -> Tuple[str, Optional[str]]:
+    """``(the residual row, its shortcut option or None for the row's own)`` of a plain net or variant."""
+    if name in PLAIN:
+        return PLAIN[name], "none"
+    return VARIANTS.get(name, (name, None))
+
+
 def describe(name: str) -> _Net:
-    """Walk architecture ``name`` at its default input size (224x224 ImageNet, 32x32 CIFAR)."""
+    """Walk architecture ``name`` (a row, a plain net or a variant) at its default input size (224x224 ImageNet,
+    32x32 CIFAR)."""
+    name, option = _row_and_option(name)
     if name in RESNET_D:
         return describe_resnet_d(name)
     if name in IMAGENET:
+        option = option or "B"
         block, layers, groups, per_group = IMAGENET[name]
         net = _Net(3, 224)
         out, h = net.conv("conv1", "input", 3, 64, 7, 2, 3, 224)
@@ -225,9 +261,9 @@ def describe(name: str) -> _Net:
 
         def add_block(path, planes, stride, first):
             if block == "basic":
-                net.basic(path, net.c, planes, stride, "B")
+                net.basic(path, net.c, planes, stride, option)
             else:
-                net.bottleneck(path, net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups)
+                net.bottleneck(path, net.c, 4 * planes, stride, planes * per_group // 64 * groups, groups, option)
 
         net.imagenet_stages(layers, add_block)
         net.head(1000)
@@ -240,7 +276,7 @@ def describe(name: str) -> _Net:
     for i, width in enumerate((16, 32, 64)):
         net.stage = f"layer{i + 1}"
         for j in range(n):
-            net.basic(f"{net.stage}.{j}", net.c, width, 2 if i > 0 and j == 0 else 1, "A")
+            net.basic(f"{net.stage}.{j}", net.c, width, 2 if i > 0 and j == 0 else 1, option or "A")
     net.head(10)
     return net
 
@@ -270,7 +306,7 @@ def describe_resnet_d(name: str, size: int = 224) -> _Net:
 
 
 def input_size(name: str) -> List[int]:
-    return [1, 3, 32, 32] if name in CIFAR else [1, 3, 224, 224]
+    return [1, 3, 32, 32] if _row_and_option(name)[0] in CIFAR else [1, 3, 224, 224]
 
 
 def closed_form(name: str) -> dict:

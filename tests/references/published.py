@@ -46,6 +46,16 @@ PAPER_CIFAR_PARAMS_M = {"resnet20": 0.27, "resnet32": 0.46, "resnet44": 0.66, "r
                         "resnet110": 1.7, "resnet1202": 19.4}
 
 
+# He et al. 2015, Table 1 ("FLOPs" row: 1.8x10^9 for 18 layers, 3.6x10^9 for 34) and section 3.3 ("Our 34-layer
+# baseline has 3.6 billion FLOPs (multiply-adds)"), as printed, in billions. They are the plain nets' and, by
+# section 4.1 (option A adds "no extra parameter" and no multiply-add), the option-A ResNets' too.
+PAPER_FLOPS_BILLIONS = {"plain18": 1.8, "plain34": 3.6, "resnet18:shortcut=A": 1.8, "resnet34:shortcut=A": 3.6}
+
+# He et al. 2015, section 4.1 on Table 3: option C's gain over B comes from "many (thirteen) projection shortcuts"
+# that ResNet-34 C has and ResNet-34 B has not.
+PAPER_OPTION_C_EXTRA_PROJECTIONS = 13
+
+
 def summary_params(layer, input_size):
     """``{"total", "trainable", "non_trainable"}`` parsed from what ``paddle.summary`` prints."""
     out = io.StringIO()
