@@ -199,6 +199,27 @@ def local_official_weights(monkeypatch, tmp_path_factory):
     monkeypatch.setattr("paddle_resnet.weights.loading.official_weights_path", local)
 
 
+def test_markdown_examples_compile_and_name_our_commands():
+    """The fast sibling of ``test_markdown_examples_run`` (which runs them, end to end, with ``--runslow``): every
+    Python example compiles, and every line of a bash example that is run is a command of this package."""
+    from paddle_resnet.cli import COMMANDS
+
+    for document in MARKDOWN:
+        for example in examples((ROOT / document).read_text()):
+            if example.skip is not None:
+                continue
+            where = f"{document}:{example.line}"
+            if example.kind == "python":
+                compile(example.code, where, "exec")
+                continue
+            for words, _ in bash_commands_and_exits(example.code):
+                arguments = cli_arguments(words)
+                assert arguments is not None, f"{where}: `{shlex.join(words)}` is not a command of this package"
+                assert not arguments or arguments[0] in COMMANDS or arguments[0].startswith("-"), \
+                    f"{where}: unknown command {arguments[0]!r}; commands: {', '.join(COMMANDS)}"
+
+
+@pytest.mark.slow  # end to end (trains, exports, verifies); fast sibling: the test above and the docstring examples
 @pytest.mark.parametrize("document", MARKDOWN)
 def test_markdown_examples_run(document, tmp_path, monkeypatch, local_official_weights, capsys):
     from paddle_resnet.cli import main

@@ -19,6 +19,7 @@ from paddle.vision.models import resnet as vision
 
 from references import closed_form
 from helpers import constant_init
+from helpers.tiers import representatives
 from references.published import PAPER_CIFAR_PARAMS_M, TORCHVISION_PUBLISHED, summary_params
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
 from paddle_resnet.verification.fingerprint import fingerprint
@@ -48,7 +49,7 @@ def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
         assert official == (name in OFFICIAL), f"{name}: params should come from paddle.vision iff it has {name}"
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", representatives(list_models()))
 def test_our_model_matches_golden(name):
     with paddle.LazyGuard():
         model = create_model(name)
@@ -64,7 +65,7 @@ def test_golden_matches_the_closed_form_description(name):
     assert ENTRIES[name]["input_size"] == closed_form.input_size(name)
 
 
-@pytest.mark.parametrize("name", OFFICIAL)
+@pytest.mark.parametrize("name", representatives(OFFICIAL))
 def test_golden_matches_paddle_vision_built_side_by_side(name):
     with constant_init():
         official = getattr(vision, name)()
@@ -89,7 +90,7 @@ def test_golden_matches_the_papers_cifar_table(name):
     assert round(trainable / 1e6, 2 if millions < 1 else 1) == millions
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", representatives(list_models()))
 def test_count_params_agrees_with_paddle_summary(name):
     with constant_init():
         model = create_model(name)
