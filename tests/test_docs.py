@@ -283,3 +283,33 @@ def test_every_public_function_has_a_docstring():
         member = getattr(paddle_resnet, name)
         if inspect.isfunction(member) or inspect.isclass(member):
             assert inspect.getdoc(member), name
+
+
+def _exception_classes():
+    """Every exception class defined in a module of paddle_resnet: ``{name: class}`` (private ones included)."""
+    found = {}
+    for info in pkgutil.walk_packages(paddle_resnet.__path__, "paddle_resnet."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, member in vars(module).items():
+            if (inspect.isclass(member) and issubclass(member, BaseException) and not issubclass(member, Warning)
+                    and member.__module__ == module.__name__):
+                found[name] = member
+    return found
+
+
+def test_every_exception_is_a_paddle_resnet_error_and_has_a_row_in_the_errors_table():
+    """docs/design.md's "Errors" table lists every public exception class: what raises it, what the user does.
+    Every exception class we define (private ones too) derives from PaddleResNetError and a built-in."""
+    from paddle_resnet import PaddleResNetError
+
+    classes = _exception_classes()
+    assert {"PaddleResNetError", "IncompatibleWeightsError", "TraceError"} <= set(classes)  # the walk works
+    for name, cls in classes.items():
+        assert issubclass(cls, PaddleResNetError), f"{cls.__module__}.{name} does not derive from PaddleResNetError"
+    text = (ROOT / "docs" / "design.md").read_text()
+    table = text[text.index("\n## Errors"):]
+    rows = set(re.findall(r"^\| `(\w+)` \(", table, re.M))
+    assert rows == {name for name in classes if not name.startswith("_")}, \
+        "docs/design.md's Errors table must list exactly the public exception classes"
