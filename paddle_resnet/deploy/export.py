@@ -94,7 +94,7 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
     # rather than deep inside graph tracing.
     with paddle.no_grad():
         outputs = model(paddle.zeros([1, *input_size]))
-    metadata = _metadata(input_size, outputs, classes)
+    metadata = _metadata(input_size, outputs, classes, getattr(model, "pretrained_cfg", None))
     _check_beside_other_format(prefix, format, metadata)
     os.makedirs(directory, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, native_notes_silenced():
@@ -119,8 +119,9 @@ def read_metadata(prefix: str) -> Optional[dict]:
         raise ValueError(f"{path}: not readable export metadata ({error}); export the model again") from error
 
 
-def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) -> dict:
-    """What an image classifier's user needs besides the graph: shapes, class names, preprocessing."""
+def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]], weights=None) -> dict:
+    """What an image classifier's user needs besides the graph: shapes, class names, preprocessing (that of the
+    pretrained ``weights`` record the model was built with, if any)."""
     shapes = [[None, *list(o.shape)[1:]] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     if classes is not None:
         classes = [str(name) for name in classes]
@@ -128,7 +129,7 @@ def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) 
             raise ValueError(f"classes: {len(classes)} names given, but the model's output is "
                              f"{', '.join(str(s) for s in shapes)}; give one name per classifier output")
     return {"input_shape": [None, *input_size], "outputs": shapes, "classes": classes,
-            "preprocess": describe_preprocess(*input_size[1:]) if input_size[0] == 3 else None}
+            "preprocess": describe_preprocess(*input_size[1:], weights=weights) if input_size[0] == 3 else None}
 
 
 def _check_beside_other_format(prefix: str, format: str, metadata: dict) -> None:
