@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 from .._checks import check_choice, normalize_input_size
 from .._files import fsync_file
 from .._quiet import native_notes_silenced
+from .._rundir import RUN_EXPORT  # noqa: F401  (where a run keeps its export; re-exported for older imports)
 from .preprocess import describe_preprocess
 
 if TYPE_CHECKING:  # Paddle is imported when a model is exported, not to read FORMATS
@@ -40,8 +41,6 @@ EXPORT_SUFFIXES = (*FORMAT_SUFFIXES["paddle"], *FORMAT_SUFFIXES["onnx"])
 #: What the model needs and gives, next to the model files (shared by both formats at a prefix). Not
 #: ``.meta.json``: ``paddle.jit.load`` reads ``<prefix>.<name>.json`` as the program of a method ``name``.
 METADATA_SUFFIX = "_meta.json"
-#: Where a training run keeps its exported model: ``<run>/export/model.*`` (``train --export`` writes it).
-RUN_EXPORT = os.path.join("export", "model")
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
 ONNX_OPSET = 13
 ONNX_INSTALL_HINT = "pip install 'paddle_resnet[onnx]'  (or: pip install 'paddle2onnx>=1.2,<2' onnxruntime)"

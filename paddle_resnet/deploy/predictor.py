@@ -21,7 +21,8 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._checks import check_choice, check_positive
-from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, RUN_EXPORT, read_metadata
+from .._rundir import RUN_EXPORT, is_training_run
+from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, read_metadata
 from .preprocess import IMAGE_EXTENSIONS, load_images, transform_from
 
 MODEL_SUFFIXES = (*PROGRAM_SUFFIXES, ".onnx")
@@ -228,8 +229,7 @@ def find_export(path: str) -> str:
         return prefixes[0]
     if prefixes:
         raise ValueError(f"{path} holds several exported models ({', '.join(prefixes)}); give the prefix of one")
-    trained = any(os.path.isfile(os.path.join(path, folder, "trainer.json")) for folder in ("best", "last"))
-    if trained:
+    if is_training_run(path):
         raise FileNotFoundError(f"{path} is a training run without an exported model ({run_export}.*): export "
                                 f"it once with paddle_resnet.training.export_run({path!r}) (the predict command "
                                 "does that by itself), or train with --export")

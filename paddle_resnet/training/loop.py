@@ -22,7 +22,8 @@ import paddle.nn.functional as F
 
 from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
-from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
+from .._rundir import BEST, LAST, RUN_EXPORT, run_model_checkpoint
+from ..deploy.export import METADATA_SUFFIX, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import distributed, rundir
@@ -251,8 +252,8 @@ def _run_epoch(run: _Run, epoch: int, say) -> None:
         # best before last: a crash between the two is repaired by resuming from the previous last,
         # which repeats this epoch exactly and writes the same best again.
         if improved:
-            ckpt.save_checkpoint(run.out / "best", run.model, trainer)
-        ckpt.save_checkpoint(run.out / "last", run.model, trainer, run.optimizer,
+            ckpt.save_checkpoint(run.out / BEST, run.model, trainer)
+        ckpt.save_checkpoint(run.out / LAST, run.model, trainer, run.optimizer,
                              {"scheduler": run.scheduler.state_dict(), "scaler": run.scaler.state_dict()})
         write_metrics_csv(run.out / "metrics.csv", trainer["history"])
 
@@ -448,8 +449,7 @@ def evaluate(model, loader) -> Tuple[float, float]:
 def export_best(export, model, out: Path, input_size: int, classes: List[str]) -> str:
     """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
     to ``out/export/model.*``, with the class names and the evaluation transform; returns the model file."""
-    source = out / ("best" if (out / "best").is_dir() else "last")
-    ckpt.load_model_weights(model, source)
+    ckpt.load_model_weights(model, run_model_checkpoint(out))
     files = export(model, str(out / RUN_EXPORT), input_size=(3, input_size, input_size), format="paddle",
                    classes=classes)
     return files[-1]
@@ -461,9 +461,9 @@ def export_run(path) -> str:
     Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
     """
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
-        raise FileNotFoundError(f"{out}: not a training run (no {out / 'last' / ckpt.TRAINER_FILE}); give the "
+    source = run_model_checkpoint(out)
+    if source is None:
+        raise FileNotFoundError(f"{out}: not a training run (no {out / LAST / ckpt.TRAINER_FILE}); give the "
                                 "--out folder of a run")
     trainer = ckpt.load_trainer(source)
     settings = trainer["config"]
@@ -476,8 +476,8 @@ def needs_export(path) -> bool:
     """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
     would be exported from (the run went on after its last export)."""
     out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    if not (source / ckpt.TRAINER_FILE).is_file():
+    source = run_model_checkpoint(out)
+    if source is None:
         return False
     metadata = out / (RUN_EXPORT + METADATA_SUFFIX)
     if read_metadata(str(out / RUN_EXPORT)) is None:

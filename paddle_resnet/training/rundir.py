@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from .._files import recover
+# The layout's names and "which checkpoint is the run's model" live in the private _rundir (deployment reads runs
+# too, and may not import training); this module re-exports them for training's code and users.
+from .._rundir import BEST, LAST, RUN_EXPORT, TRAINER_FILE, is_training_run, run_model_checkpoint  # noqa: F401
 
 try:
     import fcntl
@@ -32,7 +35,7 @@ except ImportError:  # pragma: no cover - not on Linux or macOS: runs are not lo
 LOCK_FILE = ".lock"
 #: The checkpoints a run directory holds; a ``.old`` one is what a crash between a replacement's two renames
 #: leaves (``_files.atomic_dir``).
-CHECKPOINTS = ("last", "best")
+CHECKPOINTS = (LAST, BEST)
 #: Temporary files and folders of a run's own atomic writes (``_files.atomic_dir`` / ``atomic_path``), which a
 #: crash (kill -9, power loss) leaves behind: ``.last.tmp-x1y2``, ``.metrics.csv.x1y2.tmp``.
 _TEMPORARY = re.compile(r"^\.(last|best|metrics\.csv|metrics\.png)\.(tmp-.+|.+\.tmp)$")
@@ -65,9 +68,9 @@ def check_output(out: Path, resume_dir: Optional[Path] = None) -> None:
     entries = foreign_entries(out)
     if not entries:
         return
-    if "last" in entries or "last.old" in entries:
-        crashed = " (interrupted while replacing its checkpoint: last.old/ is the previous one)" \
-            if "last" not in entries else ""
+    if LAST in entries or f"{LAST}.old" in entries:
+        crashed = f" (interrupted while replacing its checkpoint: {LAST}.old/ is the previous one)" \
+            if LAST not in entries else ""
         raise FileExistsError(f"{out} already holds a training run{crashed}; continue it with --resume {out}, or "
                               "choose another --out")
     listed = ", ".join(entries[:_LISTED]) + (f" and {len(entries) - _LISTED} more" if len(entries) > _LISTED else "")
