@@ -56,7 +56,7 @@ ALLOWED_IMPORTS = {
     "benchmark": {"analysis", "builders", "deploy", "models"},
     "cli": {"analysis", "benchmark", "builders", "deploy", "models", "training", "verification", "weights"},
 }
-PRIVATE = {"_checks", "_errors", "_files", "_lazy", "_progress", "_quiet", "_rundir"}
+PRIVATE = {"_checks", "_errors", "_files", "_lazy", "_progress", "_quiet", "_rundir", "_process"}
 
 
 def _imported_parts(path: Path, part: str):

@@ -18,14 +18,13 @@ from tabulate import tabulate
 
 from .._checks import check_choice, normalize_input_size
 from ..models.stages import block_of, part_of, stage_number
-from .counting import ParamCount, count_params
+from .counting import CONTAINERS as _CONTAINERS, ParamCount, count_params, part_summary  # noqa: F401
 
 if TYPE_CHECKING:
     from .trace import LayerCall
 
 FORMATS = ("text", "markdown", "json")
 DEPTHS = ("layers", "blocks", "stages")
-_CONTAINERS = ("Sequential", "LayerList")
 _MB = 1024.0 ** 2
 
 
@@ -148,24 +147,6 @@ def summarize(model, input_size) -> Summary:
     size = normalize_input_size(input_size)
     calls = trace(model, size)
     return Summary(size, calls, count_params(model), part_summary(calls))
-
-
-def part_summary(calls: List[LayerCall]) -> Dict[str, dict]:
-    """Per ResNet part (``stem``, ``layer1``..., ``head``; see ``models.stages``): blocks, output shape,
-    parameters, MACs. Parameters count every parameter of the part's layers (``paddle.summary``'s total)."""
-    parts: Dict[str, dict] = {}
-    for call in calls:
-        if not call.name:
-            continue
-        part = part_of(call.name)
-        info = parts.setdefault(part, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
-        info["params"] += call.params
-        info["macs"] += call.macs
-        if call.type not in (*_CONTAINERS, "Flatten"):
-            info["output_shape"] = call.output_shape
-        if call.name.count(".") == 1 and stage_number(part) is not None:
-            info["blocks"] += 1
-    return parts
 
 
 def _footer_lines(footer) -> List[str]:

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..deploy.predictor import available_threads
+from .._process import available_threads
 
 #: Where the CPU's description is read from (Linux); a missing or unreadable file gives an unknown CPU.
 CPUINFO = "/proc/cpuinfo"

@@ -21,6 +21,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._checks import check_choice, check_positive
+from .._process import available_threads  # noqa: F401  (re-exported: older code imports it from here)
 from .._rundir import RUN_EXPORT, is_training_run
 from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, read_metadata
 from .preprocess import IMAGE_EXTENSIONS, load_images, transform_from
@@ -273,11 +274,6 @@ def _prefix_of(model_file: str) -> str:
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def available_threads() -> int:
-    """CPU cores this process may run on (the affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _check_device(device, has_gpu) -> str:
