@@ -267,8 +267,8 @@ def _finish(run: _Run, say) -> TrainResult:
         say(plot_metrics(out / "metrics.png", result.history)
             or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
         if best["epoch"] is not None:
-            say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
-        say(f"last checkpoint: {out / 'last'}")
+            say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / BEST}")
+        say(f"last checkpoint: {out / LAST}")
         if run.export is not None:
             say("exporting the best model for deployment ...")
             result.export = export_best(run.export, run.model, out, run.config.input_size, result.classes)
