@@ -109,7 +109,7 @@ def _interrupt_after(loader, batches):
         yield item
 
 
-@pytest.mark.slow  # fast sibling: test_a_finished_run_says_so_and_can_be_extended (resume), test_train_failures.py::test_a_crashed_run_is_recognised_resumed_and_cleaned
+@pytest.mark.slow  # fast sibling: test_train_failures.py::test_a_crashed_run_is_recognised_resumed_and_cleaned
 def test_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tiny_data, tmp_path, monkeypatch):
     settings = dict(TINY, data=str(tiny_data), epochs=3, warmup_epochs=1)
     _run(**settings, out=str(tmp_path / "straight"))

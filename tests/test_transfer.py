@@ -154,7 +154,8 @@ def test_forward_features_and_reset_classifier():
         create_model("resnet18", out_stages=(4,)).reset_classifier(2)
 
 
-@pytest.mark.parametrize("name, size", [("resnet18", 64), pytest.param("resnet50", 64, marks=pytest.mark.slow), ("resnet20", 32)])
+@pytest.mark.parametrize("name, size", [("resnet18", 64), pytest.param("resnet50", 64, marks=pytest.mark.slow),
+                                        ("resnet20", 32)])
 def test_out_stages_maps_match_feature_info_and_the_classifier_backbone(name, size):
     paddle.seed(0)
     classifier = create_model(name)

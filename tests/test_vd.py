@@ -189,7 +189,8 @@ def test_the_paddleclas_reference_is_there_when_ci_requires_it():
 
 
 @needs_paddleclas
-@pytest.mark.parametrize("name", representatives(["resnet18_vd", "resnet50_vd", "resnet18d", "resnet50"], fast=["resnet18_vd"]))
+@pytest.mark.parametrize("name", representatives(["resnet18_vd", "resnet50_vd", "resnet18d", "resnet50"],
+                                                  fast=["resnet18_vd"]))
 def test_paddleclas_weights_give_identical_logits(name, tmp_path):
     paddle.seed(3)
     theirs = _randomise_statistics(paddleclas.build(name), seed=3)

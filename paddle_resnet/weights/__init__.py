@@ -1,6 +1,7 @@
 """Weights: file formats (``files``, ``safetensors``, and ``pickle_safe``, the reader of ``.pdparams`` that runs no
 code), key naming conventions (``naming``, ``pytorch_cifar``), the official sources and downloads
-(``official``), the published weight sets and their metadata (``pretrained``), RGB weights for other input channels (``adapt``), and loading and saving (``loading``)."""
+(``official``), the published weight sets and their metadata (``pretrained``), RGB weights for other input
+channels (``adapt``), and loading and saving (``loading``)."""
 
 from .._lazy import lazy_exports
 
