@@ -61,7 +61,7 @@ __getattr__, __dir__ = _lazy_exports(__name__, {
     ".verification": ["VerifyResult", "assert_structure", "check_structure", "diff_models", "record_structure",
                       "verify_model"],
     ".verification.fingerprint": ["fingerprint"],
-    ".weights": ["load_weights", "save_weights"],
+    ".weights": ["list_pretrained", "load_weights", "save_weights"],
 })
 
 __all__ = [
@@ -72,7 +72,7 @@ __all__ = [
     "ParamCount", "count_macs", "count_params", "summarize", "VerifyResult", "fingerprint", "verify_model",
     "record_structure", "check_structure", "assert_structure", "diff_models",
     # weights
-    "load_weights", "save_weights",
+    "list_pretrained", "load_weights", "save_weights",
     # deployment
     "Predictor", "export",
     # evaluation

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from typing import List
 
+from ._process import available_threads
+
 #: The largest image side (height or width, in pixels) a model is trained, exported or run at: one 4096x4096 RGB
 #: image is 192 MiB as float32 before any activation; 100000 would be 112 GiB.
 MAX_IMAGE_SIDE = 4096
@@ -50,7 +52,7 @@ def normalize_input_size(input_size) -> List[int]:
 
 def available_cpus() -> int:
     """CPU cores this process may run on (the affinity mask where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return available_threads()
 
 
 def check_threads(name: str, threads) -> None:

@@ -17,13 +17,16 @@ from .models.network import ResNet
 from .models.stages import HEAD, part_of
 from .models.table import ARCHITECTURES, get_config
 from .weights.loading import IncompatibleWeightsError, LoadReport, load_pretrained, load_weights
+from .weights.pretrained import get_pretrained_cfg, pretrained_cfg_for
 
 
 def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> ResNet:
     """Build the architecture ``name`` (see ``list_models()``), optionally with pretrained weights.
 
     Args:
-        name: a table entry, e.g. ``"resnet50"`` or ``"resnext50_32x4d"``.
+        name: a table entry, e.g. ``"resnet50"`` or ``"resnext50_32x4d"``; or a published weight set
+            ``arch.tag`` (``list_pretrained()``), e.g. ``"resnet50_vd.ssld"``: with ``pretrained=True`` those
+            weights are loaded.
         pretrained: ``True`` for the official ImageNet weights (``paddle.vision``'s; PaddleClas's for the
             ``*_vd`` rows), ``"ssld"`` for PaddleClas's SSLD-distilled weights (resnet34_vd, resnet50_vd,
             resnet101_vd), or a path or URL of a weights file (paddle, torchvision / timm or PaddleClas naming).
@@ -35,9 +38,19 @@ def create_model(name: str, pretrained: Union[bool, str] = False, **options) -> 
     >>> list(model.fc.weight.shape)
     [512, 10]
     """
+    record = None
+    if isinstance(name, str) and "." in name:
+        record = get_pretrained_cfg(name)
+        if pretrained is not True and pretrained is not False:
+            raise ValueError(f"create_model({name!r}, pretrained={pretrained!r}): a named weight set takes "
+                             f"pretrained=True (load it) or False; or name the architecture alone: "
+                             f"create_model({record.architecture!r}, pretrained={pretrained!r})")
+        name, pretrained = record.architecture, record.variant if pretrained else False
     model = ResNet(get_config(name, **options))
     if pretrained:
         load_pretrained(model, name, pretrained)
+        record = record or pretrained_cfg_for(name, pretrained)
+    model.pretrained_cfg = record  # the weights' record (timm's name): export reads their preprocessing from it
     return model
 
 

@@ -3,6 +3,7 @@ command shares: closed pipes, --version, usage lines, help texts, fast help, nat
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from helpers import HANG_GUARD_SECONDS, run_cli, run_python
-from paddle_resnet.cli import COMMANDS
+from helpers.tiers import representatives
+from paddle_resnet.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "architectures.json"
@@ -73,6 +75,7 @@ def test_summary_usage_errors_exit_2(capsys, argv, message):
     assert code == 2 and message in err
 
 
+@pytest.mark.slow  # fast sibling: test_golden.py::test_our_model_matches_golden
 def test_verify_all_architectures_pass(capsys):
     code, out, _ = run_cli(capsys, "verify")
     assert code == 0
@@ -143,6 +146,7 @@ def test_verify_never_writes_unless_update_is_given(capsys, golden_copy):
     ([sys.executable, "scripts/verify.py", "--only", "resnet18"], "1 of 1 architectures match"),
     ([sys.executable, "-m", "paddle_resnet", "summary", "resnet18", "--depth", "stages"], "Total params: 11,699,112"),
 ])
+@pytest.mark.slow  # fresh interpreters; fast sibling: the in-process command tests of this file (run_cli)
 def test_entry_points_run_from_the_checkout(command, expected):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
     assert result.returncode == 0, result.stderr
@@ -157,7 +161,7 @@ DAMAGED_ENTRIES = {
 }
 
 
-@pytest.mark.parametrize("case", list(DAMAGED_ENTRIES))
+@pytest.mark.parametrize("case", representatives(DAMAGED_ENTRIES, fast=["values null"]))  # one runs fast
 def test_a_damaged_golden_entry_exits_2_and_update_repairs_it(capsys, golden_copy, case):
     original = json.loads(golden_copy.read_text())
     data = json.loads(golden_copy.read_text())
@@ -244,6 +248,24 @@ def _closed_pipe_run(argv, cwd, close_stderr=False):
     return process
 
 
+class _ClosedPipe(io.StringIO):
+    """Standard output or error whose reader has gone (`| head -1`): every write fails as a closed pipe does."""
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("argv, expected", [(["summary", "resnet20", "--depth", "blocks"], 0),
+                                            (["summary", "resnet5"], 2)])
+def test_a_closed_output_stream_in_process_keeps_the_exit_status(monkeypatch, argv, expected):
+    """The in-process side of the closed-pipe sweep below: the command's output fails to be written, and the
+    command still returns its own exit status."""
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    monkeypatch.setattr(sys, "stderr", _ClosedPipe())
+    assert main(argv) == expected
+
+
+@pytest.mark.slow  # fast sibling: test_a_closed_output_stream_in_process_keeps_the_exit_status
 def test_a_closed_pipe_changes_no_commands_exit_status(tmp_path, golden_copy):
     """`paddle-resnet verify --verbose | head -1` must exit as verify does (0, or 1 for a mismatch), not with a
     BrokenPipeError: every command, each expected status, with output that nobody reads."""

@@ -15,6 +15,7 @@ fixture below that makes what its prose says the reader already has (an image ba
 
 from __future__ import annotations
 
+import ast
 import doctest
 import importlib
 import inspect
@@ -208,6 +209,88 @@ def local_official_weights(monkeypatch, tmp_path_factory):
     monkeypatch.setattr("paddle_resnet.weights.loading.official_weights_path", local)
 
 
+class ValueMismatch(AssertionError):
+    """A documented value (the comment after an expression) is not what the expression returns."""
+
+
+#: The value a comment shows: its text up to the first ": " or "; " (what follows is prose about it).
+_SHOWN = re.compile(r"#\s*(?P<shown>.*?)(?:[:;]\s.*)?$")
+
+
+def documented_value(line: str) -> Optional[str]:
+    """The value the comment of ``line`` shows after an expression (``# 4089184256: convs ...`` -> ``4089184256``;
+    ``# ParamCount(total=1, ...)``), or None when the comment is prose (``# every architecture ...``)."""
+    if "#" not in line:
+        return None
+    shown = _SHOWN.search(line[line.index("#"):]).group("shown").strip()
+    if re.fullmatch(r"[A-Z]\w*\(.*\)", shown):  # a repr: ParamCount(total=..., ...)
+        return shown
+    try:
+        ast.literal_eval(shown)
+    except (ValueError, SyntaxError):
+        return None
+    return shown
+
+
+def run_and_check_values(code: str, where: str, namespace: dict) -> None:
+    """Run ``code`` statement by statement in ``namespace``; an expression statement whose line ends with a
+    comment showing a value (``documented_value``) must return that value: equal as a literal, or as a repr."""
+    lines = code.splitlines()
+    for statement in ast.parse(code).body:
+        shown = documented_value(lines[statement.end_lineno - 1]) if isinstance(statement, ast.Expr) else None
+        if shown is None:
+            exec(compile(ast.Module([statement], type_ignores=[]), where, "exec"), namespace)
+            continue
+        value = eval(compile(ast.Expression(statement.value), where, "eval"), namespace)
+        try:
+            same = ast.literal_eval(shown) == value
+        except (ValueError, SyntaxError):
+            same = repr(value) == shown
+        if not same:
+            raise ValueMismatch(f"{where} (+{statement.lineno - 1} lines): `{ast.get_source_segment(code, statement)}` "
+                                f"returns {value!r}, but its comment shows {shown}")
+
+
+def test_documented_values_are_compared_with_what_the_expression_returns():
+    """The fast sibling of the value check in test_markdown_examples_run."""
+    assert documented_value("count_macs(model)   # 4089184256: convs + linears") == "4089184256"
+    assert documented_value("verify_model(m).ok  # True; .report() names ...") == "True"
+    assert documented_value("count_params(m)  # ParamCount(total=1, trainable=1)") == "ParamCount(total=1, trainable=1)"
+    assert documented_value("list_models()  # every architecture in the table: resnet18, ...") is None
+    assert documented_value("model = resnet50()") is None
+    namespace = {}
+    run_and_check_values("x = 2\nx + 2  # 4: shown\nx  # a comment in prose\nstr(x)  # '2'\n", "doc.md:1", namespace)
+    with pytest.raises(ValueMismatch, match=r"`x \+ 1` returns 3, but its comment shows 4"):
+        run_and_check_values("x + 1  # 4\n", "doc.md:9", namespace)
+    from paddle_resnet.analysis import ParamCount
+
+    namespace["ParamCount"] = ParamCount
+    run_and_check_values("ParamCount(1, 1, 0)  # ParamCount(total=1, trainable=1, non_trainable=0)", "d", namespace)
+    with pytest.raises(ValueMismatch):
+        run_and_check_values("ParamCount(1, 1, 0)  # ParamCount(total=2, trainable=1, non_trainable=0)", "d", namespace)
+
+
+def test_markdown_examples_compile_and_name_our_commands():
+    """The fast sibling of ``test_markdown_examples_run`` (which runs them, end to end, with ``--runslow``): every
+    Python example compiles, and every line of a bash example that is run is a command of this package."""
+    from paddle_resnet.cli import COMMANDS
+
+    for document in MARKDOWN:
+        for example in examples((ROOT / document).read_text()):
+            if example.skip is not None:
+                continue
+            where = f"{document}:{example.line}"
+            if example.kind == "python":
+                compile(example.code, where, "exec")
+                continue
+            for words, _ in bash_commands_and_exits(example.code):
+                arguments = cli_arguments(words)
+                assert arguments is not None, f"{where}: `{shlex.join(words)}` is not a command of this package"
+                assert not arguments or arguments[0] in COMMANDS or arguments[0].startswith("-"), \
+                    f"{where}: unknown command {arguments[0]!r}; commands: {', '.join(COMMANDS)}"
+
+
+@pytest.mark.slow  # end to end (trains, exports, verifies); fast sibling: the test above and the docstring examples
 @pytest.mark.parametrize("document", MARKDOWN)
 def test_markdown_examples_run(document, tmp_path, monkeypatch, local_official_weights, capsys):
     from paddle_resnet.cli import main
@@ -227,7 +310,9 @@ def test_markdown_examples_run(document, tmp_path, monkeypatch, local_official_w
                 (tmp_path / file.group(1)).parent.mkdir(parents=True, exist_ok=True)
                 (tmp_path / file.group(1)).write_text(example.code)
             try:
-                exec(compile(example.code, where, "exec"), namespace)
+                run_and_check_values(example.code, where, namespace)
+            except ValueMismatch as mismatch:
+                pytest.fail(str(mismatch))
             except Exception as error:  # noqa: BLE001  the failing example and why
                 pytest.fail(f"the example at {where} fails: {type(error).__name__}: {error}")
             continue
@@ -271,3 +356,47 @@ def test_every_public_function_has_a_docstring():
         member = getattr(paddle_resnet, name)
         if inspect.isfunction(member) or inspect.isclass(member):
             assert inspect.getdoc(member), name
+
+
+def _exception_classes():
+    """Every exception class defined in a module of paddle_resnet: ``{name: class}`` (private ones included)."""
+    found = {}
+    for info in pkgutil.walk_packages(paddle_resnet.__path__, "paddle_resnet."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, member in vars(module).items():
+            if (inspect.isclass(member) and issubclass(member, BaseException) and not issubclass(member, Warning)
+                    and member.__module__ == module.__name__):
+                found[name] = member
+    return found
+
+
+def test_every_exception_is_a_paddle_resnet_error_and_has_a_row_in_the_errors_table():
+    """docs/design.md's "Errors" table lists every public exception class: what raises it, what the user does.
+    Every exception class we define (private ones too) derives from PaddleResNetError and a built-in."""
+    from paddle_resnet import PaddleResNetError
+
+    classes = _exception_classes()
+    assert {"PaddleResNetError", "IncompatibleWeightsError", "TraceError"} <= set(classes)  # the walk works
+    for name, cls in classes.items():
+        assert issubclass(cls, PaddleResNetError), f"{cls.__module__}.{name} does not derive from PaddleResNetError"
+    text = (ROOT / "docs" / "design.md").read_text()
+    table = text[text.index("\n## Errors"):]
+    rows = set(re.findall(r"^\| `(\w+)` \(", table, re.M))
+    assert rows == {name for name in classes if not name.startswith("_")}, \
+        "docs/design.md's Errors table must list exactly the public exception classes"
+
+
+def test_the_places_design_md_sends_a_change_to_exist():
+    """docs/design.md's "Where a change goes": every file or folder it names (`models/table.py`, `tools/`,
+    `tests/test_trace.py`) is in the tree, so the table cannot point at a module that was moved."""
+    text = (ROOT / "docs" / "design.md").read_text()
+    table = text[text.index("## Where a change goes"):text.index("\n## ", text.index("## Where a change goes") + 3)]
+    named = set(re.findall(r"`((?:[\w.]+/)*[\w.<>]+(?:\.py|/))`", table))
+    assert len(named) > 10, named  # the pattern still finds them
+    for path in sorted(named):
+        if "<" in path:  # a pattern such as cli/<name>.py: its folder
+            path = path[:path.index("<")]
+        assert (ROOT / path).exists() or (ROOT / "paddle_resnet" / path).exists(), \
+            f"docs/design.md sends a change to {path}, which is not in the tree"

@@ -338,6 +338,7 @@ def test_predictor_refuses_cpu_settings_off_the_cpu(resnet18_export, monkeypatch
         Predictor(resnet18_export[1], device=device, **option)
 
 
+@pytest.mark.slow  # fast sibling: test_export_command_onnx_with_input_size_and_num_classes
 def test_export_command_writes_checks_and_loads_weights(tmp_path, capsys, monkeypatch):
     trained = create_model("resnet20")
     paddle.save(trained.state_dict(), str(tmp_path / "w.pdparams"))
@@ -457,6 +458,7 @@ def test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest(tmp_path, m
     assert_same_answer(plain(images), _eager(model, images))
 
 
+@pytest.mark.slow  # fast sibling: test_benchmark_notes_paths_it_cannot_build_and_measures_the_rest
 def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeypatch):
     """A tiny run (ResNet-18 at 32x32, batch 2): every path is timed, and is checked against our eager output.
     The CPU it describes is a made-up one (an AVX-512 CPU at an odd clock), so the report does not depend on
@@ -497,6 +499,7 @@ def test_benchmark_measures_every_path_and_writes_json(tmp_path, capsys, monkeyp
 @pytest.mark.parametrize("format, onednn", [("paddle", None), ("paddle", False),
                                             pytest.param("onnx", None, marks=needs_onnx)],
                          ids=["paddle-onednn", "paddle-plain-cpu", "onnx"])
+@pytest.mark.slow  # fast sibling: test_paddle_inference_matches_eager_for_any_batch
 def test_resnet_d_average_pool_shortcut_survives_export_at_odd_sizes(tmp_path, format, onednn):
     """ResNet-D's shortcut pool rounds up (ceil mode) and averages only the pixels inside the input. At 65x65 the
     maps it pools are odd (17, 9, 5 pixels), so a converter that dropped ceil mode would give shapes the main path

@@ -19,6 +19,7 @@ from paddle.vision.models import resnet as vision
 
 from references import closed_form
 from helpers import constant_init, run_cli
+from helpers.tiers import representatives
 from references.published import (PAPER_CIFAR_PARAMS_M, PAPER_FLOPS_BILLIONS, PAPER_OPTION_C_EXTRA_PROJECTIONS,
                                    TORCHVISION_PUBLISHED, summary_params)
 from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_model, list_models, verify_model
@@ -55,7 +56,7 @@ def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
         assert official == (name in OFFICIAL), f"{name}: params should come from paddle.vision iff it has {name}"
 
 
-@pytest.mark.parametrize("name", closed_form.ALL)
+@pytest.mark.parametrize("name", representatives(closed_form.ALL))
 def test_our_model_matches_golden(name):
     model = build(name)
     result = verify_model(model, name, golden=GOLDEN)
@@ -72,7 +73,7 @@ def test_golden_matches_the_closed_form_description(name):
     assert ENTRIES[name]["input_size"] == closed_form.input_size(name)
 
 
-@pytest.mark.parametrize("name", OFFICIAL)
+@pytest.mark.parametrize("name", representatives(OFFICIAL))
 def test_golden_matches_paddle_vision_built_side_by_side(name):
     with constant_init():
         official = getattr(vision, name)()
@@ -97,7 +98,7 @@ def test_golden_matches_the_papers_cifar_table(name):
     assert round(trainable / 1e6, 2 if millions < 1 else 1) == millions
 
 
-@pytest.mark.parametrize("name", closed_form.ALL)
+@pytest.mark.parametrize("name", representatives(closed_form.ALL))
 def test_count_params_agrees_with_paddle_summary(name):
     with constant_init():
         model = build(name, lazy=False)

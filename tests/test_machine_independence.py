@@ -11,6 +11,7 @@ import os
 import pwd
 
 import paddle
+import pytest
 
 from helpers import HANG_GUARD_SECONDS
 
@@ -30,6 +31,7 @@ def test_paddles_caches_are_in_a_temporary_home_not_the_users():
     assert _within(os.path.expanduser("~/.cache/paddle"), home)
 
 
+@pytest.mark.slow  # a fresh interpreter; fast sibling: test_paddles_caches_are_in_a_temporary_home_not_the_users
 def test_a_subprocess_inherits_the_temporary_home(tmp_path):
     import subprocess
     import sys

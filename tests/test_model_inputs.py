@@ -65,6 +65,7 @@ def test_the_smallest_accepted_input_runs(model):
     assert model(paddle.zeros([1, 3, 1, 1])).shape == [1, 10]
 
 
+@pytest.mark.slow  # fast sibling: test_export.py::test_export_rejects_bad_arguments_and_writes_nothing
 def test_export_traces_the_checked_forward(tmp_path):
     """In a traced graph the batch size is dynamic (-1, or a tensor): the checks must let it through."""
     from paddle_resnet import Predictor, export

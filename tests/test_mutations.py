@@ -210,8 +210,16 @@ def located(result):
     return pairs
 
 
-@pytest.mark.parametrize("mutate, name, flagged, same_params, where", CATALOGUE,
-                         ids=[m[0].__name__ for m in CATALOGUE])
+#: The mutations the fast tier runs: one of each kind (a stride, a shortcut, groups, zero channels, a ReLU, a
+#: BatchNorm, a block, the addition); the others run with --runslow.
+FAST_MUTATIONS = {"moved_stride_in_basic_block", "projection_instead_of_option_a", "wrong_groups",
+                  "zero_channels_before_the_input", "zero_channels_on_both_sides", "removed_residual_addition",
+                  "relu_before_addition", "removed_batchnorm", "block_missing_from_stage"}
+
+
+@pytest.mark.parametrize("mutate, name, flagged, same_params, where", [
+    case if case[0].__name__ in FAST_MUTATIONS else pytest.param(*case, marks=pytest.mark.slow)
+    for case in CATALOGUE], ids=[m[0].__name__ for m in CATALOGUE])
 def test_verify_model_reports_and_locates_the_mutation(mutate, name, flagged, same_params, where):
     model = build(name)
     before = count_params(model)

@@ -13,6 +13,7 @@ import pytest
 from helpers import HANG_GUARD_SECONDS
 
 ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "paddle_resnet"
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the checks below are about the file, not the Python
 
 
@@ -74,7 +75,7 @@ ALLOWED_IMPORTS = {
     "cli": {"analysis", "benchmark", "builders", "catalog", "deploy", "evaluation", "models", "specs", "training",
             "verification", "weights"},
 }
-PRIVATE = {"_checks", "_errors", "_files", "_html", "_lazy", "_progress", "_quiet"}
+PRIVATE = {"_checks", "_errors", "_files", "_html", "_lazy", "_process", "_progress", "_quiet", "_rundir"}
 
 
 def _imported_parts(path: Path, part: str):
@@ -102,3 +103,23 @@ def test_each_part_imports_only_the_parts_below_it(part):
     for path in files:
         extra = _imported_parts(path, part) - ALLOWED_IMPORTS[part]
         assert not extra, f"{path.relative_to(ROOT)} imports {sorted(extra)}: see docs/design.md for the layers"
+
+
+def test_the_run_layout_is_spelled_in_one_module():
+    """A training run's layout (``trainer.json``, ``export/model``) and the rule "best, else last" are written in
+    ``_rundir.py`` only: training writes runs, deployment reads them, and neither repeats the names."""
+    spelled = [str(path.relative_to(PACKAGE.parent)) for path in sorted(PACKAGE.rglob("*.py"))
+               if re.search(r"""["']trainer\.json["']|["']export["'], ["']model["']""", path.read_text())]
+    assert spelled == ["paddle_resnet/_rundir.py"]
+
+
+def test_the_runs_model_is_best_else_last(tmp_path):
+    from paddle_resnet._rundir import TRAINER_FILE, is_training_run, run_model_checkpoint
+
+    assert run_model_checkpoint(tmp_path) is None and not is_training_run(tmp_path)
+    (tmp_path / "last").mkdir()
+    (tmp_path / "last" / TRAINER_FILE).write_text("{}")
+    (tmp_path / "best").mkdir()  # being written (no trainer.json yet): not the run's model
+    assert run_model_checkpoint(tmp_path) == tmp_path / "last" and is_training_run(tmp_path)
+    (tmp_path / "best" / TRAINER_FILE).write_text("{}")
+    assert run_model_checkpoint(tmp_path) == tmp_path / "best"

@@ -136,7 +136,7 @@ def test_find_images_lists_folders_and_patterns_in_order(tmp_path):
 
 def test_classify_needs_the_metadata_and_a_classifier(tmp_path):
     backbone = str(tmp_path / "backbone")
-    export(create_model("resnet18", out_stages=(3, 4)), backbone, input_size=(3, 32, 32))
+    export(create_model("resnet20", out_stages=(2, 3)), backbone, input_size=(3, 32, 32))
     with pytest.raises(ValueError, match="returns 2 outputs .*classify needs a classifier"):
         Predictor(backbone, device="cpu").classify(str(tmp_path))
     plain = str(tmp_path / "plain")
@@ -162,6 +162,7 @@ def test_from_run_names_what_is_missing(tmp_path):
         Predictor.from_run(str(tmp_path))
 
 
+@pytest.mark.slow  # fast sibling: test_predict_command_on_a_run_exports_it_once_and_keeps_going_past_a_bad_image
 def test_export_command_takes_class_names_and_input_size_from_a_training_run(run, tmp_path, capsys):
     run_dir, photos = run
     code, out, _ = run_cli(capsys, "export", "resnet20", "--weights", str(run_dir / "best" / "model.safetensors"),

@@ -6,6 +6,7 @@ control that shows the note does appear there without us (otherwise the check co
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
@@ -15,16 +16,24 @@ import pytest
 from helpers import run_python
 from helpers.images import make_image_folder
 
+import paddle_resnet
 from paddle_resnet import _quiet, create_model, resnet20, save_weights
 from paddle_resnet.training import TrainConfig, train
 from paddle_resnet.weights import WeightsWarning
 
 
-def _run(code: str) -> str:
+def _run(code: str, env=None) -> str:
     """Standard error of ``python -c code`` in a fresh interpreter."""
-    return run_python(code).stderr
+    return run_python(code, env).stderr
 
 
+def _default_logging() -> dict:
+    """This environment without the variables that set Paddle's C++ logging (``GLOG_minloglevel=2`` and the
+    like, which a user may export to quiet Paddle): the notes are checked against Paddle's default logging."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("GLOG_")}
+
+
+@pytest.mark.slow  # two fresh interpreters; fast sibling: test_the_ccache_note_is_filtered_where_paddle_warns_it
 def test_importing_paddle_through_us_shows_no_ccache_note():
     control = _run("import paddle")
     if "No ccache found" not in control:
@@ -33,15 +42,32 @@ def test_importing_paddle_through_us_shows_no_ccache_note():
     assert "No ccache found" not in _run("from paddle_resnet.cli import main; main(['summary', 'resnet20'])")
 
 
+def test_the_ccache_note_is_filtered_where_paddle_warns_it():
+    """In process (Paddle is imported already): importing paddle_resnet installed the filter for exactly the
+    note of ``paddle.utils.cpp_extension``; another module's warning of the same text is kept."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        importlib.reload(paddle_resnet)  # installs the filter again, in front of "always"
+        for module in ("paddle.utils.cpp_extension.extension_utils", "mine"):
+            warnings.warn_explicit("No ccache found. Please be aware ...", UserWarning, "x.py", 1, module=module)
+    assert [w.message.args[0][:15] for w in caught] == ["No ccache found"]
+
+
+@pytest.mark.slow  # two fresh interpreters; fast sibling: test_native_notes_are_dropped_and_every_other_line_kept
 def test_exporting_shows_none_of_paddles_log_notes():
     save = ("import tempfile, os; from paddle_resnet import create_model; "
             "from paddle_resnet.deploy.export import save_program; m = create_model('resnet20'); m.eval(); "
             "save_program(m, os.path.join(tempfile.mkdtemp(), 'm'), (3, 32, 32))")
-    control = _run(save)
+    # Paddle's default logging, whatever GLOG_* variables the user exported (GLOG_minloglevel=2 hides the notes,
+    # so the control below could not show them).
+    env = _default_logging()
+    control = _run(save, env)
     notes = [note for note in _quiet.NATIVE_NOTES if note in control]
-    assert notes, f"Paddle's export printed none of the notes this test expects: {control!r}"
+    if not notes:
+        pytest.skip("this Paddle printed none of the notes this test expects while exporting, even with its "
+                    f"default logging (a version whose notes are not in _quiet.NATIVE_NOTES?): {control[-500:]!r}")
     exported = _run("import tempfile, os; from paddle_resnet import create_model, export; "
-                    "export(create_model('resnet20'), os.path.join(tempfile.mkdtemp(), 'm'), (3, 32, 32))")
+                    "export(create_model('resnet20'), os.path.join(tempfile.mkdtemp(), 'm'), (3, 32, 32))", env)
     assert not [note for note in notes if note in exported], exported
 
 

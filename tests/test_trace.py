@@ -71,7 +71,8 @@ class Operations(nn.Layer):
     (lambda: nn.Sequential(nn.Conv2D(3, 8, 5, padding=2, padding_mode="reflect"), nn.ReLU()), (1, 3, 9, 16)),
     (lambda: Detector(classes=3), (1, 3, 64, 96)),
     (lambda: vision_models.mobilenet_v2(scale=0.25), (1, 3, 65, 65)),
-    (lambda: vision_models.vgg11(batch_norm=True, num_classes=7), (1, 3, 32, 32)),
+    pytest.param(lambda: vision_models.vgg11(batch_norm=True, num_classes=7), (1, 3, 32, 32),
+                 marks=pytest.mark.slow),  # 130M parameters: the same layers as the others, only big
     (vision.resnet18, (1, 3, 64, 64)),
 ], ids=["operations", "reflect padding", "user detector", "mobilenet_v2", "vgg11", "vision resnet18"])
 def test_operations_are_recorded_alike_in_both_modes(build, size):

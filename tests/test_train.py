@@ -44,6 +44,7 @@ def tiny_data(tmp_path_factory):
     return make_image_folder(tmp_path_factory.mktemp("tiny") / "data", per_class=16, size=24)
 
 
+@pytest.mark.slow  # fast sibling: test_a_run_keeps_its_metrics_and_the_checkpoint_of_its_best_epoch
 def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
     data = make_image_folder(tmp_path / "data", per_class=40)
     result, output = _run(data=str(data), out=str(tmp_path / "out"), model="resnet20", epochs=8, batch_size=16,
@@ -73,6 +74,26 @@ def test_training_learns_the_task_and_keeps_the_best_checkpoint(tmp_path):
     assert evaluate(model, loader)[1] == pytest.approx(result.best["val_acc"])
 
 
+def test_a_run_keeps_its_metrics_and_the_checkpoint_of_its_best_epoch(tiny_data, tmp_path):
+    """The fast sibling of the test above (which trains until the model has learned): the same files, the best
+    epoch's checkpoint scoring exactly what was recorded, on a tiny run."""
+    result, output = _run(**dict(TINY, warmup_epochs=1), data=str(tiny_data), out=str(tmp_path / "out"), epochs=2)
+    assert len(result.history) == 2 and "epoch 2/2" in output
+    rows = (tmp_path / "out" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 3
+    assert sorted(os.listdir(tmp_path / "out" / "last")) == ["model.safetensors", "state.json", "state.safetensors",
+                                                              "trainer.json"]
+    best = json.loads((tmp_path / "out" / "best" / "trainer.json").read_text())
+    assert best["best"] == result.best and best["epoch"] == result.best["epoch"]
+    assert result.best["val_acc"] == max(row["val_acc"] for row in result.history)
+    model = create_model("resnet20", num_classes=3)
+    load_weights(model, tmp_path / "out" / "best" / "model.safetensors")
+    val_samples = _val_samples(result)
+    loader = paddle.io.DataLoader(ImageDataset(val_samples, eval_transform(16), seed=0),
+                                  batch_sampler=EpochBatchSampler(len(val_samples), 8, shuffle=False))
+    assert evaluate(model, loader)[1] == pytest.approx(result.best["val_acc"])
+
+
 def _val_samples(result):
     samples = [(str(path), label) for label, name in enumerate(result.classes)
                for path in sorted(Path(result.config.data, name).iterdir())]
@@ -86,6 +107,7 @@ def _interrupt_after(loader, batches):
         yield item
 
 
+@pytest.mark.slow  # fast sibling: test_train_failures.py::test_a_crashed_run_is_recognised_resumed_and_cleaned
 def test_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tiny_data, tmp_path, monkeypatch):
     settings = dict(TINY, data=str(tiny_data), epochs=3, warmup_epochs=1)
     _run(**settings, out=str(tmp_path / "straight"))
@@ -135,6 +157,7 @@ def test_resumed_run_ends_with_exactly_the_weights_of_an_uninterrupted_one(tiny_
         train(TrainConfig(**settings, out=str(tmp_path / "resumed")))
 
 
+@pytest.mark.slow  # fast sibling: test_sampler_order_depends_only_on_seed_and_epoch_and_shards_cover_every_sample
 def test_two_processes_train_data_parallel_like_one_process_with_the_global_batch(tiny_data, tmp_path):
     """``paddle.distributed.launch`` with 2 CPU processes (gloo): each takes half of every batch, gradients are
     averaged. With the whole backbone frozen (BatchNorm on running statistics, so a process's half batch
@@ -237,6 +260,7 @@ def test_step_schedule_divides_the_rate_at_increasing_milestones_even_in_short_r
     assert rates(2, 1, 1) == pytest.approx([0, 1])
 
 
+@pytest.mark.slow  # fast sibling: test_step_schedule_divides_the_rate_at_increasing_milestones_even_in_short_runs
 def test_adamw_with_the_step_schedule_trains_with_its_defaults(tiny_data, tmp_path):
     # 36 training images in batches of 18: 2 steps per epoch, one warm-up epoch, 2 steps of the step schedule.
     result, _ = _run(**dict(TINY, lr=None, warmup_epochs=1, batch_size=18), data=str(tiny_data),
@@ -336,6 +360,7 @@ def test_interrupted_checkpoint_replacement_is_recovered(tiny_data, tmp_path):
         find_checkpoint(tmp_path)
 
 
+@pytest.mark.slow  # fast sibling: test_predict.py::test_the_export_carries_the_class_names_and_the_evaluation_transform
 def test_export_writes_the_best_model_for_deployment(tiny_data, tmp_path):
     result, output = _run(**TINY, data=str(tiny_data), out=str(tmp_path / "out"), epochs=2, export=True)
     assert Path(result.export).is_file() and "exported for deployment" in output
@@ -362,6 +387,7 @@ def test_one_epoch_needs_no_warmup_setting(tiny_data, tmp_path, capsys):
     assert "; 1 epoch; " in out and "0 warm-up epochs" in out and "epoch(s)" not in out
 
 
+@pytest.mark.slow  # fast sibling: test_train_failures.py::test_a_crashed_run_is_recognised_resumed_and_cleaned
 def test_a_finished_run_says_so_and_can_be_extended(tiny_data, tmp_path):
     settings = dict(TINY, data=str(tiny_data), out=str(tmp_path / "run"), warmup_epochs=1)
     first, _ = _run(**settings, epochs=2)

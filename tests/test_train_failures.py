@@ -21,6 +21,7 @@ import paddle
 import pytest
 from helpers import HANG_GUARD_SECONDS
 from helpers.images import make_image_folder
+from helpers.tiers import representatives
 from helpers.training import TINY
 from helpers.training import run_training as _run
 from PIL import Image
@@ -102,6 +103,7 @@ sys.exit(main(["train", data, "--model", "resnet20", "--input-size", "16", "--ep
 """
 
 
+@pytest.mark.slow  # fast sibling: test_a_sample_that_cannot_be_loaded_comes_back_as_an_error_not_an_exception
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_an_image_that_breaks_during_training_stops_the_run_and_resume_continues(data, tmp_path, workers):
     """With no loader workers this hung for ever; with workers it ended in ~80 lines of traceback."""
@@ -269,6 +271,7 @@ def test_a_directory_in_use_by_another_run_is_refused(tmp_path, data):
     train(resume_config(str(out)), stream=io.StringIO())  # released: it may resume
 
 
+@pytest.mark.slow  # fast sibling: test_a_crashed_run_is_recognised_resumed_and_cleaned
 def test_a_resumed_run_may_write_to_a_new_directory_but_not_to_another_run(tmp_path, data, monkeypatch):
     real_epoch = loop.train_one_epoch
 
@@ -314,7 +317,7 @@ def _poison(model):
     weight.set_value(np.full(weight.shape, np.nan, dtype="float32"))
 
 
-@pytest.mark.parametrize("where", ["training", "validation"])
+@pytest.mark.parametrize("where", representatives(["training", "validation"], fast=["training"]))
 def test_a_diverged_epoch_stops_the_run_and_is_never_saved(tmp_path, data, monkeypatch, where):
     real_epoch = loop.train_one_epoch
     epochs = []

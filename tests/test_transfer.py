@@ -133,21 +133,29 @@ def test_forward_features_and_reset_classifier():
     model = resnet18()
     model.eval()
     x = paddle.randn([2, 3, 64, 64])
-    features = model.forward_features(x)
-    assert features.shape == [2, 512]
+    feature_map = model.forward_features(x)  # timm's meaning: the last stage's map, unpooled
+    assert feature_map.shape == [2, 512, 2, 2]
+    np.testing.assert_allclose(feature_map.numpy(), model.forward_stages(x)[-1].numpy(), rtol=1e-5, atol=1e-5)
+    features = model.forward_head(feature_map, pre_logits=True)
+    np.testing.assert_allclose(features.numpy(), feature_map.numpy().mean(axis=(2, 3)), rtol=1e-5, atol=1e-5)
     logits = model.fc(features)
     np.testing.assert_allclose(model(x).numpy(), logits.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.forward_head(feature_map).numpy(), logits.numpy(), rtol=1e-5, atol=1e-5)
 
     model.reset_classifier(5)
     assert model.fc.weight.shape == [512, 5] and model(x).shape == [2, 5]
     model.reset_classifier(0)
     assert model.fc is None
     np.testing.assert_allclose(model(x).numpy(), features.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(model.forward_head(feature_map).numpy(), features.numpy(), rtol=1e-5, atol=1e-5)
+    unpooled = create_model("resnet18", num_classes=0, with_pool=False)
+    assert unpooled.forward_head(feature_map) is feature_map  # nothing to pool, no classifier
     with pytest.raises(ValueError, match="out_stages"):
         create_model("resnet18", out_stages=(4,)).reset_classifier(2)
 
 
-@pytest.mark.parametrize("name, size", [("resnet18", 64), ("resnet50", 64), ("resnet20", 32)])
+@pytest.mark.parametrize("name, size", [("resnet18", 64), pytest.param("resnet50", 64, marks=pytest.mark.slow),
+                                        ("resnet20", 32)])
 def test_out_stages_maps_match_feature_info_and_the_classifier_backbone(name, size):
     paddle.seed(0)
     classifier = create_model(name)

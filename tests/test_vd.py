@@ -19,6 +19,7 @@ import pytest
 from paddle.utils import download
 
 from helpers import assert_close_to_scale, constant_init, run_cli
+from helpers.tiers import representatives
 from references import closed_form, paddleclas
 from references.published import PADDLECLAS_PUBLISHED, TIMM_PUBLISHED_PARAMS_M
 from paddle_resnet import (ResNetConfig, count_params, create_model, freeze, load_weights, resnet18_vd, save_weights)
@@ -165,6 +166,7 @@ def test_summary_verify_and_freeze_see_the_deep_stem_as_the_stem(capsys):
     assert count_params(model).trainable == 512 * 2 + 2
 
 
+@pytest.mark.slow  # fast sibling: test_train.py's tiny runs and this file's resnet18_vd forward tests
 def test_training_runs_on_a_resnet_d_row(tmp_path):
     from helpers.images import make_image_folder
     from paddle_resnet.training import TrainConfig, train
@@ -187,7 +189,8 @@ def test_the_paddleclas_reference_is_there_when_ci_requires_it():
 
 
 @needs_paddleclas
-@pytest.mark.parametrize("name", ["resnet18_vd", "resnet50_vd", "resnet18d", "resnet50"])
+@pytest.mark.parametrize("name", representatives(["resnet18_vd", "resnet50_vd", "resnet18d", "resnet50"],
+                                                  fast=["resnet18_vd"]))
 def test_paddleclas_weights_give_identical_logits(name, tmp_path):
     paddle.seed(3)
     theirs = _randomise_statistics(paddleclas.build(name), seed=3)
@@ -204,7 +207,7 @@ def test_paddleclas_weights_give_identical_logits(name, tmp_path):
 
 
 @needs_paddleclas
-@pytest.mark.parametrize("name", sorted(paddleclas.ROWS) + ["resnet200d"])
+@pytest.mark.parametrize("name", representatives(sorted(paddleclas.ROWS) + ["resnet200d"]))
 def test_every_paddleclas_network_has_our_keys_and_shapes(name):
     with paddle.LazyGuard():
         theirs = paddleclas.build(name)
@@ -218,7 +221,7 @@ _LAYERS_WITH_SETTINGS = ("Conv2D", "AvgPool2D", "MaxPool2D", "Linear")
 
 
 @needs_paddleclas
-@pytest.mark.parametrize("name", RESNET_D)
+@pytest.mark.parametrize("name", representatives(RESNET_D))
 def test_golden_and_closed_form_match_paddleclas_built_side_by_side(name):
     """The golden parameter counts against PaddleClas's paddle.summary, and every convolution, pool and linear
     layer of the closed form (kernel, stride, padding, groups, output shape, parameters, in order: what the
@@ -299,6 +302,7 @@ def _paddleclas_2_0_names(state, block_depth, deep_stem, depth):
     return renamed
 
 
+@pytest.mark.slow  # fast sibling: test_paddleclas_2_0_naming_of_every_depth_has_our_keys
 @needs_paddleclas
 def test_paddleclas_2_0_naming_gives_identical_logits():
     paddle.seed(5)
@@ -332,7 +336,7 @@ def _timm_state(name, seed):
                   else rng.standard_normal(shape).astype("float32")) for key, shape in TIMM[name]["keys"]}
 
 
-@pytest.mark.parametrize("timm_name", sorted(TIMM))
+@pytest.mark.parametrize("timm_name", representatives(sorted(TIMM)))
 def test_timm_resnet_d_safetensors_load_into_the_matching_row(timm_name, tmp_path):
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
     state = _timm_state(timm_name, seed=6)
@@ -381,7 +385,7 @@ def test_kernel_adaptation_is_timms(channels, row):
     assert adapted.dtype == weight.dtype
 
 
-@pytest.mark.parametrize("name", ["resnet18_vd", "resnet18"])
+@pytest.mark.parametrize("name", representatives(["resnet18_vd", "resnet18"], fast=["resnet18_vd"]))
 def test_rgb_weights_load_into_a_grayscale_model_that_sees_gray_as_rgb_did(name, tmp_path):
     paddle.seed(8)
     rgb = _randomise_statistics(create_model(name), seed=8)
@@ -423,6 +427,7 @@ def test_pretrained_fetches_paddleclas_weights_once_and_records_their_sha256(ser
     assert _same(resnet18_vd(pretrained=True), expected) and server.requests == [f"/{filename}"]
 
 
+@pytest.mark.slow  # fast sibling: test_pretrained_fetches_paddleclas_weights_once_and_records_their_sha256
 def test_a_changed_cached_paddleclas_file_is_fetched_again(server, monkeypatch):
     expected, filename = _publish_paddleclas(server, monkeypatch)
     resnet18_vd(pretrained=True)
@@ -440,6 +445,7 @@ def test_a_changed_cached_paddleclas_file_is_fetched_again(server, monkeypatch):
         resnet18_vd(pretrained=True)
 
 
+@pytest.mark.slow  # fast sibling: test_pretrained_fetches_paddleclas_weights_once_and_records_their_sha256
 def test_ssld_weights_where_paddleclas_publishes_them(server, monkeypatch):
     expected, filename = _publish_paddleclas(server, monkeypatch, variant="ssld")
     assert "ssld" in filename and _same(resnet18_vd(pretrained="ssld"), expected)
@@ -451,6 +457,7 @@ def test_ssld_weights_where_paddleclas_publishes_them(server, monkeypatch):
         create_model("resnet50", pretrained="ssld")
 
 
+@pytest.mark.slow  # fast sibling: test_weights.py::test_unreachable_server_names_url_and_where_to_put_the_file
 def test_offline_paddleclas_download_says_where_to_put_the_file(tmp_path, monkeypatch):
     import socket
 

@@ -19,6 +19,7 @@ import pytest
 from paddle.utils import download
 
 from helpers import assert_close_to_scale
+from helpers.tiers import representatives
 from paddle_resnet import create_model, load_weights, resnet18, resnet20, save_weights
 from paddle_resnet.weights import IncompatibleWeightsError, WeightsDownloadError, WeightsWarning, official
 from paddle_resnet.weights import safetensors as safetensors_io
@@ -259,9 +260,9 @@ def test_strict_failure_lists_the_keys_and_leaves_the_model_unchanged():
                          ids=["strings", "complex", "objects"])
 def test_a_value_that_is_not_a_number_fails_before_anything_is_copied(bad_value):
     """fc.bias comes last: before, every earlier tensor had been copied when its cast failed."""
-    model = _randomise(resnet18(num_classes=10), 8)
+    model = _randomise(create_model("resnet20"), 8)  # a tiny net: the order of the keys is what matters
     before = _state(model)
-    state = _state(_randomise(resnet18(num_classes=10), 9))
+    state = _state(_randomise(create_model("resnet20"), 9))
     state["fc.bias"] = bad_value
     with pytest.raises(IncompatibleWeightsError,
                        match=rf"<state dict>: .*nothing was loaded.*fc\.bias \({bad_value.dtype}\)"):
@@ -302,7 +303,7 @@ def test_torchvision_helper_produces_real_torchvision_key_names():
     assert not any(key.endswith(("._mean", "._variance")) for key in keys)
 
 
-@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+@pytest.mark.parametrize("name", representatives(["resnet18", "resnet50"], fast=["resnet18"]))
 def test_torchvision_safetensors_convert_to_identical_outputs(tmp_path, name):
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
     paddle.seed(10)
@@ -560,3 +561,73 @@ def test_safetensors_rejects_a_file_that_is_not_safetensors(tmp_path):
         safetensors_io.load(str(path))
     with pytest.raises(safetensors_io.SafetensorsError, match="cannot store"):
         safetensors_io.dump({"c": np.array([1j])}, io.BytesIO())
+
+
+# ---------------------------------------------------------------------------------- pretrained weight sets (records)
+
+def test_every_downloadable_weight_set_has_one_record_named_as_timm_names_them():
+    from paddle_resnet import list_pretrained
+    from paddle_resnet.weights.pretrained import PRETRAINED, get_pretrained_cfg
+
+    downloadable = {(name, True) for name in official.official_names(True)} | \
+        {(name, "ssld") for name in official.official_names("ssld")}
+    assert {(record.architecture, record.variant) for record in PRETRAINED.values()} == downloadable
+    assert len(PRETRAINED) == len(downloadable)  # one record each
+    assert list_pretrained("resnet50*") == ["resnet50.paddle", "resnet50_vd.paddleclas", "resnet50_vd.ssld"]
+    assert list_pretrained() == sorted(PRETRAINED) and list_pretrained("nothing*") == []
+    ssld = get_pretrained_cfg("resnet50_vd.ssld")
+    assert ssld.url == official.PADDLECLAS_WEIGHTS["resnet50_vd"]["ssld"]
+    assert ssld.checksum == "sha256 recorded at first download" and ssld.license == "Apache-2.0"
+    # PaddleClas's model zoo (docs/en/algorithm_introduction/ImageNet_models_en.md, ResNet series): 0.8300
+    assert (ssld.top1, ssld.input_size, ssld.crop_pct, ssld.interpolation) == (83.0, (3, 224, 224), 0.875, "bilinear")
+    vision = get_pretrained_cfg("resnet50.paddle")
+    assert (vision.url, vision.checksum) == (official.OFFICIAL_WEIGHTS["resnet50"][0],
+                                             "md5:" + official.OFFICIAL_WEIGHTS["resnet50"][1])
+    assert vision.top1 is None and "publishes no accuracy" in vision.top1_source
+    with pytest.raises(ValueError, match=r"'resnet50\.ssld' \(did you mean resnet50_vd\.ssld.*resnet50 has "
+                                         r"resnet50\.paddle$"):
+        get_pretrained_cfg("resnet50.ssld")
+
+
+def test_a_weight_set_by_name_loads_what_the_old_spelling_loads_and_is_recorded_on_the_model(monkeypatch):
+    """Which weights each spelling asks the loader for (the loading itself is tested above), on models built
+    without weights (LazyGuard: fast)."""
+    from paddle_resnet import builders
+
+    asked = []
+    monkeypatch.setattr(builders, "load_pretrained", lambda model, name, source: asked.append((name, source)))
+    with paddle.LazyGuard():
+        by_name = create_model("resnet34_vd.ssld", pretrained=True)
+        old = create_model("resnet34_vd", pretrained="ssld")
+        assert asked == [("resnet34_vd", "ssld"), ("resnet34_vd", "ssld")]
+        assert by_name.pretrained_cfg.name == old.pretrained_cfg.name == "resnet34_vd.ssld"
+        assert create_model("resnet18_vd", pretrained=True).pretrained_cfg.name == "resnet18_vd.paddleclas"
+        assert create_model("resnet18.paddle", pretrained=True).pretrained_cfg.name == "resnet18.paddle"
+        assert asked[2:] == [("resnet18_vd", True), ("resnet18", True)]
+        unloaded = create_model("resnet18_vd.paddleclas")  # as timm: the record, but no weights loaded
+        assert unloaded.pretrained_cfg.name == "resnet18_vd.paddleclas" and len(asked) == 4
+        assert create_model("resnet20").pretrained_cfg is None
+        with pytest.raises(ValueError, match=r"a named weight set takes pretrained=True .* or False"):
+            create_model("resnet34_vd.ssld", pretrained="ssld")
+        with pytest.raises(ValueError, match=r"no pretrained weights named 'resnet20\.paddle'"):
+            create_model("resnet20.paddle")
+
+
+def test_export_records_the_preprocessing_of_the_models_weights(tmp_path):
+    import dataclasses
+
+    from paddle_resnet import export
+    from paddle_resnet.deploy.export import read_metadata
+    from paddle_resnet.weights.pretrained import get_pretrained_cfg
+
+    from paddle_resnet.deploy.preprocess import describe_preprocess
+
+    model = create_model("resnet20")
+    default = describe_preprocess(32)  # what an export of a model without a record writes
+    model.pretrained_cfg = dataclasses.replace(get_pretrained_cfg("resnet18_vd.paddleclas"), crop_pct=1.0,
+                                               interpolation="bicubic", mean=(0.5, 0.5, 0.5), std=(0.25, 0.5, 1.0))
+    export(model, tmp_path / "weights", (3, 32, 32))
+    recorded = read_metadata(str(tmp_path / "weights"))["preprocess"]
+    assert (default["resize_short"], default["interpolation"]) == (37, "bilinear")  # round(32 / 0.875)
+    assert (recorded["resize_short"], recorded["interpolation"]) == (32, "bicubic")
+    assert recorded["mean"] == [127.5, 127.5, 127.5] and recorded["std"] == [63.75, 127.5, 255.0]

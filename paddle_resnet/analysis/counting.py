@@ -1,10 +1,18 @@
-"""Counting parameters the way ``paddle.summary`` does."""
+"""Counting: parameters the way ``paddle.summary`` does, MACs, and both per ResNet part (``part_summary``,
+which the summary shows and the verification fingerprint records)."""
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Dict, List, NamedTuple
 
+from ..models.stages import part_of, stage_number
+
+if TYPE_CHECKING:
+    from .trace import LayerCall
+
+#: Layer types that only hold other layers (they have no output shape of their own in a part's summary).
+CONTAINERS = ("Sequential", "LayerList", "LayerDict")
 
 
 class ParamCount(NamedTuple):
@@ -51,3 +59,21 @@ def count_macs(model, input_size) -> int:
     from .trace import trace  # imports Paddle; ParamCount alone does not need it
 
     return sum(call.macs for call in trace(model, input_size))
+
+
+def part_summary(calls: List[LayerCall]) -> Dict[str, dict]:
+    """Per ResNet part (``stem``, ``layer1``..., ``head``; see ``models.stages``): blocks, output shape,
+    parameters, MACs. Parameters count every parameter of the part's layers (``paddle.summary``'s total)."""
+    parts: Dict[str, dict] = {}
+    for call in calls:
+        if not call.name:
+            continue
+        part = part_of(call.name)
+        info = parts.setdefault(part, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
+        info["params"] += call.params
+        info["macs"] += call.macs
+        if call.type not in (*CONTAINERS, "Flatten"):
+            info["output_shape"] = call.output_shape
+        if call.name.count(".") == 1 and stage_number(part) is not None:
+            info["blocks"] += 1
+    return parts

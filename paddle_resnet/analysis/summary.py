@@ -36,7 +36,7 @@ from tabulate import tabulate
 from .._checks import check_choice, normalize_input_size
 from .._html import html_lines, html_paragraph, html_table
 from ..models.stages import HEAD, STEM, block_of, part_of, stage_number
-from .counting import ParamCount, count_params
+from .counting import CONTAINERS as _CONTAINERS, ParamCount, count_params, part_summary  # noqa: F401
 
 if TYPE_CHECKING:
     from .trace import LayerCall, Row
@@ -54,7 +54,6 @@ HEADERS = {"input_size": "Input Shape", "output_size": "Output Shape", "num_para
 LEGEND = ("Param #: every parameter, BatchNorm's running mean and variance included (paddle.summary's count); "
           "Trainable #: the parameters an optimizer updates.\nMult-Adds: multiply-accumulates of convolutions and "
           "linear layers for one image, bias excluded; --: not counted (operations between layers).")
-_CONTAINERS = ("Sequential", "LayerList", "LayerDict")
 _PADDLE = ("input_size", "output_size", "num_params")  # paddle.summary's own columns, with its minimum widths
 _MIN_WIDTH = {"layer": 15, "input_size": 20, "output_size": 20, "num_params": 15}
 _MB = 1024.0 ** 2
@@ -361,24 +360,6 @@ def summarize(model, input_size, columns: Sequence[str] = DEFAULT_COLUMNS, depth
                                     partial.rows, columns, depth, str(error))
         raise
     return Summary(size, traced.calls, count_params(model), part_summary(traced.calls), traced.rows, columns, depth)
-
-
-def part_summary(calls: List[LayerCall]) -> Dict[str, dict]:
-    """Per ResNet part (``stem``, ``layer1``..., ``head``; see ``models.stages``): blocks, output shape,
-    parameters, MACs. Parameters count every parameter of the part's layers (``paddle.summary``'s total)."""
-    parts: Dict[str, dict] = {}
-    for call in calls:
-        if not call.name:
-            continue
-        part = part_of(call.name)
-        info = parts.setdefault(part, {"blocks": 0, "output_shape": None, "params": 0, "macs": 0})
-        info["params"] += call.params
-        info["macs"] += call.macs
-        if call.type not in (*_CONTAINERS, "Flatten"):
-            info["output_shape"] = call.output_shape
-        if call.name.count(".") == 1 and stage_number(part) is not None:
-            info["blocks"] += 1
-    return parts
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

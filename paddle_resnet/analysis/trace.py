@@ -37,9 +37,7 @@ record only in the thread that traces).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import importlib
 import importlib.util
 import math
@@ -54,6 +52,7 @@ import paddle
 from paddle import nn
 
 from .._checks import normalize_input_size
+from .._process import paused_gc  # noqa: F401  (also imported from here by verification/golden.py)
 from .ops import OPERATORS, OPS, Applied, Op, SymbolicTensor, call_settings, is_tensor, unruled
 from .shape_rules import TraceError, UnsupportedLayer, has_own_rule, rule_for
 
@@ -557,21 +556,6 @@ class _Recorder:
 
 
 # ------------------------------------------------------------------------------------------------------ entry
-
-
-@contextlib.contextmanager
-def paused_gc():
-    """Pause Python's cyclic garbage collector for a block that makes many small objects and no garbage cycles
-    worth collecting (a trace, parsing a golden file). Each collection scans every object the process holds (a
-    loaded golden file and the models add hundreds of thousands), which otherwise costs more than the work."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
 
 
 def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .._checks import check_threads  # noqa: F401  (re-exported: the benchmark's check of --threads)
-from ..deploy.predictor import available_threads
+from .._process import available_threads
 
 #: Where the CPU's description is read from (Linux); a missing or unreadable file gives an unknown CPU.
 CPUINFO = "/proc/cpuinfo"

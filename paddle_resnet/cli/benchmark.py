@@ -11,7 +11,7 @@ from typing import List
 from .._checks import check_positive
 from ..benchmark.machine import check_threads
 from ..benchmark.measure import MAX_ROUNDS
-from ..deploy.predictor import available_threads
+from .._process import available_threads
 from ..models.table import list_models
 from ._args import parse_size, parser_for
 from ._output import output_problem, write_output

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 from .._checks import MAX_IMAGE_SIDE, check_choice, is_int, normalize_input_size
 from .._files import fsync_file, naming_write_errors
 from .._quiet import native_notes_silenced
+from .._rundir import RUN_EXPORT  # noqa: F401  (where a run keeps its export; re-exported for older imports)
 from .preprocess import describe_preprocess
 
 if TYPE_CHECKING:  # Paddle is imported when a model is exported, not to read FORMATS
@@ -41,8 +42,6 @@ EXPORT_SUFFIXES = (*FORMAT_SUFFIXES["paddle"], *FORMAT_SUFFIXES["onnx"])
 #: What the model needs and gives, next to the model files (shared by both formats at a prefix). Not
 #: ``.meta.json``: ``paddle.jit.load`` reads ``<prefix>.<name>.json`` as the program of a method ``name``.
 METADATA_SUFFIX = "_meta.json"
-#: Where a training run keeps its exported model: ``<run>/export/model.*`` (``train --export`` writes it).
-RUN_EXPORT = os.path.join("export", "model")
 #: The largest ``resize_short`` export metadata may ask for (its crops are at most ``MAX_IMAGE_SIDE``).
 MAX_RESIZE = 2 * MAX_IMAGE_SIDE
 #: ONNX opset written: 13 is read by every ONNX Runtime since 1.6 and covers every operator a ResNet uses.
@@ -97,7 +96,7 @@ def export(model: "nn.Layer", path: str, input_size: Sequence[int] = (3, 224, 22
     # rather than deep inside graph tracing.
     with paddle.no_grad():
         outputs = model(paddle.zeros([1, *input_size]))
-    metadata = _metadata(input_size, outputs, classes)
+    metadata = _metadata(input_size, outputs, classes, getattr(model, "pretrained_cfg", None))
     _check_beside_other_format(prefix, format, metadata)
     os.makedirs(directory, exist_ok=True)
     with naming_write_errors(prefix), tempfile.TemporaryDirectory(dir=directory, prefix=".export-") as tmp, \
@@ -197,8 +196,9 @@ def _short(value) -> str:
     return text if len(text) <= 80 else text[:80] + "..."
 
 
-def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) -> dict:
-    """What an image classifier's user needs besides the graph: shapes, class names, preprocessing."""
+def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]], weights=None) -> dict:
+    """What an image classifier's user needs besides the graph: shapes, class names, preprocessing (that of the
+    pretrained ``weights`` record the model was built with, if any)."""
     shapes = [[None, *list(o.shape)[1:]] for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
     if classes is not None:
         problem = classes_problem(classes)
@@ -209,7 +209,7 @@ def _metadata(input_size: List[int], outputs, classes: Optional[Sequence[str]]) 
             raise ValueError(f"classes: {len(classes)} names given, but the model's output is "
                              f"{', '.join(str(s) for s in shapes)}; give one name per classifier output")
     return {"input_shape": [None, *input_size], "outputs": shapes, "classes": classes,
-            "preprocess": describe_preprocess(*input_size[1:]) if input_size[0] == 3 else None}
+            "preprocess": describe_preprocess(*input_size[1:], weights=weights) if input_size[0] == 3 else None}
 
 
 def _check_beside_other_format(prefix: str, format: str, metadata: dict) -> None:

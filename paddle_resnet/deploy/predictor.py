@@ -21,7 +21,9 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .._checks import available_cpus, check_choice, check_positive, check_threads
-from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, RUN_EXPORT, read_metadata
+from .._process import available_threads  # noqa: F401  (re-exported: older code imports it from here)
+from .._rundir import RUN_EXPORT, is_training_run
+from .export import FORMATS, METADATA_SUFFIX, ONNX_INSTALL_HINT, PROGRAM_SUFFIXES, read_metadata
 from .preprocess import IMAGE_EXTENSIONS, load_images, transform_from
 
 MODEL_SUFFIXES = (*PROGRAM_SUFFIXES, ".onnx")
@@ -239,8 +241,7 @@ def find_export(path: str) -> str:
         return prefixes[0]
     if prefixes:
         raise ValueError(f"{path} holds several exported models ({', '.join(prefixes)}); give the prefix of one")
-    trained = any(os.path.isfile(os.path.join(path, folder, "trainer.json")) for folder in ("best", "last"))
-    if trained:
+    if is_training_run(path):
         raise FileNotFoundError(f"{path} is a training run without an exported model ({run_export}.*): export "
                                 f"it once with paddle_resnet.training.export_run({path!r}) (the predict command "
                                 "does that by itself), or train with --export")
@@ -287,11 +288,6 @@ def _prefix_of(model_file: str) -> str:
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def available_threads() -> int:
-    """CPU cores this process may run on (the affinity mask where the OS has one)."""
-    return available_cpus()
 
 
 def _check_device(device, has_gpu) -> str:

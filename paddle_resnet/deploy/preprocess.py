@@ -28,13 +28,23 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 CROP_FRACTION = 0.875
 
 
-def describe_preprocess(height: int, width: Optional[int] = None) -> dict:
+def describe_preprocess(height: int, width: Optional[int] = None, weights=None) -> dict:
     """The evaluation transform for ``height`` x ``width`` inputs (square if ``width`` is None), as plain data:
     convert to RGB, resize the short side to ``resize_short`` (bilinear), center-crop ``crop`` (height, width),
-    scale to ``(pixel - mean) / std`` per channel (0-255 values), channels first."""
+    scale to ``(pixel - mean) / std`` per channel (0-255 values), channels first.
+
+    ``weights``: the record of the pretrained weights the model was built with (``model.pretrained_cfg``, a
+    ``weights.pretrained.PretrainedCfg``), whose mean, std, crop share and interpolation are used instead of
+    the ImageNet defaults (read by attribute: deployment imports nothing of the weights package)."""
     width = height if width is None else width
-    return {"color": "RGB", "resize_short": round(max(height, width) / CROP_FRACTION), "interpolation": "bilinear",
-            "crop": [height, width], "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "layout": "CHW"}
+    mean, std = IMAGENET_MEAN, IMAGENET_STD
+    crop_fraction, interpolation = CROP_FRACTION, "bilinear"
+    if weights is not None:
+        mean, std = tuple(255 * m for m in weights.mean), tuple(255 * s for s in weights.std)
+        crop_fraction, interpolation = weights.crop_pct, weights.interpolation
+    return {"color": "RGB", "resize_short": round(max(height, width) / crop_fraction), "interpolation": interpolation,
+            "crop": [height, width], "mean": [round(m, 6) for m in mean], "std": [round(s, 6) for s in std],
+            "layout": "CHW"}
 
 
 def transform_from(preprocess: dict) -> Callable:

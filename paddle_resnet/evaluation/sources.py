@@ -47,10 +47,10 @@ def load_model(path: str, model: Optional[str] = None, input_size: Optional[int]
     """The model in ``path``: a training run (its ``--out`` folder: the model of its best checkpoint, as
     ``predict`` and ``export_run`` take it), a weights file (``.pdparams``/``.safetensors``; ``model`` names the
     architecture), or an export (folder, prefix or model file, run by ``Predictor``; not with ``eager``)."""
-    from ..training.loop import run_checkpoint
+    from ..training.rundir import run_model_checkpoint
 
     path = os.fspath(path)
-    checkpoint = run_checkpoint(path) if os.path.isdir(path) else None
+    checkpoint = run_model_checkpoint(path) if os.path.isdir(path) else None
     if checkpoint is not None:
         if model is not None:
             raise EvaluationError(f"model={model!r} (--model) names the architecture of a weights file; {path} is a "

@@ -93,7 +93,9 @@ class ResNet(nn.Layer):
     (float32 unless the model was converted; any float under ``paddle.amp.auto_cast``). It is not cast: another
     dtype, a numpy array or an empty input raises ``TypeError`` or ``ValueError`` saying what is accepted.
     It returns logits ``[N, num_classes]``; pooled features ``[N, C]`` when ``num_classes=0``; or, with
-    ``out_stages``, a list of the requested stage feature maps (see ``feature_info``).
+    ``out_stages``, a list of the requested stage feature maps (see ``feature_info``). As in timm,
+    ``forward(x)`` is ``forward_head(forward_features(x))``: ``forward_features`` gives the last feature map,
+    unpooled, and ``forward_head`` pools and classifies.
 
     >>> import paddle
     >>> list(ResNet(18, num_classes=10)(paddle.zeros([2, 3, 64, 64])).shape)
@@ -202,16 +204,34 @@ class ResNet(nn.Layer):
         return outputs
 
     def forward_features(self, x):
-        """Features before the classifier: pooled ``[N, C]``, or the last feature map without ``with_pool``."""
-        x = self.forward_stages(x)[-1]
-        return x if self.avgpool is None else self.flatten(self.avgpool(x))
+        """The last built stage's feature map ``[N, C, H, W]``, before pooling: timm's ``forward_features``.
+
+        >>> import paddle
+        >>> list(ResNet(18).forward_features(paddle.zeros([1, 3, 64, 64])).shape)
+        [1, 512, 2, 2]
+        """
+        return self.forward_stages(x)[-1]
+
+    def forward_head(self, x, pre_logits: bool = False):
+        """The head on a feature map from ``forward_features``: global average pooling to ``[N, C]`` (if the
+        model pools), then the classifier (if it has one). ``pre_logits=True`` stops before the classifier and
+        returns the pooled features, as timm's ``forward_head`` does.
+
+        >>> import paddle
+        >>> model = ResNet(18, num_classes=10)
+        >>> features = model.forward_features(paddle.zeros([1, 3, 64, 64]))
+        >>> list(model.forward_head(features, pre_logits=True).shape), list(model.forward_head(features).shape)
+        ([1, 512], [1, 10])
+        """
+        if self.avgpool is not None:
+            x = self.flatten(self.avgpool(x))
+        return x if pre_logits or self.fc is None else self.fc(x)
 
     def forward(self, x):
         if self.config.out_stages:
             stages = self.forward_stages(x)
             return [stages[i - 1] for i in self.config.out_stages]
-        x = self.forward_features(x)
-        return x if self.fc is None else self.fc(x)
+        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a fresh ``Linear`` for ``num_classes`` (0 removes it), e.g. to fine-tune.

@@ -33,13 +33,14 @@ import numpy as np
 import paddle
 
 from .._files import atomic_dir, recover
+from .._rundir import LAST, TRAINER_FILE
 from ..weights import safetensors
 from ..weights.files import check_regular_file, read_pickle, write_state
 from ..weights.loading import load_weights
 from ..weights.pickle_safe import UnsafePickleError
 from .._errors import PaddleResNetError
 
-MODEL_FILE, TRAINER_FILE = "model.safetensors", "trainer.json"
+MODEL_FILE = "model.safetensors"
 STATE_FILE, ARRAYS_FILE = "state.json", "state.safetensors"
 #: The files of a checkpoint written before version 2 of the format (pickles).
 LEGACY_MODEL_FILE, LEGACY_OPTIMIZER_FILE, LEGACY_STATE_FILE = "model.pdparams", "optimizer.pdopt", "state.pkl"
@@ -218,11 +219,11 @@ def find_checkpoint(path) -> Path:
     """The resumable checkpoint that ``path`` names: a checkpoint directory, or a run's ``--out`` directory
     (whose ``last`` checkpoint is taken)."""
     path = Path(path)
-    for candidate in (path, path / "last"):
+    for candidate in (path, path / LAST):
         recover(candidate)
         if (candidate / TRAINER_FILE).is_file():
             if not _resumable(candidate):
-                last = candidate.parent / "last"
+                last = candidate.parent / LAST
                 if last != candidate and (last / TRAINER_FILE).is_file():
                     raise FileNotFoundError(f"{candidate} holds model weights only (a best-model checkpoint), not "
                                             f"the optimizer state needed to resume; resume from {last}")
@@ -239,7 +240,7 @@ def find_checkpoint(path) -> Path:
                                 "the run "
                                 f"again with the same settings and --out {path}, without --resume: the folder is "
                                 "reused")
-    raise FileNotFoundError(f"no checkpoint in {path}: expected {path / 'last' / TRAINER_FILE} (written by a run "
+    raise FileNotFoundError(f"no checkpoint in {path}: expected {path / LAST / TRAINER_FILE} (written by a run "
                             f"with --out {path}) or {path / TRAINER_FILE}")
 
 

@@ -276,7 +276,7 @@ def cpu_threads(threads: Optional[int] = None, default=DEFAULT_THREADS) -> Optio
     if default == "paddle":
         return None
     if default == "all":
-        from ..deploy.predictor import available_threads
+        from .._process import available_threads
 
         return max(1, available_threads() // max(1, int(os.environ.get("PADDLE_LOCAL_SIZE", "1") or 1)))
     return int(default)

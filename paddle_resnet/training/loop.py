@@ -26,7 +26,8 @@ from .._checks import check_threads
 from .._progress import counted
 from .._quiet import batchnorm_note_silenced
 from ..builders import create_model
-from ..deploy.export import METADATA_SUFFIX, RUN_EXPORT, read_metadata
+from .._rundir import BEST, LAST, RUN_EXPORT, run_model_checkpoint
+from ..deploy.export import METADATA_SUFFIX, read_metadata
 from ..models.transfer import freeze
 from . import checkpoint as ckpt
 from . import cifar, distributed, rundir, schedules
@@ -338,8 +339,8 @@ def _run_epoch(run: _Run, epoch: int, say) -> None:
         # best before last: a crash between the two is repaired by resuming from the previous last,
         # which repeats this epoch exactly and writes the same best again.
         if improved:
-            ckpt.save_checkpoint(run.out / "best", run.model, trainer)
-        ckpt.save_checkpoint(run.out / "last", run.model, trainer, run.optimizer,
+            ckpt.save_checkpoint(run.out / BEST, run.model, trainer)
+        ckpt.save_checkpoint(run.out / LAST, run.model, trainer, run.optimizer,
                              {"scheduler": run.scheduler.state_dict(), "scaler": run.scaler.state_dict()})
         write_metrics_csv(run.out / "metrics.csv", trainer["history"])
 
@@ -353,8 +354,8 @@ def _finish(run: _Run, say) -> TrainResult:
         say(plot_metrics(out / "metrics.png", result.history)
             or f"metrics: {out / 'metrics.csv'}, {out / 'metrics.png'}")
         if best["epoch"] is not None:
-            say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / 'best'}")
-        say(f"last checkpoint: {out / 'last'}")
+            say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / BEST}")
+        say(f"last checkpoint: {out / LAST}")
         if run.export is not None:
             say("exporting the best model for deployment ...")
             result.export = export_best(run.export, run.model, out, run.config.input_size, result.classes)
@@ -583,8 +584,7 @@ def evaluate(model, loader) -> Tuple[float, float]:
 def export_best(export, model, out: Path, input_size: int, classes: List[str]) -> str:
     """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
     to ``out/export/model.*``, with the class names and the evaluation transform; returns the model file."""
-    source = out / ("best" if (out / "best").is_dir() else "last")
-    ckpt.load_model_weights(model, source)
+    ckpt.load_model_weights(model, run_model_checkpoint(out))
     files = export(model, str(out / RUN_EXPORT), input_size=(3, input_size, input_size), format="paddle",
                    classes=classes)
     return files[-1]
@@ -596,9 +596,9 @@ def export_run(path) -> str:
     Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
     """
     out = Path(path)
-    source = run_checkpoint(out)
+    source = run_model_checkpoint(out)
     if source is None:
-        raise FileNotFoundError(f"{out}: not a training run (no {out / 'last' / ckpt.TRAINER_FILE}); give the "
+        raise FileNotFoundError(f"{out}: not a training run (no {out / LAST / ckpt.TRAINER_FILE}); give the "
                                 "--out folder of a run")
     trainer = ckpt.load_trainer(source)
     settings = trainer["config"]
@@ -611,19 +611,11 @@ def export_run(path) -> str:
     return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
 
 
-def run_checkpoint(path) -> Optional[Path]:
-    """The checkpoint directory holding the model of the training run in ``path`` (its ``--out`` folder): the
-    best checkpoint, else the last one (a run without validation); ``None`` if ``path`` holds no run."""
-    out = Path(path)
-    source = out / ("best" if (out / "best" / ckpt.TRAINER_FILE).is_file() else "last")
-    return source if (source / ckpt.TRAINER_FILE).is_file() else None
-
-
 def needs_export(path) -> bool:
     """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
     would be exported from (the run went on after its last export)."""
     out = Path(path)
-    source = run_checkpoint(out)
+    source = run_model_checkpoint(out)
     if source is None:
         return False
     metadata = out / (RUN_EXPORT + METADATA_SUFFIX)

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Iterator, List, Optional
 
 from .._files import recover
+# The layout's names and "which checkpoint is the run's model" live in the private _rundir (deployment reads runs
+# too, and may not import training); this module re-exports them for training's code and users.
+from .._rundir import BEST, LAST, RUN_EXPORT, TRAINER_FILE, is_training_run, run_model_checkpoint  # noqa: F401
 
 try:
     import fcntl
@@ -32,7 +35,7 @@ except ImportError:  # pragma: no cover - not on Linux or macOS: runs are not lo
 LOCK_FILE = ".lock"
 #: The checkpoints a run directory holds; a ``.old`` one is what a crash between a replacement's two renames
 #: leaves (``_files.atomic_dir``).
-CHECKPOINTS = ("last", "best")
+CHECKPOINTS = (LAST, BEST)
 #: Temporary files and folders of a run's own atomic writes (``_files.atomic_dir`` / ``atomic_path``), which a
 #: crash (kill -9, power loss) leaves behind: ``.last.tmp-x1y2``, ``.metrics.csv.x1y2.tmp``.
 _TEMPORARY = re.compile(r"^\.(last|best|metrics\.csv|metrics\.png)\.(tmp-.+|.+\.tmp)$")
@@ -70,9 +73,9 @@ def check_output(out: Path, resume_dir: Optional[Path] = None) -> None:
     entries = foreign_entries(out)
     if not entries or unfinished(out):
         return
-    if "last" in entries or "last.old" in entries:
-        crashed = " (interrupted while replacing its checkpoint: last.old/ is the previous one)" \
-            if "last" not in entries else ""
+    if LAST in entries or f"{LAST}.old" in entries:
+        crashed = f" (interrupted while replacing its checkpoint: {LAST}.old/ is the previous one)" \
+            if LAST not in entries else ""
         raise FileExistsError(f"{out} already holds a training run{crashed}; continue it with --resume {out}, or "
                               "choose another --out")
     listed = ", ".join(entries[:_LISTED]) + (f" and {len(entries) - _LISTED} more" if len(entries) > _LISTED else "")
@@ -84,9 +87,7 @@ def unfinished(out: Path) -> bool:
     """Whether ``out`` holds a run stopped (killed, disk full) while it wrote its first resumable checkpoint:
     a ``best`` checkpoint (written first) and nothing else of a run, no ``last``. Nothing resumable was finished,
     so a new run may start there again (it replaces ``best``)."""
-    from .checkpoint import TRAINER_FILE  # (Paddle is imported there; this module stays light)
-
-    return foreign_entries(out) == [CHECKPOINTS[1]] and (out / CHECKPOINTS[1] / TRAINER_FILE).is_file()
+    return foreign_entries(out) == [BEST] and (out / BEST / TRAINER_FILE).is_file()
 
 
 def restart_unfinished(out: Path) -> bool:
@@ -94,7 +95,7 @@ def restart_unfinished(out: Path) -> bool:
     epoch that is not resumable) and return True."""
     if not unfinished(out):
         return False
-    shutil.rmtree(out / CHECKPOINTS[1])
+    shutil.rmtree(out / BEST)
     return True
 
 

@@ -22,7 +22,7 @@ from typing import Dict, List, Tuple
 
 from .._checks import normalize_input_size
 from ..analysis.counting import count_params
-from ..analysis.summary import part_summary
+from ..analysis.counting import part_summary
 from ..analysis.trace import LayerCall, Row, Trace, trace_graph
 from ..models.stages import stage_number
 

@@ -9,6 +9,7 @@ import contextlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Dict, Optional
 
 import numpy as np
 import paddle
@@ -52,10 +53,11 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def run_python(code: str) -> subprocess.CompletedProcess:
+def run_python(code: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """``python -c code`` in a fresh interpreter, from the repository root (this checkout's package first):
-    for what happens once per process, such as imports and Paddle's one-time notes. Fails on a non-zero exit."""
+    for what happens once per process, such as imports and Paddle's one-time notes. Fails on a non-zero exit.
+    ``env``: the subprocess's whole environment (default: this process's)."""
     result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
-                            capture_output=True, text=True, timeout=HANG_GUARD_SECONDS)
+                            capture_output=True, text=True, timeout=HANG_GUARD_SECONDS, env=env)
     assert result.returncode == 0, result.stderr
     return result
