@@ -10,7 +10,8 @@ import fnmatch
 from typing import List, Union
 
 from .models import table
-from .weights.official import VARIANTS, official_names
+from .weights.official import VARIANTS
+from .weights.pretrained import pretrained_cfg_for
 
 
 def list_models(pattern: str = "*", pretrained: Union[bool, str] = False) -> List[str]:
@@ -32,6 +33,6 @@ def list_models(pattern: str = "*", pretrained: Union[bool, str] = False) -> Lis
 
 
 def has_pretrained(name: str, variant: Union[bool, str] = True) -> bool:
-    """Whether published weights of ``variant`` exist for architecture ``name``: the one place that reads the
-    tables of ``weights/official.py`` for it."""
-    return name in official_names(variant)
+    """Whether published weights of ``variant`` exist for architecture ``name``: a record of
+    ``weights/pretrained.py`` (``list_pretrained``) says so."""
+    return pretrained_cfg_for(name, variant) is not None
