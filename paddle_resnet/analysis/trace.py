@@ -291,6 +291,7 @@ class _Recorder:
         self.quiet = 0  # > 0 inside a Paddle layer or an operation: what runs there is its implementation
         self.values: Dict[int, Tuple[object, str, str]] = {}  # eager: id(tensor) -> (tensor, ref, source)
         self.param_names: Optional[Dict[int, str]] = None
+        self.observe = None  # eager: called with every row and its real output (the value fingerprint's hook)
 
     @property
     def recording(self) -> bool:
@@ -335,6 +336,8 @@ class _Recorder:
                   settings or {}, op, [s for _, s in pairs], name)
         self.rows.append(row)
         self.label(output, row_id, row_id if op else None)
+        if self.observe is not None and not self.symbolic:
+            self.observe(row, output)
         return row
 
     @property
@@ -484,9 +487,13 @@ def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
     return trace_graph(model, input_size, mode).calls
 
 
-def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
+def trace_graph(model: nn.Layer, input_size, mode: str = "auto", observe=None, example=None) -> Trace:
     """Like ``trace``, and also the rows of the computation: every layer and every operation between layers, in
     forward order, each with the rows its inputs come from (see the module docstring for how rows are named).
+
+    ``observe(row, output)``, if given, is called once per row with the row and its real output (a tensor or a
+    list of them) in an eager trace; an eager trace with an observer runs the model in its own mode (train or
+    eval: the caller sets it) and on ``example`` (a tensor of ``input_size``) instead of a random input.
 
     >>> from paddle_resnet import resnet18
     >>> rows = trace_graph(resnet18(), (1, 3, 224, 224)).rows
@@ -501,6 +508,11 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
     size = normalize_input_size(input_size)
+    if observe is not None or example is not None:
+        if mode != "eager":
+            raise ValueError("observe and example need mode='eager': only an eager trace has values")
+        with paused_gc():
+            return _run(model, size, symbolic=False, observe=observe, example=example)
     if mode != "auto":
         with paused_gc():
             return _run(model, size, symbolic=mode == "symbolic")
@@ -519,12 +531,13 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
             return _run(model, size, symbolic=False)
 
 
-def _run(model, size, symbolic: bool) -> Trace:
+def _run(model, size, symbolic: bool, observe=None, example=None) -> Trace:
     global _ACTIVE
     if _ACTIVE is not None:
         raise RuntimeError("one trace at a time: trace_graph was called while another trace was running")
     _discover()
     recorder = _Recorder(model, symbolic)
+    recorder.observe = observe
     layers = list(model.named_sublayers(include_self=True))
     # The wrappers go into each layer's own __dict__ (what Paddle's slower __setattr__ would do for a function). A
     # layer may already carry an instance-level forward (patched code): keep it to put it back afterwards; and
@@ -541,9 +554,10 @@ def _run(model, size, symbolic: bool) -> Trace:
         if symbolic:
             model(ShapeOnly(size))
         else:
-            model.eval()
+            if observe is None:
+                model.eval()
             with paddle.no_grad():
-                image = paddle.rand(size)
+                image = paddle.rand(size) if example is None else example
                 recorder.label(image, INPUT, INPUT)
                 model(image)
     except TraceError:
