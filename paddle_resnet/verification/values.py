@@ -202,7 +202,8 @@ def _like(original, array: np.ndarray):
 
 
 @contextlib.contextmanager
-def _in_mode(model, mode: str):
+def in_mode(model, mode: str):
+    """``model`` in ``mode`` (``"eval"`` or ``"train"``) for the block; every layer's own mode afterwards."""
     layers = model.sublayers(include_self=True)
     modes = [layer.training for layer in layers]
     model.train() if mode == "train" else model.eval()
@@ -264,12 +265,24 @@ def _value_pass(model, size, mode, dtype) -> ValuePass:
                 values = None
         digests[row.id] = values
 
-    with _in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype):
+    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype):
         example = paddle.to_tensor(value_input(size, dtype))
         digests[INPUT] = digest(example.numpy())
         traced = trace_graph(model, size, "eager", observe=observe, example=example)
     del digests[INPUT]
     return ValuePass(traced.rows, digests, dtype, mode, size, random_rows)
+
+
+def eager_trace(model, input_size):
+    """``trace_graph`` run eagerly, in the model's own mode, with seeded parameters in place of the model's
+    (which are not touched, and which a model built under ``paddle.LazyGuard`` does not have) on the seeded
+    input: the structure of a model the symbolic trace cannot follow."""
+    import paddle
+
+    size = [int(d) for d in input_size]
+    with _seeded_state(model, "float32"):
+        return trace_graph(model, size, "eager", observe=lambda row, output: None,
+                           example=paddle.to_tensor(value_input(size, "float32")))
 
 
 def close(expected: Optional[List[float]], actual: Optional[List[float]], rtol: float) -> bool:
