@@ -74,20 +74,20 @@ def seeded_value(name: str, shape, dtype: str = "float64") -> np.ndarray:
     """
     shape = [int(d) for d in shape]
     size = math.prod(shape)
-    uniform = np.resize(_seed(name).random(min(size, BLOCK)), size).reshape(shape)
+    block = _seed(name).random(min(size, BLOCK))
     if np.dtype(dtype).kind in "iub":
-        return np.floor(uniform * 4).astype(dtype)
+        return np.resize(np.floor(block * 4), size).reshape(shape).astype(dtype)
     leaf = name.rsplit(".", 1)[-1].lower()
     if len(shape) >= 2:
         fan_in = math.prod(shape[1:]) if len(shape) > 2 else shape[0]  # conv [out, in, kh, kw]; Linear [in, out]
         bound = math.sqrt(6.0 / max(fan_in, 1))
-        uniform *= 2 * bound
-        uniform -= bound
+        block = block * (2 * bound) - bound
     elif "var" in leaf or leaf in ("weight", "scale", "gamma", "alpha"):
-        uniform += 0.5
+        block = block + 0.5
     else:
-        uniform -= 0.5
-    return uniform.astype(dtype, copy=False)
+        block = block - 0.5
+    uniform = np.resize(block.astype(dtype, copy=False), size).reshape(shape)  # scaled first: one pass over all
+    return uniform
 
 
 def value_input(size, dtype: str = "float64") -> np.ndarray:
@@ -96,30 +96,38 @@ def value_input(size, dtype: str = "float64") -> np.ndarray:
     return ((_seed(f"input {size}").random(math.prod(size)) * 6 - 3).reshape(size)).astype(dtype)
 
 
-_PROJECTIONS: Dict[Tuple[int, int, int], np.ndarray] = {}
+_PROJECTIONS: Dict[Tuple[int, int], np.ndarray] = {}
 
 
-def _projection(k: int, axis: int, length: int) -> np.ndarray:
-    key = (k, axis, length)
+def _projection(axis: int, length: int) -> np.ndarray:
+    """The three projections' weights along one axis of a given length, as a ``[length, 3]`` array."""
+    key = (axis, length)
     if key not in _PROJECTIONS:
-        _PROJECTIONS[key] = _seed(f"projection {k} axis {axis} length {length}").standard_normal(length)
+        _PROJECTIONS[key] = np.stack([_seed(f"projection {k} axis {axis} length {length}").standard_normal(length)
+                                      for k in range(3)], axis=1)
     return _PROJECTIONS[key]
 
 
 def digest(array: np.ndarray) -> List[float]:
     """``DIGEST_SIZE`` numbers describing ``array``: mean, root mean square, and three projections on weights that
     are a product of seeded random vectors, one per axis (divided by the square root of the size, so that all five
-    are of the array's scale)."""
+    are of the array's scale).
+
+    >>> digest(np.arange(6.0).reshape(2, 3))[:2]
+    [2.5, 3.027650354]
+    """
     x = np.asarray(array, dtype=np.float64)
     if x.size == 0:
         return [0.0] * DIGEST_SIZE
-    root = math.sqrt(x.size)
-    numbers = [float(x.mean()), float(math.sqrt(np.mean(np.square(x))))]
-    for k in range(3):
-        projected = x
-        for axis in range(x.ndim - 1, -1, -1):
-            projected = projected @ _projection(k, axis, x.shape[axis])
-        numbers.append(float(projected) / root)
+    flat = x.reshape(-1)
+    numbers = [float(flat.sum()) / flat.size, math.sqrt(float(flat @ flat) / flat.size)]
+    if x.ndim == 0:
+        projected = np.full(3, float(x))
+    else:
+        projected = x @ _projection(x.ndim - 1, x.shape[-1])  # [..., 3]: the last axis first, the largest step
+        for axis in range(x.ndim - 2, -1, -1):
+            projected = (projected * _projection(axis, x.shape[axis])).sum(axis=-2)
+    numbers += [float(value) / math.sqrt(flat.size) for value in projected]
     return [float(f"{number:.{DIGITS}g}") for number in numbers]
 
 
@@ -194,9 +202,12 @@ def _like(original, array: np.ndarray):
     value = paddle.to_tensor(array)
     if not isinstance(original, EagerParamBase):
         return value
-    parameter = EagerParamBase(list(array.shape), value.dtype, trainable=original.trainable,
-                               name=f"{original.name}.seeded")
-    parameter.set_value(value)
+    if hasattr(EagerParamBase, "from_tensor"):  # Paddle 3: shares the tensor's memory instead of copying it
+        parameter = EagerParamBase.from_tensor(value, trainable=original.trainable, name=f"{original.name}.seeded")
+    else:
+        parameter = EagerParamBase(list(array.shape), value.dtype, trainable=original.trainable,
+                                   name=f"{original.name}.seeded")
+        parameter.set_value(value)
     parameter.stop_gradient = original.stop_gradient
     return parameter
 
