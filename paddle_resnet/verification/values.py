@@ -73,10 +73,15 @@ def seeded_value(name: str, shape, dtype: str = "float64") -> np.ndarray:
     [-0.311816, -0.066191, -0.278137]
     """
     shape = [int(d) for d in shape]
+    return np.resize(_seeded_block(name, shape, dtype), math.prod(shape)).reshape(shape)
+
+
+def _seeded_block(name: str, shape: List[int], dtype: str) -> np.ndarray:
+    """The first ``BLOCK`` (at most) numbers of ``seeded_value``, already scaled: what is repeated to fill it."""
     size = math.prod(shape)
     block = _seed(name).random(min(size, BLOCK))
     if np.dtype(dtype).kind in "iub":
-        return np.resize(np.floor(block * 4), size).reshape(shape).astype(dtype)
+        return np.floor(block * 4).astype(dtype)
     leaf = name.rsplit(".", 1)[-1].lower()
     if len(shape) >= 2:
         fan_in = math.prod(shape[1:]) if len(shape) > 2 else shape[0]  # conv [out, in, kh, kw]; Linear [in, out]
@@ -86,8 +91,19 @@ def seeded_value(name: str, shape, dtype: str = "float64") -> np.ndarray:
         block = block + 0.5
     else:
         block = block - 0.5
-    uniform = np.resize(block.astype(dtype, copy=False), size).reshape(shape)  # scaled first: one pass over all
-    return uniform
+    return block.astype(dtype, copy=False)
+
+
+def _seeded_tensor(name: str, shape, dtype: str):
+    """``seeded_value`` as a Paddle tensor, repeated by Paddle (one copy instead of NumPy's and then Paddle's)."""
+    import paddle
+
+    shape = [int(d) for d in shape]
+    size = math.prod(shape)
+    block = paddle.to_tensor(_seeded_block(name, shape, dtype))
+    if size > BLOCK:
+        block = paddle.tile(block, [-(-size // BLOCK)])[:size]
+    return block.reshape(shape)
 
 
 def value_input(size, dtype: str = "float64") -> np.ndarray:
@@ -183,8 +199,8 @@ def _seeded_state(model, dtype: str):
                     if id(tensor) not in made:
                         kind = str(tensor.dtype).rsplit(".", 1)[-1]
                         floating = kind.startswith(("float", "bfloat"))
-                        made[id(tensor)] = _like(tensor, seeded_value(names[id(tensor)], tensor.shape,
-                                                                      dtype if floating else kind))
+                        made[id(tensor)] = _like(tensor, _seeded_tensor(names[id(tensor)], tensor.shape,
+                                                                        dtype if floating else kind))
                     replaced.append((table, key, tensor))
                     table[key] = made[id(tensor)]
         yield
@@ -193,19 +209,17 @@ def _seeded_state(model, dtype: str):
             table[key] = tensor
 
 
-def _like(original, array: np.ndarray):
-    """A tensor holding ``array`` that the model code and the tracer treat like ``original``: a parameter (with
-    its ``trainable`` and ``stop_gradient``) for a parameter, a plain tensor for a buffer."""
-    import paddle
+def _like(original, value):
+    """The tensor ``value`` as the model code and the tracer treat ``original``: a parameter (with its
+    ``trainable`` and ``stop_gradient``) for a parameter, a plain tensor for a buffer."""
     from paddle.base.framework import EagerParamBase  # the class of dygraph parameters (Paddle 2.6 and 3.x)
 
-    value = paddle.to_tensor(array)
     if not isinstance(original, EagerParamBase):
         return value
     if hasattr(EagerParamBase, "from_tensor"):  # Paddle 3: shares the tensor's memory instead of copying it
         parameter = EagerParamBase.from_tensor(value, trainable=original.trainable, name=f"{original.name}.seeded")
     else:
-        parameter = EagerParamBase(list(array.shape), value.dtype, trainable=original.trainable,
+        parameter = EagerParamBase(list(value.shape), value.dtype, trainable=original.trainable,
                                    name=f"{original.name}.seeded")
         parameter.set_value(value)
     parameter.stop_gradient = original.stop_gradient
