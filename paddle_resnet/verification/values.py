@@ -136,11 +136,14 @@ def digest(array: np.ndarray) -> List[float]:
     if x.size == 0:
         return [0.0] * DIGEST_SIZE
     flat = x.reshape(-1)
-    numbers = [float(flat.sum()) / flat.size, math.sqrt(float(flat @ flat) / flat.size)]
+    # np.square().sum(), not the BLAS dot flat @ flat: starting its threads costs more than the sum
+    numbers = [float(flat.sum()) / flat.size, math.sqrt(float(np.square(flat).sum()) / flat.size)]
     if x.ndim == 0:
         projected = np.full(3, float(x))
     else:
-        projected = x @ _projection(x.ndim - 1, x.shape[-1])  # [..., 3]: the last axis first, the largest step
+        # [..., 3]: the last axis first, the largest step, as one 2-D product (NumPy's batched product of many
+        # tiny matrices is a hundred times slower)
+        projected = (flat.reshape(-1, x.shape[-1]) @ _projection(x.ndim - 1, x.shape[-1])).reshape(*x.shape[:-1], 3)
         for axis in range(x.ndim - 2, -1, -1):
             projected = (projected * _projection(axis, x.shape[axis])).sum(axis=-2)
     numbers += [float(value) / math.sqrt(flat.size) for value in projected]
@@ -231,12 +234,13 @@ def in_mode(model, mode: str):
     """``model`` in ``mode`` (``"eval"`` or ``"train"``) for the block; every layer's own mode afterwards."""
     layers = model.sublayers(include_self=True)
     modes = [layer.training for layer in layers]
-    model.train() if mode == "train" else model.eval()
     try:
+        for layer in layers:  # as model.train()/eval() do, without Paddle's slower __setattr__ per layer
+            layer.__dict__["training"] = mode == "train"
         yield
     finally:
         for layer, training in zip(layers, modes):
-            layer.training = training
+            layer.__dict__["training"] = training
 
 
 @contextlib.contextmanager
