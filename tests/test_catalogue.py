@@ -33,7 +33,7 @@ MODELS = {
     "shufflenet_v2_swish": (lambda: vision.shufflenet_v2_swish(num_classes=10), [1, 3, 64, 64]),
     "squeezenet1_1": (lambda: vision.squeezenet1_1(num_classes=10), [1, 3, 64, 64]),
     "densenet121": (lambda: vision.densenet121(num_classes=10), [1, 3, 64, 64]),
-    "googlenet": (lambda: vision.googlenet(num_classes=10), [1, 3, 96, 96]),
+    "squeezenet1_0": (lambda: vision.squeezenet1_0(num_classes=10), [1, 3, 64, 64]),
     "inception_v3": (lambda: vision.inception_v3(num_classes=10), [1, 3, 128, 128]),
     "resnet18": (lambda: vision.resnet18(num_classes=10), [1, 3, 64, 64]),
     "resnext50_32x4d": (lambda: vision.resnext50_32x4d(num_classes=10), [1, 3, 64, 64]),
@@ -283,6 +283,7 @@ def main() -> int:
     missed, unlocated = [], []
     start = time.perf_counter()
     for name in MODELS:
+        model_start = time.perf_counter()
         golden = record(name, folder)
         for mutation in MUTATIONS:
             outcome = run_mutation(name, mutation, golden)
@@ -303,6 +304,7 @@ def main() -> int:
             if not run_variant(name, variant, golden).ok:
                 alarms += 1
                 print("FALSE ALARM", name, variant)
+        print(f"{name}: {time.perf_counter() - model_start:.1f} s", flush=True)
     seconds = time.perf_counter() - start
     print(f"{len(MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
           f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")

@@ -101,7 +101,8 @@ class Measurement:
 def measure(model, input_size, mode: str, values=True, value_size=None, dtype=None) -> Measurement:
     """Measure ``model`` in ``mode`` (``"eval"`` or ``"train"``; its own mode is restored afterwards): its
     structure at ``input_size`` and, unless ``values`` is false, a value pass at ``value_size`` (default:
-    ``default_value_size``, or ``input_size`` if the model does not run at that smaller size).
+    ``default_value_size``, or ``input_size`` if the model does not run at that smaller size or some row's output
+    is empty there).
 
     Raises ``TraceError`` if the model does not run at ``input_size``.
     """
@@ -116,8 +117,18 @@ def measure(model, input_size, mode: str, values=True, value_size=None, dtype=No
             except TraceError:
                 if value_size is not None or at == size:
                     raise
-                outputs = value_pass(model, size, mode, dtype)
+                outputs = None
+            if value_size is None and at != size and (outputs is None or _has_empty_row(outputs.rows)):
+                outputs = value_pass(model, size, mode, dtype)  # too small for it: at its own size
     return Measurement(mode, size, fingerprint_values, rows, outputs)
+
+
+def _has_empty_row(rows: List[Row]) -> bool:
+    """Whether a row's output has no elements (a pool or convolution larger than its input): values there say
+    nothing, and some kernels do not even run on it."""
+    def empty(shape) -> bool:
+        return any(empty(s) for s in shape) if shape and isinstance(shape[0], list) else 0 in shape
+    return any(isinstance(row.shape, list) and empty(row.shape) for row in rows)
 
 
 def flatten_metrics(values: dict, prefix: str = "") -> Dict[str, object]:
