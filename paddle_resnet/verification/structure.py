@@ -12,11 +12,12 @@ failure says which layers changed and how. Nothing writes a golden file implicit
 >>> check_structure(resnet18(num_classes=2), path).ok
 True
 >>> print(check_structure(resnet18(num_classes=3), path).report())  # doctest: +ELLIPSIS
-classifier: MISMATCH at input [1, 3, 64, 64]
+classifier: MISMATCH at input [1, 3, 64, 64] (train mode)
   macs: 148046848 -> 148047360
   ...
   1 layer row differs from the golden entry:
     fc: features [512, 2] -> [512, 3]; params 1026 -> 1539; output shape [1, 2] -> [1, 3]
+  values: the first row whose values differ is fc ...
 """
 
 from __future__ import annotations

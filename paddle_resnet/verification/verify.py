@@ -69,7 +69,7 @@ class VerifyResult:
         resnet18: MISMATCH at input [1, 3, 224, 224] (eval mode)
           1 layer row differs from the golden entry:
             layer3.1.bn2: epsilon 1e-05 -> 0.001
-          values: ... the first row whose values differ is layer3.1.bn2 ...
+          values: the first row whose values differ is layer3.1.bn2 (mean, rms ...); 25 rows differ in all
         """
         head = f"{self.name}: {'matches' if self.ok else 'MISMATCH'} at input {self.input_size} ({self.mode} mode)"
         notes = [f"  {note}" for note in self.notes]
