@@ -202,23 +202,23 @@ def record(name, folder: Path) -> Path:
 
 
 def first_named_row(report: str) -> str:
-    """The first line of a report that names a row: a row difference, or the values line."""
+    """The label of the first line of a report that names a row: a row difference (``layer2.0:relu
+    (layer2.0.relu1)``), or the row of the values line."""
     for line in report.splitlines()[1:]:
         text = line.strip()
         if text.startswith("values: the first row whose values differ is "):
             return text.split(" is ", 1)[1].split(" ", 1)[0]
-        if ":" in text and not text.startswith(("params", "macs", "output_shape", "stage_shapes", "layer_counts",
-                                                 "runs", "NOT checked", "compared")) and "layer row" not in text:
-            return text.split(":", 1)[0].split(" ", 1)[0] if not text.startswith(":") else text.split(" ", 1)[0]
+        if line.startswith("    ") and ": " in text and not text.startswith("..."):
+            return text.split(": ", 1)[0]
     return ""
 
 
 def localised(report: str, path: str) -> bool:
-    """The first named row is the mutated layer (by path, or as an operation of its parent block)."""
-    row = first_named_row(report)
-    parent = path.rpartition(".")[0]
-    return row == path or row.startswith(path + ":") or (row.split("#")[0].rpartition(":")[0] == parent
-                                                          and ":" in row)
+    """The first named row is the mutated layer: by its path, by its own name in parentheses (a parameter-free
+    layer recorded as an operation of its parent), or as a row inside it (an inserted layer's)."""
+    label = first_named_row(report)
+    names = label.replace("(", " ").replace(")", " ").split()
+    return any(name == path or name.startswith((path + ":", path + ".")) for name in names)
 
 
 def run_mutation(name, mutation, golden):

@@ -560,13 +560,16 @@ def _run(model, size, symbolic: bool, observe=None, example=None) -> Trace:
                 image = paddle.rand(size) if example is None else example
                 recorder.label(image, INPUT, INPUT)
                 model(image)
-    except TraceError:
+    except TraceError as error:
+        error.rows = recorder.rows  # the rows up to where it stopped: a check names the first that differs
         raise
     except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
         where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
         if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
             raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
-        raise TraceError(f"the model does not run on input {size} ({where}): {error}") from error
+        stopped = TraceError(f"the model does not run on input {size} ({where}): {error}")
+        stopped.rows = recorder.rows
+        raise stopped from error
     finally:
         _ACTIVE = None
         for where, attribute, original, _ in reversed(patches):

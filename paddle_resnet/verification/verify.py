@@ -76,13 +76,16 @@ class VerifyResult:
         if self.ok:
             return "\n".join([f"{head}: {self.summary()}", *notes])
         lines = [head]
-        structural = [m for m in self.metric_mismatches if m[0] != VALUES]
+        structural = [m for m in self.metric_mismatches if m[0] not in (VALUES, "runs")]
         lines += [f"  {metric}: {expected} -> {actual}" for metric, expected, actual in structural]
         if self.differences:
             count = len(self.differences)
             lines.append(f"  {count} layer row{'s differ' if count > 1 else ' differs'} from the golden entry"
                          + (" (in forward order):" if count > 1 else ":"))
             lines += [f"    {line}" for line in render_differences(self.differences, limit)]
+        # a model that stopped: after the rows that differ before it stopped (the cause), the failure itself
+        lines += [f"  runs: {expected} -> {actual}" for metric, expected, actual in self.metric_mismatches
+                  if metric == "runs"]
         lines += [f"  {VALUES}: {actual}" for metric, _, actual in self.metric_mismatches if metric == VALUES]
         if self.unchecked:
             lines.append("  NOT checked: " + ", ".join(self.unchecked))
@@ -152,6 +155,7 @@ def _check_structure(model, entry: dict, size: List[int], result: VerifyResult) 
         ran = False
         values = {"params": count_params(model)._asdict()}
         result.mismatches.append(("runs", f"runs at {size}", str(error)))
+        _locate_stop(result, entry["values"][LAYERS], getattr(error, "rows", None) or [])
     actual, expected = flatten_metrics(values), flatten_metrics(entry["values"])
     for metric in sorted(set(expected) | set(actual)):
         if not ran and metric not in actual:
@@ -166,11 +170,23 @@ def _check_structure(model, entry: dict, size: List[int], result: VerifyResult) 
     if ran:
         _check_layers(result, recorded, values[LAYERS], rows)
     else:
-        result.unchecked.append("the structure rows (the model does not run)")
+        result.unchecked.append("the rows after the model stopped, and the values (the model does not run)")
     kinds = [key for key in ("params", "macs", "output_shape", "stage_shapes", "layer_counts")
              if key in entry["values"]]
     result.compared += [_METRIC_NAMES[key] for key in kinds]
     return ran
+
+
+def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row]) -> None:
+    """A model that stopped: the rows it computed before stopping, compared with the recorded ones, so the report
+    names the first row whose shape (or anything) differs, the cause, before the failure it led to. The recorded
+    rows it never reached are not differences of their own."""
+    if not partial:
+        return
+    result.differences = [d for d in compare_rows([Row.from_list(r) for r in recorded], partial)
+                          if d.change != "removed"]
+    for difference in result.differences:
+        result.mismatches.append((f"{LAYERS}: {difference.where} {difference.change}", None, None))
 
 
 _METRIC_NAMES = {"params": "params", "macs": "MACs", "output_shape": "output shape", "stage_shapes": "stage shapes",
