@@ -253,3 +253,15 @@ def test_a_mutation_that_breaks_the_forward_pass_is_reported_not_raised():
     assert not result.ok
     metric, expected, actual = result.mismatches[0]
     assert metric == "runs" and "cannot add tensors of shapes" in actual and "layer2.0" in actual
+
+
+def test_a_stride_that_breaks_a_later_addition_is_reported_at_its_convolution():
+    """The residual addition fails (its two inputs' shapes differ), but the report starts at the cause: the first
+    row whose shape differs, with the failure after the rows as its consequence."""
+    model = build("resnet50")
+    model.layer2[1].conv2._stride = [2, 2]
+    lines = verify_model(model, "resnet50").report().splitlines()
+    assert lines[2] == "    layer2.1.conv2: stride [1, 1] -> [2, 2]; output shape [1, 128, 28, 28] -> [1, 128, 14, 14]"
+    runs = [line for line in lines if line.startswith("  runs: ")]
+    assert len(runs) == 1 and "layer2.1: cannot add tensors of shapes" in runs[0]
+    assert lines.index(runs[0]) > 2
