@@ -14,6 +14,9 @@ Sources, in order of preference:
   be installed: pip install --no-deps paddleclas==2.6.0) for the parameter counts (paddle.summary) and the MACs
   and output shape (an eager trace); the closed form for the per-part shapes, layer counts and layer rows, which
   PaddleClas's differently named and nested layers cannot give.
+- The value digests (``outputs``: what every row computes, with parameters and input seeded by name, in eval
+  mode): a value pass of the official ``paddle.vision`` model, whose rows and parameter names are ours. The other
+  entries record none (no reference computes our rows under our names); their check says values were not checked.
 - The source reproduction's block examples: ``paddle.summary`` of the equivalent ``paddle.vision`` blocks.
 The tests then check every golden value against every reference that has it (see tests/test_golden.py).
 """
@@ -35,7 +38,8 @@ from paddle.vision.models import resnet as vision  # noqa: E402
 from references import closed_form, paddleclas  # noqa: E402
 from references.published import summary_params  # noqa: E402
 from paddle_resnet.analysis.trace import trace  # noqa: E402
-from paddle_resnet.verification.fingerprint import fingerprint  # noqa: E402
+from paddle_resnet.verification.fingerprint import default_value_size, fingerprint  # noqa: E402
+from paddle_resnet.verification.values import value_pass  # noqa: E402
 from paddle_resnet.verification.golden import FORMAT, load_golden, write_golden  # noqa: E402
 
 GOLDEN = HERE / "golden" / "architectures.json"
@@ -46,29 +50,37 @@ ABOUT = ("Golden structural values of every architecture, each with its source. 
          "or operation in forward order, [id, type, inputs, output shape, parameters, settings].")
 
 
+#: Where no reference model computes our rows under our names, the entry records no values.
+NO_VALUES = ("no independent reference computes these rows under paddle_resnet's names, so no value digests are "
+             "recorded (copying our own model's would prove nothing): this entry checks the structure only")
+
+
 def official_entry(name, size):
     model = getattr(vision, name)()
     values = fingerprint(model, size, mode="eager")
+    outputs = value_pass(model, default_value_size(size), "eval")
     values["params"] = summary_params(model, tuple(size))
     call = f"paddle.vision.models.{name}()"
     traced = f"{call} built side by side and traced eagerly (kernels run), {PADDLE}"
     sources = {
         "params": f"paddle.summary({call}, {tuple(size)}) printout, {PADDLE}",
         **{key: traced for key in ("macs", "output_shape", "stage_shapes", "layer_counts", "layers")},
+        "outputs": f"value pass of {call} built side by side, its parameters and input seeded by name "
+                   f"(paddle_resnet.verification.values; the parameter names are ours), {outputs.dtype}, {PADDLE}",
     }
-    return values, sources
+    return values, outputs.as_entry(), sources
 
 
 def closed_form_entry(name):
     values = closed_form.closed_form(name)
     source = ("closed form from the paper's definition: tests/references/closed_form.py (imports no paddle_resnet "
               "code)")
-    return values, {key: source for key in values}
+    return values, None, {**{key: source for key in values}, "outputs": NO_VALUES}
 
 
 def paddleclas_entry(name, size):
     """A ResNet-D row: parameters, MACs and output shape from PaddleClas's model, the rest from the closed form."""
-    values, sources = closed_form_entry(name)
+    values, outputs, sources = closed_form_entry(name)
     init = nn.initializer.Constant(0.0)  # structure only: constant weights build much faster than random ones
     nn.initializer.set_global_initializer(init, init)
     try:
@@ -86,7 +98,7 @@ def paddleclas_entry(name, size):
     traced = f"{call} (ppcls/arch/backbone/legendary_models/resnet.py) built side by side and traced eagerly, {PADDLE}"
     sources.update(params=f"paddle.summary({call}, {tuple(size)}) printout, {PADDLE}", macs=traced,
                    output_shape=traced)
-    return values, sources
+    return values, outputs, sources
 
 
 def block_entries():
@@ -118,12 +130,13 @@ def build():
     for name in closed_form.ALL:
         size = closed_form.input_size(name)
         if name in vision.model_urls:
-            values, sources = official_entry(name, size)
+            values, outputs, sources = official_entry(name, size)
         elif name in closed_form.RESNET_D:
-            values, sources = paddleclas_entry(name, size)
+            values, outputs, sources = paddleclas_entry(name, size)
         else:
-            values, sources = closed_form_entry(name)
-        architectures[name] = {"input_size": size, "values": values, "sources": sources}
+            values, outputs, sources = closed_form_entry(name)
+        architectures[name] = {"input_size": size, "mode": "eval", "values": values, "outputs": outputs,
+                               "sources": sources}
         print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")
     return {"format": FORMAT, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
 
@@ -141,6 +154,8 @@ def main(argv=None):
         differences = [(section, name, key) for section in ("architectures", "blocks")
                        for name, entry in data[section].items() for key, value in entry["values"].items()
                        if json.loads(json.dumps(value)) != current[section].get(name, {}).get("values", {}).get(key)]
+        differences += [("architectures", name, "outputs") for name, entry in data["architectures"].items()
+                        if json.loads(json.dumps(entry["outputs"])) != current["architectures"][name]["outputs"]]
         for difference in differences:
             print("differs:", *difference)
         print("golden values match the references" if not differences else f"{len(differences)} difference(s)")

@@ -75,7 +75,7 @@ def test_summary_usage_errors_exit_2(capsys, argv, message):
     assert code == 2 and message in err
 
 
-@pytest.mark.slow  # fast sibling: test_golden.py::test_our_model_matches_golden
+@pytest.mark.slow  # every architecture with its value pass; the fast sibling: test_verify_json_verbose (two)
 def test_verify_all_architectures_pass(capsys):
     code, out, _ = run_cli(capsys, "verify")
     assert code == 0

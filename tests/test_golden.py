@@ -26,6 +26,7 @@ from paddle_resnet import BasicBlock, BottleneckBlock, count_params, create_mode
 from paddle_resnet.verification.fingerprint import fingerprint, flatten_metrics
 from paddle_resnet.verification.golden import GoldenFileError, default_golden_path, load_golden
 from paddle_resnet.verification.models import build_model, parse_model_spec
+from paddle_resnet.verification.values import first_difference, value_pass
 
 GOLDEN_FILE = Path(__file__).parent / "golden" / "architectures.json"
 GOLDEN = load_golden(GOLDEN_FILE)
@@ -50,7 +51,9 @@ def test_the_package_reads_this_golden_file():
 def test_golden_covers_every_architecture_and_names_a_source_for_every_value():
     assert sorted(ENTRIES) == sorted(list_models() + list(closed_form.VARIANTS))
     for name, entry in ENTRIES.items():
-        assert set(entry["sources"]) == set(entry["values"]), name
+        assert set(entry["sources"]) == set(entry["values"]) | {"outputs"}, name
+        assert entry["mode"] == "eval", name
+        assert (entry["outputs"] is not None) == (name in OFFICIAL), f"{name}: values come from paddle.vision only"
         assert all(isinstance(s, str) and len(s) > 20 for s in entry["sources"].values()), name
         official = "paddle.vision" in entry["sources"]["params"]
         assert official == (name in OFFICIAL), f"{name}: params should come from paddle.vision iff it has {name}"
@@ -61,9 +64,15 @@ def test_our_model_matches_golden(name):
     model = build(name)
     result = verify_model(model, name, golden=GOLDEN)
     assert result.ok, result.report()
-    metrics = flatten_metrics(ENTRIES[name]["values"])  # every recorded metric checked, and the layer rows
-    assert len(result.checks) == len(metrics) + 1 >= 17 and not result.skipped
-    assert ("layers", True) in {(c[0], c[3]) for c in result.checks}
+    assert len(result.checks) >= 18 and not result.skipped and ("layers", True) in {(c[0], c[3]) for c in result.checks}
+    rows = len(ENTRIES[name]["values"]["layers"])
+    assert f": {rows} structure rows, " in result.report()
+    if name in OFFICIAL:  # values compared, and said so
+        assert ("values", True) in {(c[0], c[3]) for c in result.checks} and not result.unchecked
+        assert f"{rows} structure rows, {rows} value rows (float64" in result.report()
+    else:
+        assert result.unchecked == ["values (the entry records none)"]
+        assert "NOT checked: values" in result.report()
 
 
 @pytest.mark.parametrize("name", closed_form.ALL)
@@ -81,6 +90,25 @@ def test_golden_matches_paddle_vision_built_side_by_side(name):
     assert summary_params(official, small_input(name)) == values["params"]
     traced = fingerprint(official, ENTRIES[name]["input_size"], mode="eager")
     assert traced == values
+
+
+def official_values(name):
+    """The value digests of paddle.vision's model built side by side: the check of the committed file against it
+    runs on Paddle 3.3 and 2.6 in CI, so a golden recorded on one Paddle is checked on the other."""
+    with constant_init():  # the value pass puts its own seeded parameters in place of these
+        official = getattr(vision, name)()
+    entry = ENTRIES[name]["outputs"]
+    measured = value_pass(official, entry["input_size"], "eval", entry["dtype"])
+    return entry, measured
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n == "resnet18" else pytest.mark.slow)
+                                  for n in OFFICIAL])
+def test_golden_values_match_paddle_vision_built_side_by_side(name):
+    entry, measured = official_values(name)
+    assert [row_id for row_id, _ in entry["rows"]] == list(measured.digests)
+    assert first_difference(entry, measured) is None
+    assert not measured.random_rows and all(value is not None for value in measured.digests.values())
 
 
 @pytest.mark.parametrize("name", sorted(TORCHVISION_PUBLISHED))
@@ -194,7 +222,8 @@ def test_the_golden_file_is_reviewable_and_its_size_is_the_documented_one():
     """One layer row per line (a one-layer change touches a few lines of a diff), and the size
     docs/verification.md states (within 0.2 MB), which stays in the low megabytes."""
     text = GOLDEN_FILE.read_text()
-    rows = sum(len(entry["values"]["layers"]) for entry in ENTRIES.values())
+    rows = sum(len(entry["values"]["layers"]) + len((entry["outputs"] or {"rows": []})["rows"])
+               for entry in ENTRIES.values())
     assert sum(1 for line in text.splitlines() if line.lstrip().startswith('["')) == rows
     megabytes = len(text.encode()) / 1e6
     docs = (Path(__file__).parents[1] / "docs" / "verification.md").read_text()
@@ -208,6 +237,10 @@ def test_a_golden_file_of_the_old_format_gets_a_clear_error(tmp_path):
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"format": 1, "architectures": {"resnet18": {"input_size": [1, 3, 224, 224],
                                                                           "values": {}, "sources": {}}}}))
-    with pytest.raises(GoldenFileError, match=r"has format 1, and this version of paddle_resnet reads format 2.*"
+    with pytest.raises(GoldenFileError, match=r"has format 1, and this version of paddle_resnet reads format 3.*"
                                               r"make_golden.py.*--update"):
+        load_golden(old)
+    old.write_text(json.dumps({"format": 2, "architectures": {}}))
+    with pytest.raises(GoldenFileError, match=r"has format 2, and this version of paddle_resnet reads format 3 "
+                                              r"\(format 2 recorded neither the mode"):
         load_golden(old)

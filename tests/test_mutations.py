@@ -10,6 +10,7 @@ that passes, or is reported elsewhere, is a verifier bug.
 
 from __future__ import annotations
 
+import functools
 import types
 
 import paddle
@@ -210,6 +211,11 @@ def located(result):
     return pairs
 
 
+@functools.lru_cache(maxsize=None)
+def unmutated_passes(name) -> bool:
+    return verify_model(build(name), name).ok
+
+
 #: The mutations the fast tier runs: one of each kind (a stride, a shortcut, groups, zero channels, a ReLU, a
 #: BatchNorm, a block, the addition); the others run with --runslow.
 FAST_MUTATIONS = {"moved_stride_in_basic_block", "projection_instead_of_option_a", "wrong_groups",
@@ -223,7 +229,7 @@ FAST_MUTATIONS = {"moved_stride_in_basic_block", "projection_instead_of_option_a
 def test_verify_model_reports_and_locates_the_mutation(mutate, name, flagged, same_params, where):
     model = build(name)
     before = count_params(model)
-    assert verify_model(model, name).ok  # the unmutated model passes: the failure below is the mutation's
+    assert unmutated_passes(name)  # the failure below is the mutation's
     mutate(model)
     result = verify_model(model, name)
     assert not result.ok
@@ -241,10 +247,11 @@ def test_the_report_of_a_mutation_names_layers_and_counts_the_rest():
     model.layer4[0].conv1._stride = [2, 2]
     model.layer4[0].conv2._stride = [1, 1]
     report = verify_model(model, "resnet50").report(limit=5).splitlines()
-    assert report[0] == "resnet50: MISMATCH at input [1, 3, 224, 224]"
+    assert report[0] == "resnet50: MISMATCH at input [1, 3, 224, 224] (eval mode)"
     assert "    layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape [1, 128, 56, 56] -> [1, 128, 28, 28]" in report
     assert "    layer2.0.conv2: stride [2, 2] -> [1, 1]" in report
-    assert report[-1] == "    ... and 3 more rows differ"  # 8 rows differ: layer2.0 and layer4.0, 4 each
+    assert report[-2] == "    ... and 3 more rows differ"  # 8 rows differ: layer2.0 and layer4.0, 4 each
+    assert report[-1].startswith("  values: the first row whose values differ is layer2.0.conv1 ")
 
 
 def test_a_mutation_that_breaks_the_forward_pass_is_reported_not_raised():
@@ -254,3 +261,15 @@ def test_a_mutation_that_breaks_the_forward_pass_is_reported_not_raised():
     assert not result.ok
     metric, expected, actual = result.mismatches[0]
     assert metric == "runs" and "cannot add tensors of shapes" in actual and "layer2.0" in actual
+
+
+def test_a_stride_that_breaks_a_later_addition_is_reported_at_its_convolution():
+    """The residual addition fails (its two inputs' shapes differ), but the report starts at the cause: the first
+    row whose shape differs, with the failure after the rows as its consequence."""
+    model = build("resnet50")
+    model.layer2[1].conv2._stride = [2, 2]
+    lines = verify_model(model, "resnet50").report().splitlines()
+    assert lines[2] == "    layer2.1.conv2: stride [1, 1] -> [2, 2]; output shape [1, 128, 28, 28] -> [1, 128, 14, 14]"
+    runs = [line for line in lines if line.startswith("  runs: ")]
+    assert len(runs) == 1 and "layer2.1: cannot add tensors of shapes" in runs[0]
+    assert lines.index(runs[0]) > 2

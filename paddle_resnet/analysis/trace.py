@@ -370,6 +370,7 @@ class _Recorder:
         self.values: Dict[int, Tuple[object, str, str]] = {}  # eager: id(tensor) -> (tensor, ref, source)
         self.param_names: Optional[Dict[int, str]] = None
         self.thread = threading.get_ident()  # the replaced functions record calls from this thread only
+        self.observe = None  # eager: called with every row and its real output (the value fingerprint's hook)
 
     # names of values
     def ref(self, value) -> Tuple[object, object]:
@@ -415,6 +416,8 @@ class _Recorder:
                       settings or {}, op, [s for _, s in pairs], name)
             self.rows.append(row)
             self.label(output, row_id, row_id if op else None)
+            if self.observe is not None and not self.symbolic:
+                self.observe(row, output)
             return row
         finally:
             self.quiet -= 1
@@ -580,9 +583,13 @@ def trace(model: nn.Layer, input_size, mode: str = "auto") -> List[LayerCall]:
     return trace_graph(model, input_size, mode).calls
 
 
-def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
+def trace_graph(model: nn.Layer, input_size, mode: str = "auto", observe=None, example=None) -> Trace:
     """Like ``trace``, and also the rows of the computation: every layer and every operation between layers, in
     forward order, each with the rows its inputs come from (see the module docstring for how rows are named).
+
+    ``observe(row, output)``, if given, is called once per row with the row and its real output (a tensor or a
+    list of them) in an eager trace; an eager trace with an observer runs the model in its own mode (train or
+    eval: the caller sets it) and on ``example`` (a tensor of ``input_size``) instead of a random input.
 
     >>> from paddle_resnet import resnet18
     >>> rows = trace_graph(resnet18(), (1, 3, 224, 224)).rows
@@ -597,6 +604,11 @@ def trace_graph(model: nn.Layer, input_size, mode: str = "auto") -> Trace:
     if mode not in MODES:
         raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
     size = normalize_input_size(input_size)
+    if observe is not None or example is not None:
+        if mode != "eager":
+            raise ValueError("observe and example need mode='eager': only an eager trace has values")
+        with paused_gc():
+            return _run(model, size, symbolic=False, observe=observe, example=example)
     if mode != "auto":
         with paused_gc():
             return _run(model, size, symbolic=mode == "symbolic")
@@ -688,9 +700,10 @@ def _assign(where, values: Dict[str, object]) -> None:
 _GROUPED: Dict[bool, list] = {}  # symbolic? -> _grouped(the patches of every trace in that mode), made once
 
 
-def _run(model, size, symbolic: bool) -> Trace:
+def _run(model, size, symbolic: bool, observe=None, example=None) -> Trace:
     _discover()
     recorder = _Recorder(model, symbolic)
+    recorder.observe = observe
     layers = list(model.named_sublayers(include_self=True))
     if symbolic not in _GROUPED:
         _GROUPED[symbolic] = _grouped(_SYMBOLIC_PATCHES if symbolic else _PATCHES)
@@ -700,13 +713,15 @@ def _run(model, size, symbolic: bool) -> Trace:
             if symbolic:
                 model(ShapeOnly(size))
             else:
-                model.eval()
+                if observe is None:
+                    model.eval()
                 with paddle.no_grad():
-                    image = paddle.rand(size)
+                    image = paddle.rand(size) if example is None else example
                     recorder.label(image, INPUT, INPUT)
                     model(image)
         except TraceError as error:
             error.partial = Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")  # what ran
+            error.rows = recorder.rows  # the rows up to where it stopped: a check names the first that differs
             raise
         except (ValueError, TypeError, AttributeError, RuntimeError, IndexError) as error:
             where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
@@ -714,5 +729,6 @@ def _run(model, size, symbolic: bool) -> Trace:
                 raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
             failure = TraceError(f"the model does not run on input {size} ({where}): {error}")
             failure.partial = Trace(recorder.calls, recorder.rows, "eager")  # the rows up to the failure
+            failure.rows = recorder.rows
             raise failure from error
     return Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")

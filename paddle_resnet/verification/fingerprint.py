@@ -18,16 +18,17 @@ residual addition or a changed BatchNorm epsilon; the rows do not.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, List, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
 from .._checks import normalize_input_size
 from ..analysis.counting import count_params
 from ..analysis.counting import part_summary
+from ..analysis.shape_rules import TraceError, UnsupportedLayer
 from ..analysis.trace import LayerCall, Row, Trace, trace_graph
 from ..models.stages import stage_number
+from .values import ValuePass, eager_trace, in_mode, value_pass
 
-#: Metrics that do not depend on the input size (the others are skipped when verifying at another size).
-SIZE_INDEPENDENT = ("params", "layer_counts")
 #: The metric holding the rows; compared row by row, not as one value.
 LAYERS = "layers"
 
@@ -46,7 +47,14 @@ def fingerprint(model, input_size, mode: str = "auto") -> dict:
 def fingerprint_and_rows(model, input_size, mode: str = "auto") -> Tuple[dict, List[Row]]:
     """The fingerprint and the traced ``Row`` objects it was made from (which also carry what a comparison by
     computation needs)."""
-    traced: Trace = trace_graph(model, normalize_input_size(input_size), mode)
+    size = normalize_input_size(input_size)
+    if mode == "auto":
+        try:
+            traced: Trace = trace_graph(model, size, "symbolic")
+        except UnsupportedLayer:  # run it: with seeded parameters, so a LazyGuard model runs too
+            traced = eager_trace(model, size)
+    else:
+        traced = trace_graph(model, size, mode)
     calls = traced.calls
     values = {
         "params": count_params(model)._asdict(),
@@ -59,6 +67,68 @@ def fingerprint_and_rows(model, input_size, mode: str = "auto") -> Tuple[dict, L
     values["layer_counts"] = dict(sorted(Counter(call.type for call in structural_calls(calls)).items()))
     values[LAYERS] = [row.as_list() for row in traced.rows]
     return values, traced.rows
+
+
+#: The largest height and width a value pass runs at by default (``default_value_size``): every row computes the
+#: same function at 32x32 as at 224x224, in a fiftieth of the arithmetic (the structure, at the full size, holds
+#: what depends on the size).
+VALUE_SIDE = 32
+
+
+def default_value_size(input_size) -> List[int]:
+    """The input a value pass runs at: ``input_size`` with its height and width capped at ``VALUE_SIDE``."""
+    batch, channels, height, width = normalize_input_size(input_size)
+    return [batch, channels, min(height, VALUE_SIDE), min(width, VALUE_SIDE)]
+
+
+@dataclass
+class Measurement:
+    """Everything a golden entry records of a model, measured: the structural fingerprint ``values`` and its
+    ``rows``, and the value pass ``outputs`` (``None`` when values are off)."""
+
+    mode: str
+    input_size: List[int]
+    values: dict
+    rows: List[Row]
+    outputs: Optional[ValuePass]
+
+    def entry(self) -> dict:
+        """The entry's tables, as a golden file keeps them (without ``sources``)."""
+        return {"input_size": list(self.input_size), "mode": self.mode, "values": self.values,
+                "outputs": self.outputs.as_entry() if self.outputs is not None else None}
+
+
+def measure(model, input_size, mode: str, values=True, value_size=None, dtype=None) -> Measurement:
+    """Measure ``model`` in ``mode`` (``"eval"`` or ``"train"``; its own mode is restored afterwards): its
+    structure at ``input_size`` and, unless ``values`` is false, a value pass at ``value_size`` (default:
+    ``default_value_size``, or ``input_size`` if the model does not run at that smaller size or some row's output
+    is empty there).
+
+    Raises ``TraceError`` if the model does not run at ``input_size``.
+    """
+    size = normalize_input_size(input_size)
+    with in_mode(model, mode):
+        fingerprint_values, rows = fingerprint_and_rows(model, size)
+        outputs = None
+        if values:
+            at = normalize_input_size(value_size) if value_size is not None else default_value_size(size)
+            try:
+                outputs = value_pass(model, at, mode, dtype)
+            except TraceError:
+                if value_size is not None or at == size:
+                    raise
+                outputs = None
+            if value_size is None and at != size and (outputs is None or _has_empty_row(outputs.rows)):
+                outputs = value_pass(model, size, mode, dtype)  # too small for it: at its own size
+    return Measurement(mode, size, fingerprint_values, rows, outputs)
+
+
+def _has_empty_row(rows: List[Row]) -> bool:
+    """Whether a row's output has no elements (a pool or convolution larger than its input): values there say
+    nothing, and some kernels do not even run on it."""
+    def empty(shape) -> bool:
+        return any(empty(s) for s in shape) if shape and isinstance(shape[0], list) else 0 in shape
+    return any(isinstance(row.shape, list) and empty(row.shape) for row in rows)
 
 
 def flatten_metrics(values: dict, prefix: str = "") -> Dict[str, object]:

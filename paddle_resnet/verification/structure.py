@@ -12,11 +12,12 @@ failure says which layers changed and how. Nothing writes a golden file implicit
 >>> check_structure(resnet18(num_classes=2), path).ok
 True
 >>> print(check_structure(resnet18(num_classes=3), path).report())  # doctest: +ELLIPSIS
-classifier: MISMATCH at input [1, 3, 64, 64]
+classifier: MISMATCH at input [1, 3, 64, 64] (train mode)
   macs: 148046848 -> 148047360
   ...
   1 layer row differs from the golden entry:
     fc: features [512, 2] -> [512, 3]; params 1026 -> 1539; output shape [1, 2] -> [1, 3]
+  values: the first row whose values differ is fc ...
 """
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ _ABOUT = ("Structural golden values recorded by paddle_resnet (record_structure,
           "--golden THIS_FILE`. See paddle_resnet's docs/verification.md.")
 
 
-def record_structure(model, path, input_size=None, name: Optional[str] = None, source: Optional[str] = None):
-    """Record ``model``'s structure as entry ``name`` of the golden file ``path`` (created if missing; other
-    entries are kept). Writes atomically.
+def record_structure(model, path, input_size=None, name: Optional[str] = None, source: Optional[str] = None,
+                     values: Optional[bool] = None, mode: Optional[str] = None):
+    """Record ``model``'s structure and what it computes (the value digests of every row, ``values.py``) as entry
+    ``name`` of the golden file ``path`` (created if missing; other entries are kept). Writes atomically.
 
     Args:
         model: any ``paddle.nn.Layer`` (built under ``paddle.LazyGuard()`` is fine and fast).
@@ -47,6 +49,10 @@ def record_structure(model, path, input_size=None, name: Optional[str] = None, s
         input_size: ``(batch, channels, height, width)``; needed for a new entry, else the entry's is kept.
         name: the entry's name; default the model's class name.
         source: what the values come from, stored with them; default says this function recorded them.
+        values: ``False`` records the structure only (for a model too large to run; its check then says values
+            were not checked); default on for a new entry, the entry's choice for an existing one.
+        mode: ``"eval"`` or ``"train"``, the mode the model is checked in; default the entry's, else the model's
+            own (a freshly built model is in train mode: BatchNorm on batch statistics).
 
     Returns:
         ``None`` for a new entry, else the ``(metric, old, new)`` changes (empty if nothing changed).
@@ -56,7 +62,7 @@ def record_structure(model, path, input_size=None, name: Optional[str] = None, s
     name = name or type(model).__name__
     source = source or (f"recorded from {type(model).__module__}.{type(model).__name__} by "
                         f"paddle_resnet.record_structure on {datetime.date.today().isoformat()}")
-    changes = update_entry(golden, name, model, source, input_size)
+    changes = update_entry(golden, name, model, source, input_size, mode, values)
     path.parent.mkdir(parents=True, exist_ok=True)  # tests/golden/ in a repository that has none yet
     write_golden(golden, path)
     return changes

@@ -10,8 +10,9 @@ from .._checks import normalize_input_size
 from ..analysis.counting import count_params
 from ..analysis.trace import Row, TraceError
 from .compare import LayerDifference, _shown, compare_rows, render_differences
-from .fingerprint import LAYERS, SIZE_INDEPENDENT, fingerprint_and_rows, flatten_metrics
+from .fingerprint import LAYERS, fingerprint_and_rows, flatten_metrics
 from .golden import golden_entry
+from .values import first_difference, in_mode, value_pass
 
 #: Differing rows a report shows before saying how many more there are.
 REPORT_LIMIT = 10
@@ -21,11 +22,13 @@ REPORT_LIMIT = 10
 class VerifyResult:
     """What ``verify_model`` (or ``check_structure``) found.
 
-    ``mismatches`` holds ``(metric, expected, actual)`` tuples: a metric (``params.total``, ``macs`` ...), or
+    ``mismatches`` holds ``(metric, expected, actual)`` tuples: a metric (``params.total``, ``macs`` ...),
     ``"layers: <row id> <attribute>"`` for every attribute of a layer row that differs (``"... added"``,
-    ``"... removed"`` for rows that appear on one side only, ``"... moved"`` for a row found at another place).
-    ``differences`` holds the same layer rows as ``LayerDifference`` objects, in forward order; ``report()`` says
-    it in words.
+    ``"... removed"`` for rows that appear on one side only, ``"... moved"`` for a row found at another place), or
+    ``"values: <row id>"`` for the first row whose output values differ from the recorded digests.
+    ``differences`` holds the same layer rows as ``LayerDifference`` objects, in forward order; ``compared`` says
+    what was compared and ``unchecked`` what could not be (both appear in ``report()``'s first line).
+    ``skipped`` is kept empty: nothing is skipped silently (a check at another input size runs at the golden's).
     """
 
     name: str
@@ -34,6 +37,10 @@ class VerifyResult:
     checks: List[Tuple[str, object, object, bool]] = field(default_factory=list)
     skipped: List[str] = field(default_factory=list)
     differences: List[LayerDifference] = field(default_factory=list)
+    mode: str = "eval"
+    compared: List[str] = field(default_factory=list)
+    unchecked: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -42,29 +49,47 @@ class VerifyResult:
     def __bool__(self) -> bool:
         return self.ok
 
+    def summary(self) -> str:
+        """What was compared, in one line: ``191 structure rows, 191 value rows, params, MACs, ...``, and what
+        was not."""
+        text = ", ".join(self.compared)
+        if self.unchecked:
+            text += "; NOT checked: " + ", ".join(self.unchecked)
+        return text
+
     def report(self, limit: Optional[int] = REPORT_LIMIT) -> str:
-        """The result in words: the metrics that differ, then the first ``limit`` differing layer rows by path
-        and attribute, in forward order, and how many more differ.
+        """The result in words: what was compared; the metrics that differ, then the first ``limit`` differing
+        layer rows by path and attribute, in forward order, how many more differ, and the first row whose values
+        differ.
 
         >>> from paddle_resnet import resnet18
         >>> model = resnet18()
         >>> model.layer3[1].bn2._epsilon = 1e-3
-        >>> print(verify_model(model, "resnet18").report())
-        resnet18: MISMATCH at input [1, 3, 224, 224]
+        >>> print(verify_model(model, "resnet18").report())  # doctest: +ELLIPSIS
+        resnet18: MISMATCH at input [1, 3, 224, 224] (eval mode)
           1 layer row differs from the golden entry:
             layer3.1.bn2: epsilon 1e-05 -> 0.001
+          values: the first row whose values differ is layer3.1.bn2 (mean, rms ...); 25 rows differ in all
         """
+        head = f"{self.name}: {'matches' if self.ok else 'MISMATCH'} at input {self.input_size} ({self.mode} mode)"
+        notes = [f"  {note}" for note in self.notes]
         if self.ok:
-            return f"{self.name}: matches at input {self.input_size} ({len(self.checks)} checks)"
-        lines = [f"{self.name}: MISMATCH at input {self.input_size}"]
-        lines += [f"  {metric}: {_shown(expected)} -> {_shown(actual)}"
-                  for metric, expected, actual in self.metric_mismatches]
+            return "\n".join([f"{head}: {self.summary()}", *notes])
+        lines = [head]
+        structural = [m for m in self.metric_mismatches if m[0] not in (VALUES, "runs")]
+        lines += [f"  {metric}: {_shown(expected)} -> {_shown(actual)}" for metric, expected, actual in structural]
         if self.differences:
             count = len(self.differences)
             lines.append(f"  {count} layer row{'s differ' if count > 1 else ' differs'} from the golden entry"
                          + (" (in forward order):" if count > 1 else ":"))
             lines += [f"    {line}" for line in render_differences(self.differences, limit)]
-        return "\n".join(lines)
+        # a model that stopped: after the rows that differ before it stopped (the cause), the failure itself
+        lines += [f"  runs: {expected} -> {actual}" for metric, expected, actual in self.metric_mismatches
+                  if metric == "runs"]
+        lines += [f"  {VALUES}: {actual}" for metric, _, actual in self.metric_mismatches if metric == VALUES]
+        if self.unchecked:
+            lines.append("  NOT checked: " + ", ".join(self.unchecked))
+        return "\n".join(lines + notes)
 
     def _repr_markdown_(self) -> str:  # a notebook shows the result as a table
         from .notebook import result_markdown
@@ -80,14 +105,19 @@ class VerifyResult:
         return [m for m in self.mismatches if not m[0].startswith(f"{LAYERS}:")]
 
 
+#: The metric of the value digests in ``mismatches``.
+VALUES = "values"
+
+
 def verify_model(model, name: str, input_size=None, golden: Optional[dict] = None) -> VerifyResult:
     """Check a model object against the golden entry for architecture ``name``.
 
     Args:
-        model: the model to check (any ``paddle.nn.Layer``; not modified).
+        model: the model to check (any ``paddle.nn.Layer``; its weights, mode and attributes are left as they
+            were: the value pass uses seeded parameters in place of the model's own).
         name: the architecture whose golden values it should match, e.g. ``"resnet50"``.
-        input_size: defaults to the size the golden values were recorded at. At another size only
-            size-independent metrics (parameter and layer counts) are compared; the rest are ``skipped``.
+        input_size: a size to check that the model also runs at. Everything is compared at the size the golden
+            values were recorded at (values at another size do not exist); the report says so.
         golden: a loaded golden file (``load_golden()``); read from the default place when omitted.
 
     Returns:
@@ -108,10 +138,24 @@ def verify_model(model, name: str, input_size=None, golden: Optional[dict] = Non
 
 
 def check_entry(model, entry: dict, name: str, input_size=None) -> VerifyResult:
-    """Compare ``model`` with one golden ``entry`` (``{"input_size", "values", "sources"}``)."""
+    """Compare ``model`` with one golden ``entry`` (checked by ``golden.entry_problem``), in the entry's mode and
+    at its input size; ``input_size``, if another, is only run (see ``verify_model``)."""
     recorded = normalize_input_size(entry["input_size"])
-    size = recorded if input_size is None else normalize_input_size(input_size)
-    result = VerifyResult(name, size)
+    result = VerifyResult(name, recorded, mode=entry["mode"])
+    outputs = entry["outputs"]
+    with in_mode(model, entry["mode"]):
+        ran = _check_structure(model, entry, recorded, result)
+        if outputs is None:
+            result.unchecked.append("values (the entry records none)")
+        elif ran:
+            _check_values(model, outputs, entry["mode"], result)
+        if input_size is not None and normalize_input_size(input_size) != recorded:
+            _check_runs_at(model, normalize_input_size(input_size), recorded, result)
+    return result
+
+
+def _check_structure(model, entry: dict, size: List[int], result: VerifyResult) -> bool:
+    """The structural metrics and rows; whether the model ran."""
     ran, rows = True, []
     try:
         values, rows = fingerprint_and_rows(model, size)
@@ -119,11 +163,9 @@ def check_entry(model, entry: dict, name: str, input_size=None) -> VerifyResult:
         ran = False
         values = {"params": count_params(model)._asdict()}
         result.mismatches.append(("runs", f"runs at {size}", str(error)))
+        _locate_stop(result, entry["values"][LAYERS], getattr(error, "rows", None) or [])
     actual, expected = flatten_metrics(values), flatten_metrics(entry["values"])
     for metric in sorted(set(expected) | set(actual)):
-        if size != recorded and metric.split(".")[0] not in SIZE_INDEPENDENT:
-            result.skipped.append(metric)
-            continue
         if not ran and metric not in actual:
             continue  # unknown, not wrong: the model did not run (reported above as "runs")
         want, got = expected.get(metric), actual.get(metric)
@@ -131,12 +173,71 @@ def check_entry(model, entry: dict, name: str, input_size=None) -> VerifyResult:
         result.checks.append((metric, want, got, matches))
         if not matches:
             result.mismatches.append((metric, want, got))
-    if LAYERS in entry["values"]:
-        if size != recorded:
-            result.skipped.append(LAYERS)
-        elif ran:
-            _check_layers(result, entry["values"][LAYERS], values[LAYERS], rows)
-    return result
+    recorded = entry["values"][LAYERS]
+    result.compared.append(f"{len(recorded)} structure rows")
+    if ran:
+        _check_layers(result, recorded, values[LAYERS], rows)
+    else:
+        result.unchecked.append("the rows after the model stopped, and the values (the model does not run)")
+    kinds = [key for key in ("params", "macs", "output_shape", "stage_shapes", "layer_counts")
+             if key in entry["values"]]
+    result.compared += [_METRIC_NAMES[key] for key in kinds]
+    return ran
+
+
+def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row]) -> None:
+    """A model that stopped: the rows it computed before stopping, compared with the recorded ones, so the report
+    names the first row whose shape (or anything) differs, the cause, before the failure it led to. The recorded
+    rows it never reached are not differences of their own."""
+    if not partial:
+        return
+    result.differences = [d for d in compare_rows([Row.from_list(r) for r in recorded], partial)
+                          if d.change != "removed"]
+    for difference in result.differences:
+        result.mismatches.append((f"{LAYERS}: {difference.where} {difference.change}", None, None))
+
+
+_METRIC_NAMES = {"params": "params", "macs": "MACs", "output_shape": "output shape", "stage_shapes": "stage shapes",
+                 "layer_counts": "layer counts"}
+
+
+def _check_values(model, outputs: dict, mode: str, result: VerifyResult) -> None:
+    try:
+        measured = value_pass(model, outputs["input_size"], mode, outputs["dtype"])
+    except TraceError as error:
+        result.mismatches.append((VALUES, f"runs at {outputs['input_size']}", f"does not run: {error}"))
+        return
+    recorded = outputs["rows"]
+    random_rows = sum(1 for _, value in recorded if value is None)
+    result.compared.insert(1, f"{len(recorded) - random_rows} value rows ({outputs['dtype']} at "
+                              f"{outputs['input_size']})")
+    if random_rows:
+        result.unchecked.append(f"the values of {random_rows} rows at or after a random layer (dropout; compared "
+                                "by their settings)")
+    found = first_difference(outputs, measured)
+    result.checks.append((VALUES, f"{len(recorded)} value rows", "agree" if found is None else "differ",
+                          found is None))
+    if found is not None:
+        row_id, expected, actual, count = found
+        result.mismatches.append((VALUES, expected, (
+            f"the first row whose values differ is {row_id} (mean, rms {_pair(expected)} -> {_pair(actual)}); "
+            f"{count} row{'s' if count > 1 else ''} differ{'' if count > 1 else 's'} in all")))
+
+
+def _pair(digest) -> str:
+    return "random" if digest is None else f"{digest[0]:.6g}, {digest[1]:.6g}"
+
+
+def _check_runs_at(model, size: List[int], recorded: List[int], result: VerifyResult) -> None:
+    """``input_size`` other than the golden's: everything was compared at the golden's size; here the model only
+    has to run."""
+    result.notes.append(f"compared at the golden entry's input {recorded}, which is the only size it has values "
+                        f"for; at {size} the model was only run (record an entry at {size} to compare there)")
+    try:
+        fingerprint_and_rows(model, size)
+        result.checks.append(("runs", f"runs at {size}", "runs", True))
+    except TraceError as error:
+        result.mismatches.append(("runs", f"runs at {size}", str(error)))
 
 
 def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List[Row]) -> None:

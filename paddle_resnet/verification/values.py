@@ -1,0 +1,345 @@
+"""The value fingerprint: what a model *computes*, next to its structure, as a small digest of every row's output.
+
+The structure (``fingerprint.py``) catches what the trace sees: a layer's settings, an operation's arguments, the
+order of the rows. What it cannot see (an operation without a rule, the order of ``paddle.split``'s outputs, a
+function bound by name in a helper module, a layer whose overridden ``forward`` is not traced into) still changes
+the numbers. So a value pass runs the model once, eagerly, under conditions every machine reproduces:
+
+- every parameter and buffer is *replaced for the pass* (the user's tensors are never touched: the pass puts
+  other tensors in their places and puts the originals back afterwards) by values drawn from NumPy's PCG64
+  generator seeded by a hash of the parameter's name (``layer1.0.conv1.weight``), scaled by its shape like a
+  He initialisation. They do not depend on ``paddle.seed``, the machine, or the Paddle version, and a model
+  built under ``paddle.LazyGuard`` (no weights at all) gets the same values as a normally built one;
+- the input is drawn the same way (seeded by ``"input"``);
+- the forward runs in float64 where the kernels allow it (float32 otherwise, and the golden file says which);
+- the model runs in the mode the golden entry records (``eval`` or ``train``: BatchNorm on batch statistics),
+  and is put back in its own mode afterwards.
+
+Each row's output becomes ``DIGEST_SIZE`` numbers per tensor: its mean, its root mean square, and three fixed
+random projections (weighted sums whose weights differ by position along every axis: a permutation of channels,
+of rows or of ``split``'s outputs changes them). Two digests agree when every number differs by at most
+``RTOL[dtype]`` times the row's scale (its root mean square): rounding differences between CPUs, thread counts
+and Paddle versions are far below that; a changed computation is far above it.
+
+Random rows (dropout that is active, i.e. its output is not its input) cannot be compared by value: they and every
+row computed from them are compared by structure only (their settings, such as ``p``), and the report says how
+many rows that is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..analysis.trace import INPUT, Row, TraceError, trace_graph
+
+#: Numbers per tensor in a row's digest: mean, root mean square, three projections.
+DIGEST_SIZE = 5
+#: How far two digests may differ, relative to the row's scale (its root mean square). Float64 rounding across
+#: CPUs, thread counts and Paddle versions stays below 1e-12 of the scale in the rows of the architectures here;
+#: float32 below 1e-5.
+RTOL = {"float64": 1e-7, "float32": 1e-3}
+#: Operations whose output is random when they are active.
+RANDOM_OPS = ("dropout", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")
+#: Significant digits a digest keeps in the golden file (far more than ``RTOL`` needs).
+DIGITS = 10
+MODES = ("eval", "train")
+
+
+def _seed(text: str) -> np.random.Generator:
+    """A generator seeded by ``text`` alone: the same numbers on every machine, Python and Paddle version."""
+    digest = hashlib.sha256(text.encode()).digest()
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int.from_bytes(digest[:16], "little"))))
+
+
+#: Length of the seeded block a parameter's values repeat (a prime: no channel or kernel stride is a multiple of
+#: it, so every output channel of a convolution gets different weights). Drawing every number of a 60-million
+#: parameter model would take longer than the rest of a check.
+BLOCK = 65537
+
+
+def seeded_value(name: str, shape, dtype: str = "float64") -> np.ndarray:
+    """The value a parameter or buffer called ``name`` gets in a value pass: uniform numbers seeded by the name
+    (``BLOCK`` of them, repeated to fill the shape), scaled so that activations stay of a moderate size through
+    the depth (He's scale for weights of two or more dimensions; around 1 for norm scales and variances, which
+    must be positive; around 0 for the rest). Integer buffers get small non-negative integers.
+
+    >>> seeded_value("fc.bias", [3]).round(6).tolist()
+    [-0.311816, -0.066191, -0.278137]
+    """
+    shape = [int(d) for d in shape]
+    return np.resize(_seeded_block(name, shape, dtype), math.prod(shape)).reshape(shape)
+
+
+def _seeded_block(name: str, shape: List[int], dtype: str) -> np.ndarray:
+    """The first ``BLOCK`` (at most) numbers of ``seeded_value``, already scaled: what is repeated to fill it."""
+    size = math.prod(shape)
+    block = _seed(name).random(min(size, BLOCK))
+    if np.dtype(dtype).kind in "iub":
+        return np.floor(block * 4).astype(dtype)
+    leaf = name.rsplit(".", 1)[-1].lower()
+    if len(shape) >= 2:
+        fan_in = math.prod(shape[1:]) if len(shape) > 2 else shape[0]  # conv [out, in, kh, kw]; Linear [in, out]
+        bound = math.sqrt(6.0 / max(fan_in, 1))
+        block = block * (2 * bound) - bound
+    elif "var" in leaf or leaf in ("weight", "scale", "gamma", "alpha"):
+        block = block + 0.5
+    else:
+        block = block - 0.5
+    return block.astype(dtype, copy=False)
+
+
+def _seeded_tensor(name: str, shape, dtype: str):
+    """``seeded_value`` as a Paddle tensor, repeated by Paddle (one copy instead of NumPy's and then Paddle's)."""
+    import paddle
+
+    shape = [int(d) for d in shape]
+    size = math.prod(shape)
+    block = paddle.to_tensor(_seeded_block(name, shape, dtype))
+    if size > BLOCK:
+        block = paddle.tile(block, [-(-size // BLOCK)])[:size]
+    return block.reshape(shape)
+
+
+def value_input(size, dtype: str = "float64") -> np.ndarray:
+    """The input of a value pass: seeded by ``"input"`` and the size, uniform in [-3, 3)."""
+    size = [int(d) for d in size]
+    return ((_seed(f"input {size}").random(math.prod(size)) * 6 - 3).reshape(size)).astype(dtype)
+
+
+_PROJECTIONS: Dict[Tuple[int, int], np.ndarray] = {}
+
+
+def _projection(axis: int, length: int) -> np.ndarray:
+    """The three projections' weights along one axis of a given length, as a ``[length, 3]`` array."""
+    key = (axis, length)
+    if key not in _PROJECTIONS:
+        _PROJECTIONS[key] = np.stack([_seed(f"projection {k} axis {axis} length {length}").standard_normal(length)
+                                      for k in range(3)], axis=1)
+    return _PROJECTIONS[key]
+
+
+def digest(array: np.ndarray) -> List[float]:
+    """``DIGEST_SIZE`` numbers describing ``array``: mean, root mean square, and three projections on weights that
+    are a product of seeded random vectors, one per axis (divided by the square root of the size, so that all five
+    are of the array's scale).
+
+    >>> digest(np.arange(6.0).reshape(2, 3))[:2]
+    [2.5, 3.027650354]
+    """
+    x = np.asarray(array, dtype=np.float64)
+    if x.size == 0:
+        return [0.0] * DIGEST_SIZE
+    flat = x.reshape(-1)
+    # np.square().sum(), not the BLAS dot flat @ flat: starting its threads costs more than the sum
+    numbers = [float(flat.sum()) / flat.size, math.sqrt(float(np.square(flat).sum()) / flat.size)]
+    if x.ndim == 0:
+        projected = np.full(3, float(x))
+    else:
+        # [..., 3]: the last axis first, the largest step, as one 2-D product (NumPy's batched product of many
+        # tiny matrices is a hundred times slower)
+        projected = (flat.reshape(-1, x.shape[-1]) @ _projection(x.ndim - 1, x.shape[-1])).reshape(*x.shape[:-1], 3)
+        for axis in range(x.ndim - 2, -1, -1):
+            projected = (projected * _projection(axis, x.shape[axis])).sum(axis=-2)
+    numbers += [float(value) / math.sqrt(flat.size) for value in projected]
+    return [float(f"{number:.{DIGITS}g}") for number in numbers]
+
+
+def _tensors(output) -> list:
+    if isinstance(output, (list, tuple)):
+        return [t for item in output for t in _tensors(item)]
+    if isinstance(output, dict):
+        return [t for item in output.values() for t in _tensors(item)]
+    return [output] if hasattr(output, "numpy") and hasattr(output, "shape") else []
+
+
+@dataclass
+class ValuePass:
+    """What one value pass computed: ``digests`` maps a row id to its digest (``None``: random, see
+    ``random_rows``), in forward order; ``rows`` are the traced rows; ``dtype`` the precision it ran in."""
+
+    rows: List[Row]
+    digests: Dict[str, Optional[List[float]]]
+    dtype: str
+    mode: str
+    input_size: List[int]
+    random_rows: List[str] = field(default_factory=list)
+
+    def as_entry(self) -> dict:
+        """The ``outputs`` table of a golden entry."""
+        return {"dtype": self.dtype, "input_size": list(self.input_size),
+                "rows": [[row_id, value] for row_id, value in self.digests.items()]}
+
+
+def _named_state(model) -> Dict[int, str]:
+    """``id(tensor) -> name`` for every parameter and buffer (a shared one by its first name)."""
+    names: Dict[int, str] = {}
+    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
+        names.setdefault(id(tensor), name)
+    return names
+
+
+@contextlib.contextmanager
+def _seeded_state(model, dtype: str):
+    """Every parameter and buffer of ``model`` replaced by its ``seeded_value`` for the block; the originals
+    (never read, never written: a LazyGuard model's have no values) are put back afterwards."""
+    import paddle
+
+    names = _named_state(model)
+    made: Dict[int, object] = {}
+    replaced = []
+    try:
+        for layer in model.sublayers(include_self=True):
+            for table in (layer._parameters, layer._buffers):
+                for key, tensor in list(table.items()):
+                    if tensor is None or id(tensor) not in names:
+                        continue
+                    if id(tensor) not in made:
+                        kind = str(tensor.dtype).rsplit(".", 1)[-1]
+                        floating = kind.startswith(("float", "bfloat"))
+                        made[id(tensor)] = _like(tensor, _seeded_tensor(names[id(tensor)], tensor.shape,
+                                                                        dtype if floating else kind))
+                    replaced.append((table, key, tensor))
+                    table[key] = made[id(tensor)]
+        yield
+    finally:
+        for table, key, tensor in reversed(replaced):
+            table[key] = tensor
+
+
+def _like(original, value):
+    """The tensor ``value`` as the model code and the tracer treat ``original``: a parameter (with its
+    ``trainable`` and ``stop_gradient``) for a parameter, a plain tensor for a buffer."""
+    from paddle.base.framework import EagerParamBase  # the class of dygraph parameters (Paddle 2.6 and 3.x)
+
+    if not isinstance(original, EagerParamBase):
+        return value
+    if hasattr(EagerParamBase, "from_tensor"):  # Paddle 3: shares the tensor's memory instead of copying it
+        parameter = EagerParamBase.from_tensor(value, trainable=original.trainable, name=f"{original.name}.seeded")
+    else:
+        parameter = EagerParamBase(list(value.shape), value.dtype, trainable=original.trainable,
+                                   name=f"{original.name}.seeded")
+        parameter.set_value(value)
+    parameter.stop_gradient = original.stop_gradient
+    return parameter
+
+
+@contextlib.contextmanager
+def in_mode(model, mode: str):
+    """``model`` in ``mode`` (``"eval"`` or ``"train"``) for the block; every layer's own mode afterwards."""
+    layers = model.sublayers(include_self=True)
+    modes = [layer.training for layer in layers]
+    try:
+        for layer in layers:  # as model.train()/eval() do, without Paddle's slower __setattr__ per layer
+            layer.__dict__["training"] = mode == "train"
+        yield
+    finally:
+        for layer, training in zip(layers, modes):
+            layer.__dict__["training"] = training
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype: str):
+    import paddle
+
+    old = paddle.get_default_dtype()
+    paddle.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        paddle.set_default_dtype(old)
+
+
+def value_pass(model, input_size, mode: str = "eval", dtype: Optional[str] = None) -> ValuePass:
+    """Run ``model`` once on the seeded input with seeded parameters (see the module docstring) and digest every
+    row's output. ``dtype`` ``None`` tries float64, then float32 if a kernel has no float64 version.
+
+    Raises ``TraceError`` if the model does not run at ``input_size``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
+    size = [int(d) for d in input_size]
+    if dtype is not None:
+        return _value_pass(model, size, mode, dtype)
+    try:
+        return _value_pass(model, size, mode, "float64")
+    except TraceError:
+        return _value_pass(model, size, mode, "float32")
+
+
+def _value_pass(model, size, mode, dtype) -> ValuePass:
+    import paddle
+
+    digests: Dict[str, Optional[List[float]]] = {}
+    random_rows: List[str] = []
+    tainted = set()
+
+    def observe(row: Row, output) -> None:
+        tensors = _tensors(output)
+        values = [v for t in tensors for v in digest(t.numpy())] if tensors else None
+        sources = {str(ref).split("[", 1)[0] for ref in row.inputs if isinstance(ref, str)}
+        if sources & tainted:
+            tainted.add(row.id)
+            values = None
+        elif row.op in RANDOM_OPS and values is not None:
+            source = str(row.inputs[0]).split("[", 1)[0] if row.inputs else None
+            if source not in digests or digests.get(source) != values:  # not the identity: it drew noise
+                random_rows.append(row.id)
+                tainted.add(row.id)
+                values = None
+        digests[row.id] = values
+
+    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype):
+        example = paddle.to_tensor(value_input(size, dtype))
+        digests[INPUT] = digest(example.numpy())
+        traced = trace_graph(model, size, "eager", observe=observe, example=example)
+    del digests[INPUT]
+    return ValuePass(traced.rows, digests, dtype, mode, size, random_rows)
+
+
+def eager_trace(model, input_size):
+    """``trace_graph`` run eagerly, in the model's own mode, with seeded parameters in place of the model's
+    (which are not touched, and which a model built under ``paddle.LazyGuard`` does not have) on the seeded
+    input: the structure of a model the symbolic trace cannot follow."""
+    import paddle
+
+    size = [int(d) for d in input_size]
+    with _seeded_state(model, "float32"):
+        return trace_graph(model, size, "eager", observe=lambda row, output: None,
+                           example=paddle.to_tensor(value_input(size, "float32")))
+
+
+def close(expected: Optional[List[float]], actual: Optional[List[float]], rtol: float) -> bool:
+    """Whether two digests agree within ``rtol`` of their scale (each tensor's root mean square)."""
+    if expected is None or actual is None:
+        return expected is None and actual is None
+    if len(expected) != len(actual):
+        return False
+    for start in range(0, len(expected), DIGEST_SIZE):
+        e, a = expected[start:start + DIGEST_SIZE], actual[start:start + DIGEST_SIZE]
+        scale = max(abs(e[1]), abs(a[1])) if len(e) > 1 else max(abs(e[0]), abs(a[0]))
+        if any(abs(x - y) > rtol * scale for x, y in zip(e, a)):
+            return False
+    return True
+
+
+def first_difference(recorded: dict, measured: ValuePass) -> Optional[Tuple[str, list, list, int]]:
+    """The first row (in the recorded forward order) whose digest differs from the value pass's, as
+    ``(row id, expected, actual, rows differing in all)``; ``None`` if every shared row agrees. Rows on one side
+    only are the structure's business (it reports them)."""
+    rtol = RTOL[recorded["dtype"]]
+    first, count = None, 0
+    for row_id, expected in recorded["rows"]:
+        if row_id not in measured.digests:
+            continue
+        actual = measured.digests[row_id]
+        if not close(expected, actual, rtol):
+            count += 1
+            if first is None:
+                first = (row_id, expected, actual)
+    return None if first is None else (*first, count)

@@ -1,0 +1,318 @@
+"""The verifier on models this project did not write: a catalogue of paddle.vision models (and PaddleClas's
+ResNet50_vd), each recorded once, then checked after single mutations (each must be caught, and should be named in
+the report's first line) and after changes that keep the computation (each must pass: no false alarm).
+
+The mutations are found by layer type in each model, so every model gets the same kinds: layer settings (stride,
+padding, dilation, BatchNorm epsilon and momentum, pooling kernel), a swapped activation layer, a layer removed
+from or inserted into a ``Sequential``, and two code-level changes no rule describes (a layer's forward replaced
+by one that negates its input, or that reverses its output channels). The figures in docs/verification.md come
+from ``python tests/test_catalogue.py``, which runs the whole catalogue and prints them.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from pathlib import Path
+
+import paddle
+import pytest
+from paddle import nn
+from paddle.vision import models as vision
+
+from paddle_resnet.verification.structure import check_structure, record_structure
+
+#: name -> (factory, input size). Small widths and 10 classes: the structure is the same as the full width's.
+MODELS = {
+    "mobilenet_v1": (lambda: vision.mobilenet_v1(scale=0.25, num_classes=10), [1, 3, 64, 64]),
+    "mobilenet_v2": (lambda: vision.mobilenet_v2(scale=0.25, num_classes=10), [1, 3, 64, 64]),
+    "mobilenet_v3_small": (lambda: vision.mobilenet_v3_small(scale=0.5, num_classes=10), [1, 3, 64, 64]),
+    "mobilenet_v3_large": (lambda: vision.mobilenet_v3_large(scale=0.35, num_classes=10), [1, 3, 64, 64]),
+    "shufflenet_v2_x0_25": (lambda: vision.shufflenet_v2_x0_25(num_classes=10), [1, 3, 64, 64]),
+    "shufflenet_v2_swish": (lambda: vision.shufflenet_v2_swish(num_classes=10), [1, 3, 64, 64]),
+    "squeezenet1_1": (lambda: vision.squeezenet1_1(num_classes=10), [1, 3, 64, 64]),
+    "densenet121": (lambda: vision.densenet121(num_classes=10), [1, 3, 64, 64]),
+    "squeezenet1_0": (lambda: vision.squeezenet1_0(num_classes=10), [1, 3, 64, 64]),
+    "inception_v3": (lambda: vision.inception_v3(num_classes=10), [1, 3, 128, 128]),
+    "resnet18": (lambda: vision.resnet18(num_classes=10), [1, 3, 64, 64]),
+    "resnext50_32x4d": (lambda: vision.resnext50_32x4d(num_classes=10), [1, 3, 64, 64]),
+}
+#: The fast tier's share: one model, one mutation, one variant (the rest with --runslow).
+FAST = ("shufflenet_v2_x0_25", "reversed_channels", "built under LazyGuard")
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Swish, nn.Sigmoid)
+
+
+def build(name, lazy=True):
+    factory, _ = MODELS[name]
+    if lazy:
+        with paddle.LazyGuard():
+            return factory()
+    return factory()
+
+
+def _middle(model, kinds, where=lambda layer: True):
+    found = [(path, layer) for path, layer in model.named_sublayers() if isinstance(layer, kinds) and where(layer)]
+    return found[len(found) // 2] if found else (None, None)
+
+
+def _parent(model, path):
+    parent_path, _, key = path.rpartition(".")
+    return (model if not parent_path else dict(model.named_sublayers())[parent_path]), key
+
+
+def _set_child(model, path, layer):
+    parent, key = _parent(model, path)
+    parent._sub_layers[key] = layer
+
+
+# Each mutation changes the model in place and returns the sublayer path the report should name first, or None
+# when the model has no layer of that kind.
+def conv_stride(model):
+    path, conv = _middle(model, nn.Conv2D, lambda c: list(c._stride) == [1, 1] and c._kernel_size[0] > 1)
+    if conv is not None:
+        conv._stride = [2, 2]
+    return path
+
+
+def conv_padding(model):
+    path, conv = _middle(model, nn.Conv2D, lambda c: c._kernel_size[0] > 1)
+    if conv is not None:
+        conv._updated_padding = [p + 1 for p in conv._updated_padding] if isinstance(
+            conv._updated_padding, list) else conv._updated_padding + 1
+        conv._padding = conv._updated_padding
+    return path
+
+
+def conv_dilation(model):
+    path, conv = _middle(model, nn.Conv2D, lambda c: c._kernel_size[0] == 3 and list(c._dilation) == [1, 1])
+    if conv is not None:  # dilation 2 with padding 2: the same shapes, another computation
+        conv._dilation = [2, 2]
+        conv._updated_padding = [2, 2] if isinstance(conv._updated_padding, list) and len(
+            conv._updated_padding) == 2 else [2, 2, 2, 2] if isinstance(conv._updated_padding, list) else 2
+        conv._padding = conv._updated_padding
+    return path
+
+
+def bn_epsilon(model):
+    path, bn = _middle(model, nn.layer.norm._BatchNormBase)
+    if bn is not None:
+        bn._epsilon = 1e-2
+    return path
+
+
+def bn_momentum(model):
+    path, bn = _middle(model, nn.layer.norm._BatchNormBase)
+    if bn is not None:
+        bn._momentum = 0.5
+    return path
+
+
+def pool_kernel(model):
+    path, pool = _middle(model, (nn.MaxPool2D, nn.AvgPool2D), lambda p: p.ksize in (2, 3, [2, 2], [3, 3]))
+    if pool is not None:
+        pool.ksize = 2 if pool.ksize in (3, [3, 3]) else 3
+    return path
+
+
+def activation_swapped(model):
+    path, act = _middle(model, ACTIVATIONS)
+    if act is not None:
+        _set_child(model, path, nn.ELU())
+    return path
+
+
+def removed_from_sequential(model):
+    path, _ = _middle(model, nn.Conv2D, lambda c: True)
+    if path is None:
+        return None
+    parent, _ = _parent(model, path)
+    if not isinstance(parent, nn.Sequential):
+        return None
+    _set_child(model, path, nn.Identity())
+    return path
+
+
+def inserted_into_sequential(model):
+    path, act = _middle(model, ACTIVATIONS)
+    if act is None:
+        path, act = _middle(model, nn.layer.norm._BatchNormBase)
+    if act is None or not isinstance(_parent(model, path)[0], nn.Sequential):
+        return None
+    _set_child(model, path, nn.Sequential(act, nn.Tanh()))
+    return path
+
+
+def negated_input(model):
+    """Code level: the middle convolution's forward replaced by one that negates its input (no rule sees it)."""
+    path, conv = _middle(model, nn.Conv2D)
+    original = type(conv).forward
+    conv.forward = lambda x: original(conv, -x)
+    return path
+
+
+def reversed_channels(model):
+    """Code level: the middle convolution's output channels reversed (a permutation: no shape changes)."""
+    path, conv = _middle(model, nn.Conv2D, lambda c: c._out_channels > 1)
+    original = type(conv).forward
+    conv.forward = lambda x: paddle.flip(original(conv, x), axis=[1])
+    return path
+
+
+MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
+             removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels]
+
+
+# Variants that keep the computation: each must pass.
+def _weights_from_another_seed(name):
+    paddle.seed(7)
+    return build(name, lazy=False)
+
+
+def _loaded_weights(name):
+    model = build(name, lazy=False)
+    model.set_state_dict(build(name, lazy=False).state_dict())
+    return model
+
+
+def _in_mode(train):
+    def variant(name):
+        model = build(name)
+        model.train() if train else model.eval()
+        return model
+    return variant
+
+
+VARIANTS = {
+    "built under LazyGuard": (lambda name: build(name), None),
+    "weights from another seed": (_weights_from_another_seed, None),
+    "loaded weights": (_loaded_weights, None),
+    "in eval mode": (_in_mode(False), None),
+    "in train mode": (_in_mode(True), None),
+    "a deep copy": (lambda name: copy.deepcopy(build(name, lazy=False)), None),
+    "checked at batch size 2": (lambda name: build(name), "batch 2"),
+    "checked twice": (lambda name: build(name), "twice"),
+}
+
+
+def record(name, folder: Path) -> Path:
+    path = folder / f"{name}.json"
+    record_structure(build(name), path, MODELS[name][1], name=name, mode="eval")
+    return path
+
+
+def first_named_row(report: str) -> str:
+    """The label of the first line of a report that names a row: a row difference (``layer2.0:relu
+    (layer2.0.relu1)``), or the row of the values line."""
+    for line in report.splitlines()[1:]:
+        text = line.strip()
+        if text.startswith("values: the first row whose values differ is "):
+            return text.split(" is ", 1)[1].split(" ", 1)[0]
+        if line.startswith("    ") and ": " in text and not text.startswith("..."):
+            return text.split(": ", 1)[0]
+    return ""
+
+
+def localised(report: str, path: str) -> bool:
+    """The first named row is the mutated layer: by its path, by its own name in parentheses (a parameter-free
+    layer recorded as an operation of its parent), or as a row inside it (an inserted layer's)."""
+    label = first_named_row(report)
+    names = label.replace("(", " ").replace(")", " ").split()
+    return any(name == path or name.startswith((path + ":", path + ".")) for name in names)
+
+
+def run_mutation(name, mutation, golden):
+    model = build(name)
+    path = mutation(model)
+    if path is None:
+        return None
+    result = check_structure(model, golden, name)
+    return path, result
+
+
+def run_variant(name, variant, golden):
+    make, how = VARIANTS[variant]
+    model = make(name)
+    if how == "batch 2":
+        return check_structure(model, golden, name, input_size=[2, *MODELS[name][1][1:]])
+    result = check_structure(model, golden, name)
+    return check_structure(model, golden, name) if how == "twice" and result.ok else result
+
+
+def _cases(kinds, ids):
+    return [pytest.param(name, kind, id=f"{name}-{label}",
+                         marks=() if name in FAST and label in FAST else pytest.mark.slow)
+            for name in MODELS for kind, label in zip(kinds, ids)]
+
+
+@pytest.fixture(scope="module")
+def goldens(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("catalogue")
+    return {}, folder
+
+
+def golden_of(goldens, name):
+    cache, folder = goldens
+    if name not in cache:
+        cache[name] = record(name, folder)
+    return cache[name]
+
+
+@pytest.mark.parametrize("name, mutation", _cases(MUTATIONS, [m.__name__ for m in MUTATIONS]))
+def test_every_mutation_is_caught(goldens, name, mutation):
+    outcome = run_mutation(name, mutation, golden_of(goldens, name))
+    if outcome is None:
+        pytest.skip(f"{name} has no layer for {mutation.__name__}")
+    path, result = outcome
+    assert not result.ok, f"{mutation.__name__} at {path} not caught"
+    assert len(result.report(limit=5).splitlines()) <= 12, result.report()
+
+
+@pytest.mark.parametrize("name, variant", _cases(list(VARIANTS), list(VARIANTS)))
+def test_no_false_alarm_on_a_variant_that_keeps_the_computation(goldens, name, variant):
+    result = run_variant(name, variant, golden_of(goldens, name))
+    assert result.ok, result.report()
+
+
+def main() -> int:
+    """Run the whole catalogue and print caught / localised in the first line / false alarms / time."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    caught = located = total = alarms = variants = 0
+    missed, unlocated = [], []
+    start = time.perf_counter()
+    for name in MODELS:
+        model_start = time.perf_counter()
+        golden = record(name, folder)
+        for mutation in MUTATIONS:
+            outcome = run_mutation(name, mutation, golden)
+            if outcome is None:
+                continue
+            path, result = outcome
+            total += 1
+            if result.ok:
+                missed.append(f"{name} {mutation.__name__} {path}")
+                continue
+            caught += 1
+            if localised(result.report(), path):
+                located += 1
+            else:
+                unlocated.append(f"{name} {mutation.__name__} {path}: first row {first_named_row(result.report())}")
+        for variant in VARIANTS:
+            variants += 1
+            if not run_variant(name, variant, golden).ok:
+                alarms += 1
+                print("FALSE ALARM", name, variant)
+        print(f"{name}: {time.perf_counter() - model_start:.1f} s", flush=True)
+    seconds = time.perf_counter() - start
+    print(f"{len(MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
+          f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
+    print("missed:", *missed, sep="\n  ")
+    print("not localised in the first line:", *unlocated, sep="\n  ")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(Path(__file__).parent)]
+    sys.exit(main())
