@@ -23,10 +23,10 @@ def test_a_failed_check_shows_as_tables(tmp_path):
     result = check_structure(_lazy("resnet20", num_classes=3), path)
     assert not result.ok
     markdown = result._repr_markdown_()
-    assert markdown.startswith("**mine: MISMATCH at input [1, 3, 32, 32]**\n\n| metric ")
+    assert markdown.startswith("**mine: MISMATCH at input [1, 3, 32, 32] (train mode)**\n\n| metric ")
     assert "| params.total " in markdown and "- fc: features [64, 10] -> [64, 3]" in markdown
     html = result._repr_html_()
-    assert html.startswith("<p>mine: MISMATCH at input [1, 3, 32, 32]</p>\n<table>")
+    assert html.startswith("<p>mine: MISMATCH at input [1, 3, 32, 32] (train mode)</p>\n<table>")
     assert "<li>fc: features [64, 10] -&gt; [64, 3]" in html  # escaped
     passed = check_structure(_lazy("resnet20"), path)
     assert passed._repr_markdown_() == f"**{passed.report()}**\n" and "<table>" not in passed._repr_html_()

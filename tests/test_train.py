@@ -80,7 +80,7 @@ def test_a_run_keeps_its_metrics_and_the_checkpoint_of_its_best_epoch(tiny_data,
     result, output = _run(**dict(TINY, warmup_epochs=1), data=str(tiny_data), out=str(tmp_path / "out"), epochs=2)
     assert len(result.history) == 2 and "epoch 2/2" in output
     rows = (tmp_path / "out" / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 3
+    assert rows[0].startswith("epoch,step,lr,train_loss,train_acc,val_loss,val_acc") and len(rows) == 3
     assert sorted(os.listdir(tmp_path / "out" / "last")) == ["model.safetensors", "state.json", "state.safetensors",
                                                               "trainer.json"]
     best = json.loads((tmp_path / "out" / "best" / "trainer.json").read_text())

@@ -319,8 +319,8 @@ def load_batch(raw: bytes, where: str):
         raise CifarArchiveError(f"{where}: not a readable CIFAR batch ({type(error).__name__}: {error})") from None
 
 
-class _Refused(Exception):
-    pass
+class _Refused(PaddleResNetError):
+    """A global or value the CIFAR unpickler does not allow (turned into ``CifarArchiveError`` naming the file)."""
 
 
 class _Stand:
