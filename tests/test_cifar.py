@@ -120,6 +120,21 @@ def test_sizes_are_checked_before_reading(tmp_path, monkeypatch):
         read_cifar(f"cifar10:{_replace(tmp_path, 'data_batch_1', many_lists)}")
 
 
+def test_pickle_bombs_in_a_batch_are_refused_before_unpickling(tmp_path):
+    """The bounds every .pdparams gets (weights/pickle_safe.scan) hold for CIFAR batches too: a 9-byte pickle whose
+    memo index would size the C unpickler's table at gigabytes, and a refused value whose repr is exponential."""
+    memo_bomb = b"\x80\x02N" + b"r" + (2 ** 27).to_bytes(4, "little") + b"."
+    with pytest.raises(CifarArchiveError, match="memo index 134217728"):
+        read_cifar(f"cifar10:{_replace(tmp_path, 'data_batch_1', memo_bomb)}")
+    nested = ()
+    for _ in range(40):  # each level holds the previous one twice: its repr would be 2**40 items long
+        nested = (nested, nested)
+    shared = pickle.dumps({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1, 2], b"x": nested}, protocol=2)
+    with pytest.raises(CifarArchiveError) as refused:
+        read_cifar(f"cifar10:{_replace(tmp_path, 'data_batch_1', shared)}")
+    assert len(str(refused.value)) < 1000
+
+
 def test_array_longer_than_a_batch_is_refused_before_its_data(tmp_path, monkeypatch):
     monkeypatch.setattr(cifar, "MAX_IMAGES", 2)
     with pytest.raises(CifarArchiveError, match=r"an array of shape \(3, 3072\)"):

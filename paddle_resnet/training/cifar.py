@@ -38,6 +38,7 @@ from PIL import Image
 
 from .._errors import PaddleResNetError
 from .data import ImageDataset, ImageFolder, sample_seed, seeded_global_rngs
+from ..weights.pickle_safe import UnsafePickleError, describe, scan
 
 #: Pixels of one image, as stored: 3 colour planes of 32 x 32 (red, green, blue).
 IMAGE_SIZE, IMAGE_BYTES = 32, 3 * 32 * 32
@@ -308,9 +309,14 @@ def load_batch(raw: bytes, where: str):
             if count > MAX_OPCODES:
                 raise CifarArchiveError(f"{where}: more than {MAX_OPCODES} pickle operations, more than a CIFAR "
                                         "batch holds; refused")
+        # The memo indices and declared lengths, bounded before the C unpickler sizes anything by them (a 9-byte
+        # pickle could otherwise ask for gigabytes of memo table): the check every .pdparams gets.
+        scan(io.BytesIO(raw), len(raw))
         return _BatchUnpickler(io.BytesIO(raw), where).load()
     except CifarArchiveError:
         raise
+    except UnsafePickleError as refusal:
+        raise CifarArchiveError(f"{where}: refused: {refusal}") from None
     except _Refused as refusal:
         danger = " (reading it with pickle would run that code)" if str(refusal).startswith("it imports") else ""
         raise CifarArchiveError(f"{where}: refused: {refusal}, which a CIFAR batch never holds{danger}") from None
@@ -344,7 +350,7 @@ class _UInt8Dtype:
     def __setstate__(self, state):
         if not (isinstance(state, tuple) and len(state) == 8 and state[:3] == (3, "|", None)
                 and state[3:] == (None, None, -1, -1, 0)):
-            raise _Refused(f"numpy dtype state {state!r:.80}")
+            raise _Refused(f"numpy dtype state {describe(state)}")
 
 
 class _Pixels:
@@ -362,7 +368,7 @@ class _Pixels:
             raise _Refused("an array of another type than uint8")
         if not (type(shape) is tuple and len(shape) == 2 and all(type(n) is int for n in shape)
                 and 0 <= shape[0] <= MAX_IMAGES and shape[1] == IMAGE_BYTES) or fortran_order not in (False, 0):
-            raise _Refused(f"an array of shape {shape!r:.60} (a CIFAR batch holds [N <= {MAX_IMAGES}, "
+            raise _Refused(f"an array of shape {describe(shape)} (a CIFAR batch holds [N <= {MAX_IMAGES}, "
                            f"{IMAGE_BYTES}] in C order)")
         if isinstance(raw, str):  # a Python 2 pickle's bytes, read as latin-1 text
             raw = raw.encode("latin-1")
@@ -382,7 +388,7 @@ def _reconstruct(subtype, shape, typecode):
 
 def _dtype(code, align=False, copy=True):
     if code not in ("u1", b"u1") or align not in (False, 0) or copy not in (True, 1):
-        raise _Refused(f"numpy dtype {code!r:.20} (a CIFAR batch holds uint8 pixels only)")
+        raise _Refused(f"numpy dtype {describe(code)} (a CIFAR batch holds uint8 pixels only)")
     return _UInt8Dtype()
 
 
