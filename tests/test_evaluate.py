@@ -231,3 +231,34 @@ def test_responses_command(weights, folder, tmp_path, capsys):
         assert code == 0 and (tmp_path / "fig7.png").is_file()
     else:
         assert code == 2 and "needs matplotlib" in err
+
+
+def test_a_he2015_cifar10_run_is_evaluated_with_its_own_validation_view(tmp_path):
+    """The paper's CIFAR recipe subtracts the training images' mean image and tests on the 32x32 image as it is:
+    evaluate applies exactly that view (``training.data.validation_transform`` with the run's recorded mean), not
+    predict's ImageNet resize-crop-normalise, and refuses views a mean image of one size does not define."""
+    from PIL import Image
+
+    from paddle_resnet.training.data import validation_transform
+    from paddle_resnet.training.recipes import recipe_config
+    from paddle_resnet.training import train
+    from paddle_resnet.training.checkpoint import load_model_weights, load_trainer
+
+    archive = make_cifar_archive(tmp_path, per_batch=4, test=6)
+    config = recipe_config("he2015-cifar10", model="resnet20", batch_size=4, max_steps=2, milestones=(1,),
+                           num_workers=0, data=f"cifar10:{archive}", out=str(tmp_path / "run"))
+    train(config, stream=__import__("io").StringIO())
+    run = tmp_path / "run"
+    result = evaluate(str(run), f"cifar10:{archive}")
+    trainer = load_trainer(run / "last")
+    assert trainer["config"]["normalize"] == "pixel-mean"
+    model = create_model("resnet20", num_classes=10)
+    load_model_weights(model, run / "last")
+    view = validation_transform(32, "cifar", np.asarray(trainer["pixel_mean"], dtype=np.float32))
+    from paddle_resnet.training.cifar import read_cifar
+
+    test = read_cifar(f"cifar10:{archive}", "test")
+    expected = _probabilities(model, [np.asarray(view(Image.fromarray(p)), np.float32) for p in test.images])
+    np.testing.assert_array_equal(result.predictions, np.argmax(expected, axis=1))
+    with pytest.raises(EvaluationError, match="mean image.*single view"):
+        evaluate(str(run), f"cifar10:{archive}", views="10crop")

@@ -115,6 +115,8 @@ def evaluate(model: str, data: str, views: str = "single", architecture: Optiona
     if batch_size > MAX_BATCH:
         raise ValueError(f"batch_size={batch_size}: expected at most {MAX_BATCH} images per batch")
     loaded = load_model(model, architecture, input_size)
+    if views != "single" and loaded.single_view_only:
+        raise EvaluationError(f"views={views!r}: {loaded.single_view_only}; evaluate it with views='single'")
     scales = _scales(views, scales, loaded)
     images = load_data(data, limit)
     labels = model_labels(loaded, images)
@@ -123,7 +125,8 @@ def evaluate(model: str, data: str, views: str = "single", architecture: Optiona
         transforms = [_whole_image(loaded.preprocess(), scale) for scale in scales]
         step = 1
     else:
-        transforms = [single_view(loaded.preprocess()) if views == "single" else ten_crops(loaded.preprocess())]
+        single = loaded.view or single_view(loaded.preprocess())  # a run's own validation view, where it has one
+        transforms = [single if views == "single" else ten_crops(loaded.preprocess())]
         step = batch_size
     for start in range(0, len(images), step):
         indices = range(start, min(start + step, len(images)))

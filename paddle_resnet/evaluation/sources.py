@@ -35,6 +35,12 @@ class LoadedModel:
     network: object = None
     fixed_size: bool = False
     recorded: Optional[dict] = None  # an export's preprocessing, as its metadata records it
+    #: A run trained with another view than ImageNet's (``augment="cifar"``: the 32x32 image as it is; or
+    #: ``normalize="pixel-mean"``: its training images' mean image subtracted): the single view its validation
+    #: used, ``training.data.validation_transform``; None where ``preprocess()`` says it all.
+    view: Optional[Callable] = None
+    #: Why only the single view is defined for this model (a mean image of one size), else None.
+    single_view_only: Optional[str] = None
 
     def preprocess(self) -> dict:
         """The evaluation transform of this model as plain data: what an export recorded (and ``predict``
@@ -85,12 +91,29 @@ def _from_run(path: str, checkpoint, input_size: Optional[int]) -> LoadedModel:
     from ..builders import create_model
     from ..training import checkpoint as ckpt
 
+    from ..training.data import validation_transform
+    from ..training.loop import model_options
+
     trainer = ckpt.load_trainer(checkpoint)
     classes, settings = list(trainer["classes"]), trainer["config"]
     with paddle.utils.unique_name.guard():
-        network = create_model(settings["model"], num_classes=len(classes))
+        network = create_model(settings["model"], num_classes=len(classes), **model_options(settings))
     ckpt.load_model_weights(network, checkpoint)
-    return _eager(str(checkpoint), "run", network, classes, input_size or settings["input_size"], len(classes))
+    loaded = _eager(str(checkpoint), "run", network, classes, input_size or settings["input_size"], len(classes))
+    augment, normalize = settings.get("augment", "imagenet"), settings.get("normalize", "imagenet")
+    if (augment, normalize) != ("imagenet", "imagenet"):
+        mean = None
+        if normalize == "pixel-mean":
+            if loaded.input_size != settings["input_size"]:
+                raise EvaluationError(f"input_size={loaded.input_size}: {path} subtracts the mean image of its "
+                                      f"{settings['input_size']}x{settings['input_size']} training images; leave "
+                                      "the input size out")
+            mean = np.asarray(trainer["pixel_mean"], dtype=np.float32)
+            loaded.single_view_only = (f"{path} subtracts its training images' {settings['input_size']}x"
+                                       f"{settings['input_size']} mean image (normalize='pixel-mean'), which is "
+                                       "defined for its single view only")
+        loaded.view = validation_transform(loaded.input_size, augment, mean)
+    return loaded
 
 
 def _from_weights(path: str, model: str, input_size: Optional[int]) -> LoadedModel:

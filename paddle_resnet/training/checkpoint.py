@@ -100,10 +100,17 @@ def _trainer_problem(trainer: dict) -> Optional[str]:
     """What is out of range in a ``trainer.json`` of the right types, naming the key, or None: a NaN best
     accuracy is never beaten, 200% is printed as the result, epoch 99 of 10 is a run that cannot exist."""
     epochs, epoch, best = trainer["config"].get("epochs"), trainer["epoch"], trainer["best"]
-    if not _is_count(epochs) or epochs < 1:
+    max_steps, step = trainer["config"].get("max_steps"), trainer.get("step", 0)
+    if max_steps is not None and (not _is_count(max_steps) or max_steps < 1):
+        return f"config.max_steps {_short(max_steps)}: expected a positive integer"
+    if (epochs is not None or max_steps is None) and (not _is_count(epochs) or epochs < 1):
         return f"config.epochs {_short(epochs)}: expected a positive integer"
-    if not _is_count(epoch) or epoch > epochs:
-        return f"epoch {_short(epoch)}: expected an integer 0 to config.epochs ({epochs})"
+    # A run's length is its epochs, or its steps (every epoch takes at least one step).
+    limit, what = (epochs, "config.epochs") if epochs is not None else (max_steps, "config.max_steps")
+    if not _is_count(epoch) or epoch > limit:
+        return f"epoch {_short(epoch)}: expected an integer 0 to {what} ({limit})"
+    if not _is_count(step) or (max_steps is not None and step > max_steps):
+        return f"step {_short(step)}: expected an integer 0 to config.max_steps ({max_steps})"
     if not all(isinstance(name, str) and name for name in trainer["classes"]) or len(trainer["classes"]) < 2:
         return f"classes {_short(trainer['classes'])}: expected two or more class names (non-empty strings)"
     for key in ("world_size", "train_images"):

@@ -31,7 +31,7 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from stat import S_ISREG
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
@@ -475,6 +475,12 @@ class CifarImages(ImageFolder):
         indices = range(len(data))[part]
         return cls(data.source, data.classes, [(data.sample_name(i), int(data.labels[i])) for i in indices],
                    images=data.images[part])
+
+
+def pil_images(folder: CifarImages) -> Iterator[Image.Image]:
+    """The images of ``folder`` one at a time, as RGB PIL images (as ``data.read_images`` gives a folder's)."""
+    for pixels in folder.images:
+        yield Image.fromarray(pixels)
 
 
 class CifarDataset(ImageDataset):

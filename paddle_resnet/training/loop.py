@@ -283,7 +283,9 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
             mean = np.asarray(saved["pixel_mean"], dtype=np.float32)
         else:
             say(f"computing the mean image of the {len(train_set.samples)} training images ...")
-            mean = pixel_mean(read_images(train_set.samples), config.input_size, config.augment)
+            images = (cifar.pil_images(train_set) if isinstance(train_set, cifar.CifarImages)
+                      else read_images(train_set.samples))
+            mean = pixel_mean(images, config.input_size, config.augment)
         trainer["pixel_mean"] = mean.tolist()
 
     parallel_model = paddle.DataParallel(model) if distributed.world_size() > 1 else model
