@@ -135,7 +135,7 @@ def measure_responses(source: str, data: str, architecture: Optional[str] = None
         raise ValueError(f"images={images}: expected at most {MAX_IMAGES} (they are held in memory together)")
     model = load_model(source, architecture, eager=True)
     labelled = load_data(data, limit=images)
-    arrays = labelled.read(range(len(labelled)), single_view(model.preprocess()))
+    arrays = labelled.read(range(len(labelled)), model.view or single_view(model.preprocess()))
     failed = [(labelled.name(i), a) for i, a in enumerate(arrays) if isinstance(a, str)]
     if failed:
         raise EvaluationError(f"{failed[0][0]}: {failed[0][1]}")
