@@ -7,10 +7,12 @@ import re
 
 
 def gpu_index(device: str) -> int:
+    """``"gpu:1"`` -> 1; ``"gpu"`` -> 0."""
     return int(device.partition(":")[2] or 0)
 
 
 def damaged(what: str, problem: str) -> str:
+    """The message for an export file a backend cannot load: ``what`` is wrong (``problem``), and what to do."""
     return f"{what}: {problem}. The export is damaged or incomplete; export the model again (paddle_resnet.export)"
 
 

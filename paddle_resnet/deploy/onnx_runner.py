@@ -11,6 +11,7 @@ from .export import ONNX_INSTALL_HINT
 
 
 def onnxruntime_has_gpu() -> bool:
+    """Whether ONNX Runtime can run on a GPU here (its CUDA provider is available)."""
     return "CUDAExecutionProvider" in import_onnxruntime().get_available_providers()
 
 
@@ -43,4 +44,5 @@ class OnnxRunner:
         self.input_shape = list(self.session.get_inputs()[0].shape)  # dynamic dimensions: a name or None
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
+        """The model's outputs for one float32 batch."""
         return self.session.run(None, {self.input_name: images})

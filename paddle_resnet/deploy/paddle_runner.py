@@ -12,12 +12,15 @@ from ._backends import damaged, first_line, gpu_index
 
 
 def paddle_has_gpu() -> bool:
+    """Whether Paddle is built with CUDA and sees a GPU."""
     import paddle
 
     return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
 
 
 def resolve_onednn(onednn: Optional[bool]) -> bool:
+    """Whether to use oneDNN kernels: ``onednn`` as given (``True`` refused without them), or ``None``: when built
+    with them."""
     from paddle.base import core
 
     built_with = core.is_compiled_with_mkldnn()
@@ -72,6 +75,7 @@ class PaddleRunner:
         self.outputs = [self.predictor.get_output_handle(name) for name in self.predictor.get_output_names()]
 
     def run(self, images: np.ndarray) -> List[np.ndarray]:
+        """The model's outputs for one float32 batch."""
         self.input.reshape(list(images.shape))
         self.input.copy_from_cpu(images)
         self.predictor.run()
