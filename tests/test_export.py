@@ -331,7 +331,7 @@ def test_predictor_refuses_an_ambiguous_prefix_and_foreign_settings(tmp_path):
                                             ("gpu", {"threads": 2})])
 def test_predictor_refuses_cpu_settings_off_the_cpu(resnet18_export, monkeypatch, device, option):
     """Checked before any GPU is touched, so it runs on a machine without one."""
-    monkeypatch.setattr(inference_module, "_paddle_has_gpu", lambda: True)
+    monkeypatch.setattr(inference_module, "paddle_has_gpu", lambda: True)
     (name, value), = option.items()
     with pytest.raises(ValueError, match=rf"{name}={value} applies to the CPU, but Paddle Inference runs .* on "
                                          rf"'{device}'; leave {name}=None"):

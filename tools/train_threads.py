@@ -39,7 +39,7 @@ def _measure(args) -> dict:
     from paddle_resnet import create_model
     from paddle_resnet.training import TrainConfig
     from paddle_resnet.training.data import EpochBatchSampler, ImageDataset, list_image_folder, train_transform
-    from paddle_resnet.training.loop import build_optimizer, build_schedule
+    from paddle_resnet.training.factories import build_optimizer, build_schedule
 
     if args.threads != "default":
         paddle.base.core.set_num_threads(int(args.threads))

@@ -70,7 +70,7 @@ def _export(args) -> int:
     from ..builders import create_model, create_model_for_weights
     from ..deploy.compare import RELATIVE_TOLERANCE, compare_with_eager
     from ..deploy.export import FORMAT_SUFFIXES, export
-    from ..deploy.predictor import import_onnxruntime
+    from ..deploy.onnx_runner import import_onnxruntime
     from ..weights.loading import WeightsWarning
 
     if os.path.exists(args.out) and not os.path.isdir(args.out):

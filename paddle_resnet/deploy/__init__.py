@@ -1,5 +1,6 @@
 """Deployment: exporting a model as a static graph (``export``: Paddle Inference or ONNX), running the exported
-files (``predictor``), and the tolerance an export's outputs are checked against (``compare``).
+files (``predictor``: the facade; ``classification``, ``discovery``, and a runner per backend: ``paddle_runner``,
+``onnx_runner``), and the tolerance an export's outputs are checked against (``compare``).
 
 ``export`` the function is ``paddle_resnet.export`` (or ``paddle_resnet.deploy.export.export``): it is not
 re-exported here, where it would hide the module of the same name."""

@@ -129,7 +129,8 @@ def _from_weights(path: str, model: str, input_size: Optional[int]) -> LoadedMod
 
 
 def _from_export(path: str, input_size: Optional[int]) -> LoadedModel:
-    from ..deploy.predictor import Predictor, _softmax
+    from ..deploy.classification import softmax
+    from ..deploy.predictor import Predictor
 
     predictor = Predictor.from_run(path)
     shape = predictor.input_shape or [None, None, None, None]
@@ -145,7 +146,7 @@ def _from_export(path: str, input_size: Optional[int]) -> LoadedModel:
     if size is None:
         raise EvaluationError(f"{predictor.model_file}: its input size is not recorded; give input_size")
     outputs = len(predictor.classes) if predictor.classes else None
-    loaded = LoadedModel(predictor.model_file, "export", lambda batch: _softmax(predictor(batch)),
+    loaded = LoadedModel(predictor.model_file, "export", lambda batch: softmax(predictor(batch)),
                          predictor.classes, size, outputs or 0, fixed_size=shape[2] is not None,
                          recorded=metadata.get("preprocess"))
     if not outputs:  # no class names recorded: one run of one image tells the classifier's size

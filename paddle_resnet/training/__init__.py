@@ -8,6 +8,9 @@ The command line ``python -m paddle_resnet train`` (also ``scripts/train.py``) i
 * ``checkpoint``: atomic checkpoint directories, resume state;
 * ``distributed``: data-parallel helpers for ``paddle.distributed.launch``;
 * ``report``: progress line, ``metrics.csv``, ``metrics.png``;
+* ``datasets``: a run's checked training and validation images (image folder or CIFAR archive) and loaders;
+* ``factories``: the model, learning-rate schedule and optimizer a run's settings build;
+* ``exporting``: a run's best model exported for deployment (``export_run``, ``needs_export``);
 * ``loop``: ``train`` itself.
 """
 
@@ -17,7 +20,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {  # imported when first used (the
     ".checkpoint": ["find_checkpoint", "load_trainer"],
     ".config": ["TrainConfig", "resume_config"],
     ".data": ["BadDataError", "ImageFolder"],
-    ".loop": ["TrainResult", "evaluate", "export_run", "needs_export", "train"],
+    ".exporting": ["export_run", "needs_export"],
+    ".loop": ["TrainResult", "evaluate", "train"],
 })
 
 __all__ = ["BadDataError", "ImageFolder", "TrainConfig", "TrainResult", "evaluate", "export_run", "find_checkpoint",

@@ -1,5 +1,7 @@
 """The training loop: build everything from a ``TrainConfig``, run the epochs, checkpoint, report.
 
+What it builds comes from its neighbours: the checked datasets and loaders from ``datasets``, the model,
+schedule and optimizer from ``factories``, the exported model from ``exporting``; this module orchestrates.
 A plain loop rather than ``paddle.Model`` (hapi): checkpointing the optimizer and schedule, exact resume and
 data-parallel sharding all need hooks into the loop that are clearer written out than configured.
 """
@@ -23,21 +25,27 @@ import paddle
 import paddle.nn.functional as F
 
 from .._checks import check_threads
+from .._errors import PaddleResNetError
 from .._progress import counted
 from .._quiet import batchnorm_note_silenced
-from ..builders import create_model
-from .._rundir import BEST, LAST, RUN_EXPORT, run_model_checkpoint
-from ..deploy.export import METADATA_SUFFIX, read_metadata
-from ..models.transfer import freeze
+from .._rundir import BEST, LAST
+from ..deploy.export import export
 from . import checkpoint as ckpt
-from . import cifar, distributed, rundir, schedules
+from . import distributed, rundir, schedules
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads, planned_epochs, total_steps
-from .data import (SPLIT_RULE, BadDataError, CheckedLoader, EpochBatchSampler, ImageDataset, ImageFolder,
-                   check_pillow, collate_samples, find_unreadable, list_image_folder, pixel_mean, read_images,
-                   resolve_image_folder, shared_files_error, split_samples, train_transform, validation_transform)
+from .data import (SPLIT_RULE, BadDataError, EpochBatchSampler, ImageFolder, pixel_mean, read_images,
+                   train_transform, validation_transform)
+from .datasets import load_data, make_loader
 from .distributed import init_distributed
+from .exporting import export_best, export_run, needs_export
+from .factories import build_model, build_optimizer, build_schedule, model_options, step_milestones
 from .report import Progress, plot_metrics, write_metrics_csv
-from .._errors import PaddleResNetError
+
+# Re-exported: these names were defined here before the loop was split along its seams; import them from their
+# modules (datasets, factories, exporting) in new code.
+__all__ = ["TrainResult", "TrainingDiverged", "build_model", "build_optimizer", "build_schedule", "evaluate",
+           "export_best", "export_run", "load_data", "model_options", "needs_export", "replan_schedule",
+           "restore_checkpoint", "step_milestones", "train", "train_one_epoch"]
 
 
 class TrainingDiverged(PaddleResNetError, ValueError):
@@ -145,7 +153,6 @@ class _Run:
     train_loader: object
     val_loader: object
     trainer: dict  # what trainer.json holds: settings, classes, epochs and steps done, history, best
-    export: object  # paddle_resnet.export, or None without --export
     epochs: int = 0  # epochs the run goes to (with max_steps: the last one is cut short)
 
     @property
@@ -216,7 +223,7 @@ def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
     result = TrainResult(config, saved["classes"], saved["history"], saved["best"])
     if config.export and distributed.rank() == 0:
         model = build_model(config.replace(pretrained=False, freeze=None), len(saved["classes"]))
-        result.export = export_best(_exporter(), model, out, config.input_size, saved["classes"])
+        result.export = export_best(export, model, out, config.input_size, saved["classes"])
         say(f"exported for deployment: {result.export}")
     return result
 
@@ -224,7 +231,6 @@ def _already_finished(config: TrainConfig, saved: dict, say) -> TrainResult:
 def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[dict], say) -> _Run:
     """Check the data, build the model, optimizer, schedule and loaders, and restore the checkpoint's state when
     resuming (``config``, ``resume_dir`` and ``saved`` as ``_settings`` returns them)."""
-    export = _exporter() if config.export else None  # fails now, not after hours of training
     threads = _use_cpu_threads(config)
 
     train_set, val_set = load_data(config, say)
@@ -289,17 +295,18 @@ def _prepare(config: TrainConfig, resume_dir: Optional[Path], saved: Optional[di
         trainer["pixel_mean"] = mean.tolist()
 
     parallel_model = paddle.DataParallel(model) if distributed.world_size() > 1 else model
-    train_loader = _loader(train_set, train_transform(config.input_size, config.augment, mean), train_sampler, config)
+    train_loader = make_loader(train_set, train_transform(config.input_size, config.augment, mean), train_sampler,
+                               config)
     val_loader = None
     if val_set.samples:
         val_sampler = EpochBatchSampler(len(val_set.samples), config.batch_size, shuffle=False,
                                         rank=distributed.rank(), world_size=distributed.world_size())
-        val_loader = _loader(val_set, validation_transform(config.input_size, config.augment, mean), val_sampler,
-                             config)
+        val_loader = make_loader(val_set, validation_transform(config.input_size, config.augment, mean),
+                                 val_sampler, config)
     epochs = planned_epochs(config, steps_per_epoch, trainer["epoch"], trainer["step"])
     say(_describe(config, train_set, val_set, threads, total_steps(config, steps_per_epoch), epochs))
     return _Run(config, train_set, val_set, model, parallel_model, optimizer, scheduler, scaler, train_sampler,
-                train_loader, val_loader, trainer, export, epochs=epochs)
+                train_loader, val_loader, trainer, epochs=epochs)
 
 
 def _run_epoch(run: _Run, epoch: int, say) -> None:
@@ -358,9 +365,9 @@ def _finish(run: _Run, say) -> TrainResult:
         if best["epoch"] is not None:
             say(f"best validation accuracy {100 * best['val_acc']:.1f}% after epoch {best['epoch']}: {out / BEST}")
         say(f"last checkpoint: {out / LAST}")
-        if run.export is not None:
+        if run.config.export:
             say("exporting the best model for deployment ...")
-            result.export = export_best(run.export, run.model, out, run.config.input_size, result.classes)
+            result.export = export_best(export, run.model, out, run.config.input_size, result.classes)
             say(f"exported for deployment: {result.export}")
     return result
 
@@ -410,122 +417,6 @@ def restore_checkpoint(directory: Path, model, optimizer, scheduler, scaler, max
         raise ckpt.CheckpointError(f"{directory}: its optimizer, schedule or random generator state does not fit "
                                    f"this run ({type(error).__name__}: {error}): the checkpoint is damaged or "
                                    "from another run") from None
-
-
-def _loader(folder: ImageFolder, transform, sampler: EpochBatchSampler, config: TrainConfig) -> CheckedLoader:
-    if isinstance(folder, cifar.CifarImages):  # images from a CIFAR archive (data cifar10:PATH)
-        dataset = cifar.CifarDataset(folder, transform, config.seed)
-    else:
-        dataset = ImageDataset(folder.samples, transform, config.seed)
-    loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=config.num_workers,
-                                  collate_fn=collate_samples)
-    return CheckedLoader(loader, folder.samples)
-
-
-def load_data(config: TrainConfig, say=print):
-    """The training and validation ``ImageFolder``s of a resolved config, checked before any training.
-
-    Each process decodes its share of the images and the processes exchange what they found, so the check
-    takes no longer with more processes. A CIFAR source (``cifar10:PATH``) is read by ``cifar``.
-    """
-    if cifar.parse_source(config.data):
-        return cifar.load_training_data(config, say)
-    check_pillow()
-    listings = [(config.data, list_image_folder(config.data))]
-    if config.val_dir:
-        listings.append((config.val_dir, list_image_folder(config.val_dir, classes=listings[0][1].classes)))
-    paths = [path for _, listing in listings for path, _ in listing.candidates]
-    unreadable = {}
-    own_share = paths[distributed.rank()::distributed.world_size()]
-    for part in distributed.all_gather_objects(find_unreadable(own_share)):
-        unreadable.update(part)
-    folders, errors = [], []
-    for root, listing in listings:  # check both folders before stopping, so every bad file is named at once
-        try:
-            folders.append(resolve_image_folder(root, listing, unreadable, config.skip_bad_images))
-        except BadDataError as error:
-            errors.append(str(error))
-    if len(listings) == 2:
-        errors += shared_files_error(*(listing for _, listing in listings))
-    if errors:
-        raise BadDataError("\n".join(errors))
-    train_set = folders[0]
-    if len(train_set.classes) < 2:
-        raise BadDataError(f"{config.data}: found only the class folder {train_set.classes[0]!r}; a classifier "
-                           "needs at least two classes")
-    if config.val_dir:
-        val_set = folders[1]
-    else:
-        train_samples, val_samples = split_samples(train_set.samples, config.val_split, config.seed,
-                                                   root=config.data)
-        val_set = ImageFolder(config.data, train_set.classes, val_samples)
-        train_set = ImageFolder(config.data, train_set.classes, train_samples, train_set.skipped)
-    skipped = train_set.skipped + val_set.skipped
-    if skipped:
-        say(f"skipping {len(skipped)} bad file(s) (--skip-bad-images):\n"
-            + "\n".join(f"  {path}: {reason}" for path, reason in skipped))
-    return train_set, val_set
-
-
-def build_model(config: TrainConfig, num_classes: int):
-    """The architecture with ``num_classes`` outputs, pretrained and partly frozen as ``config`` says."""
-    model = create_model(config.model, pretrained=config.pretrained, num_classes=num_classes,
-                         **model_options(config.to_dict()))
-    if config.freeze:
-        freeze(model, up_to=config.freeze)
-    return model
-
-
-def build_schedule(config: TrainConfig, steps_per_epoch: int):
-    """The per-step learning-rate schedule: linear warm-up (or the error warm-up of ``warmup_lr``), then cosine
-    decay, x0.1 steps (at ``milestones``, by default 50% and 75% of the steps after warm-up), or the plateau rule
-    (``schedules.plateau_schedule``)."""
-    if config.schedule == "plateau":
-        return schedules.plateau_schedule(config.lr)
-    warmup = config.warmup_epochs * steps_per_epoch
-    decay_steps = total_steps(config, steps_per_epoch) - warmup
-    if decay_steps < 1:
-        raise ValueError(f"warmup_epochs={config.warmup_epochs} is {warmup} steps, and the run has only "
-                         f"{total_steps(config, steps_per_epoch)}: give fewer warm-up epochs")
-    if config.schedule == "cosine":
-        schedule = paddle.optimizer.lr.CosineAnnealingDecay(config.lr, T_max=decay_steps)
-    elif config.milestones:  # counted from the run's first step: shifted past the warm-up the schedule follows
-        if config.milestones[0] <= warmup:
-            raise ValueError(f"milestones={config.milestones}: the first comes before the end of the {warmup}-step "
-                             "warm-up; give later milestones or fewer warm-up epochs")
-        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=[m - warmup for m in config.milestones])
-    else:  # the ResNet paper's CIFAR recipe, scaled to any length: divide by 10 at 50% and 75% of training
-        schedule = paddle.optimizer.lr.MultiStepDecay(config.lr, milestones=step_milestones(decay_steps))
-    if config.warmup_lr is not None:
-        return schedules.ErrorWarmup(schedule, config.warmup_lr, config.warmup_until_error)
-    if warmup == 0:
-        return schedule
-    return paddle.optimizer.lr.LinearWarmup(schedule, warmup_steps=warmup, start_lr=0.0, end_lr=config.lr)
-
-
-def step_milestones(decay_steps: int) -> List[int]:
-    """The steps (counted after warm-up) at which the ``step`` schedule divides the learning rate by 10: 50% and
-    75% of ``decay_steps``.
-
-    In runs of fewer than 4 decay steps the two coincide or fall on step 0; they are then merged (Paddle needs
-    strictly increasing milestones), and step 0 is dropped so the full learning rate is used at least once.
-    """
-    return sorted({decay_steps // 2, decay_steps * 3 // 4} - {0})
-
-
-def model_options(settings: dict) -> dict:
-    """The builder options a run's settings (``TrainConfig.to_dict()``, or a ``trainer.json``'s) give beyond the
-    table row: the shortcut option, when one was chosen."""
-    return {"shortcut": settings["shortcut"]} if settings.get("shortcut") else {}
-
-
-def build_optimizer(config: TrainConfig, model, schedule):
-    """SGD with momentum 0.9 or AdamW over the trainable (not frozen) parameters."""
-    parameters = [p for p in model.parameters() if not p.stop_gradient]
-    if config.optimizer == "sgd":
-        return paddle.optimizer.Momentum(learning_rate=schedule, momentum=0.9, parameters=parameters,
-                                         weight_decay=config.weight_decay)
-    return paddle.optimizer.AdamW(learning_rate=schedule, parameters=parameters, weight_decay=config.weight_decay)
 
 
 def train_one_epoch(model, loader, optimizer, scheduler, scaler, progress=None, max_steps=None) -> dict:
@@ -581,58 +472,6 @@ def evaluate(model, loader) -> Tuple[float, float]:
         count += labels.shape[0]
     loss_sum, correct, count = distributed.all_sum([loss_sum, correct, count])
     return loss_sum / count, correct / count
-
-
-def export_best(export, model, out: Path, input_size: int, classes: List[str]) -> str:
-    """Export the best checkpoint's weights (the last ones without validation) with ``paddle_resnet.export``
-    to ``out/export/model.*``, with the class names and the evaluation transform; returns the model file."""
-    ckpt.load_model_weights(model, run_model_checkpoint(out))
-    files = export(model, str(out / RUN_EXPORT), input_size=(3, input_size, input_size), format="paddle",
-                   classes=classes)
-    return files[-1]
-
-
-def export_run(path) -> str:
-    """Export the training run in ``path`` (its ``--out`` folder) as ``train --export`` does at the end: the best
-    checkpoint (the last one without validation) to ``path/export/model.*``, for ``Predictor.from_run``.
-    Returns the model file. ``paddle-resnet predict RUN ...`` calls it when the run has no current export.
-    """
-    out = Path(path)
-    source = run_model_checkpoint(out)
-    if source is None:
-        raise FileNotFoundError(f"{out}: not a training run (no {out / LAST / ckpt.TRAINER_FILE}); give the "
-                                "--out folder of a run")
-    trainer = ckpt.load_trainer(source)
-    settings = trainer["config"]
-    if settings.get("normalize", "imagenet") != "imagenet":
-        raise NotImplementedError(f"{out}: the run subtracts its training images' mean image (normalize="
-                                  f"{settings['normalize']!r}), which an exported model's per-channel "
-                                  "normalisation cannot express; evaluate it with its validation in training")
-    with paddle.utils.unique_name.guard():
-        model = create_model(settings["model"], num_classes=len(trainer["classes"]), **model_options(settings))
-    return export_best(_exporter(), model, out, settings["input_size"], trainer["classes"])
-
-
-def needs_export(path) -> bool:
-    """Whether ``path`` is a training run whose exported model is missing, or older than the checkpoint it
-    would be exported from (the run went on after its last export)."""
-    out = Path(path)
-    source = run_model_checkpoint(out)
-    if source is None:
-        return False
-    metadata = out / (RUN_EXPORT + METADATA_SUFFIX)
-    if read_metadata(str(out / RUN_EXPORT)) is None:
-        return True
-    return metadata.stat().st_mtime < (source / ckpt.MODEL_FILE).stat().st_mtime
-
-
-def _exporter():
-    try:
-        from ..deploy.export import export
-    except ImportError as error:
-        raise ImportError("--export needs paddle_resnet.export, which this version of paddle_resnet does not "
-                          f"have ({error}); train without --export") from error
-    return export
 
 
 def _seed_everything(seed: int) -> None:
