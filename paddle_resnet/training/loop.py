@@ -31,7 +31,7 @@ from .._quiet import batchnorm_note_silenced
 from .._rundir import BEST, LAST
 from ..deploy.export import export
 from . import checkpoint as ckpt
-from . import distributed, rundir, schedules
+from . import cifar, distributed, rundir, schedules
 from .config import BASE_LR, TrainConfig, check_resumable, cpu_threads, planned_epochs, total_steps
 from .data import (SPLIT_RULE, BadDataError, EpochBatchSampler, ImageFolder, pixel_mean, read_images,
                    train_transform, validation_transform)
