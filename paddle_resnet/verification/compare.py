@@ -101,7 +101,7 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     """
     check_choice("by", by, BY)
     if by == "computation":
-        expected, actual = [r for r in expected if r.op], [r for r in actual if r.op]
+        expected, actual = _data_flow_order([r for r in expected if r.op]), _data_flow_order([r for r in actual if r.op])
         expected_keys, actual_keys = _computation_keys(expected), _computation_keys(actual)
         coarse: Callable[[Row], object] = lambda r: r.op
     else:
@@ -117,24 +117,61 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
             differences.append(LayerDifference("added", actual[j].id, actual=actual[j]))
         else:
             attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
-            if attributes or i in moved:
+            # A row computed at another place in the order, from the counterparts of its inputs, computes the same
+            # thing: independent branches evaluated in another order are one data flow, not a change.
+            if attributes:
                 change = "moved" if i in moved else "changed"
                 differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j]))
     return differences
 
 
+def _data_flow_order(rows: List[Row]) -> List[Row]:
+    """``rows`` in an order that depends only on the data flow, not on the order the forward happened to compute
+    independent branches in: each operation after the operations that produce its inputs, visited from the model's
+    output back through the inputs in operand order (so a concat's first operand's branch comes first, whichever
+    branch ran first). Rows no output depends on follow in their own order."""
+    index = {row.id: position for position, row in enumerate(rows)}
+    keys = dict(zip((row.id for row in rows), _computation_keys(rows)))
+    consumed = {source for row in rows for source in row.sources if isinstance(source, str)}
+    ordered, seen = [], set()
+    for sink in [row for row in rows if row.id not in consumed] + rows:
+        stack = [(sink, False)]
+        while stack:  # post-order without recursion: a deep network's chain is thousands of rows
+            row, expanded = stack.pop()
+            if row.id in seen:
+                continue
+            if expanded:
+                seen.add(row.id)
+                ordered.append(row)
+                continue
+            stack.append((row, True))
+            producers = [rows[index[s]] for s in row.sources if isinstance(s, str) and s in index]
+            if row.op in _COMMUTATIVE:  # the operand order of an addition is not part of what it computes
+                producers.sort(key=lambda producer: keys[producer.id])
+            stack += [(producer, False) for producer in reversed(producers) if producer.id not in seen]
+    return ordered
+
+
 def _computation_keys(rows: List[Row]) -> List[str]:
-    """What each row computes, and from what: its operation, settings, shape and parameters, and the operations
-    and shapes that produce its inputs (so that of two identical BatchNorms the one after the 3x3 convolution pairs
-    with the one after the 3x3 convolution)."""
+    """What each row computes, and from what: its operation, settings, shape and parameters, the same of the
+    operations that produce its inputs, and the operations and shapes that produce theirs (so that of two identical
+    BatchNorms the one after the 3x3 convolution pairs with the one after the 3x3 convolution, and of two ReLUs
+    ending two branches the one after the 1x1 convolution with the one after the 1x1 convolution). Two levels, not
+    the whole history: a change upstream must not make every row after it look new."""
     made = {row.id: row for row in rows}
-    keys = []
-    for row in rows:
-        producers = [[made[s].op, made[s].shape] if s in made else s for s in row.sources]
+
+    def described(source, depth: int):
+        if not isinstance(source, str) or source not in made:
+            return source
+        row = made[source]
+        if depth == 0:
+            return [row.op, row.shape]
+        producers = [described(s, depth - 1) for s in row.sources]
         if row.op in _COMMUTATIVE:
             producers.sort(key=str)
-        keys.append(json.dumps([row.op, row.shape, row.params, row.settings, producers], sort_keys=True))
-    return keys
+        return [row.op, row.shape, row.params, row.settings, producers]
+
+    return [json.dumps(described(row.id, 2), sort_keys=True) for row in rows]
 
 
 def _align(expected_keys, actual_keys, expected, actual, coarse):
