@@ -21,6 +21,7 @@ import pytest
 from paddle import nn
 from paddle.vision import models as vision
 
+from paddle_resnet.verification.compare import render_differences
 from paddle_resnet.verification.structure import check_structure, record_structure
 
 #: name -> (factory, input size). Small widths and 10 classes: the structure is the same as the full width's.
@@ -280,7 +281,7 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp())
     caught = located = total = alarms = variants = 0
-    missed, unlocated = [], []
+    missed, unlocated, lines = [], [], []
     start = time.perf_counter()
     for name in MODELS:
         model_start = time.perf_counter()
@@ -295,6 +296,7 @@ def main() -> int:
                 missed.append(f"{name} {mutation.__name__} {path}")
                 continue
             caught += 1
+            lines.append((len(render_differences(result.differences, limit=None)), f"{name} {mutation.__name__}"))
             if localised(result.report(), path):
                 located += 1
             else:
@@ -308,6 +310,8 @@ def main() -> int:
     seconds = time.perf_counter() - start
     print(f"{len(MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
           f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
+    print(f"row lines in a report: at most {max(lines)[0]} ({max(lines)[1]}), "
+          f"{sum(1 for count, _ in lines if count <= 5)} of {len(lines)} at most 5")
     print("missed:", *missed, sep="\n  ")
     print("not localised in the first line:", *unlocated, sep="\n  ")
     return 0

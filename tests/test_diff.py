@@ -202,3 +202,16 @@ def test_a_changed_operand_order_is_still_caught(by, change, where):
         lines = render_differences(differences)
         assert differences and len(lines) <= 2, lines
         assert where in differences[0].where and "inputs" in differences[0].attributes, lines
+
+
+def test_a_golden_check_passes_a_refactor_that_reorders_branches_and_catches_a_swapped_concat(tmp_path):
+    """The same through the golden-file check, values included: the reordered forward matches, with a note
+    saying so; the swapped concat is a mismatch named at the concat."""
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    golden = tmp_path / "inception.json"
+    record_structure(_Inception(), golden, [1, 4, 8, 8], name="inception", mode="eval")
+    result = check_structure(_Inception(order=(3, 1, 0, 2)), golden, "inception")
+    assert result.ok and "another order" in result.report(), result.report()
+    swapped = check_structure(_Inception(order=(3, 1, 0, 2), concat=(1, 0, 2, 3)), golden, "inception")
+    assert not swapped.ok and swapped.differences[0].where == ":concat", swapped.report()
