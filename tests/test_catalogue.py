@@ -312,6 +312,7 @@ def main() -> int:
           f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
     print(f"row lines in a report: at most {max(lines)[0]} ({max(lines)[1]}), "
           f"{sum(1 for count, _ in lines if count <= 5)} of {len(lines)} at most 5")
+    print("more than 5 row lines:", *[f"{label}: {count}" for count, label in lines if count > 5], sep="\n  ")
     print("missed:", *missed, sep="\n  ")
     print("not localised in the first line:", *unlocated, sep="\n  ")
     return 0

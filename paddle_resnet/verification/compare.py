@@ -108,6 +108,8 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
         expected_keys, actual_keys = [_base(r.id) for r in expected], [_base(r.id) for r in actual]
         coarse = _operation_site
     pairs, moved = _align(expected_keys, actual_keys, expected, actual, coarse)
+    if by == "path":
+        pairs = _pair_rewrapped(pairs, expected, actual)
     counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
     differences = []
     for i, j in pairs:
@@ -206,6 +208,35 @@ def _align(expected_keys, actual_keys, expected, actual, coarse):
             pairs[position] = (None, None)
             moved.add(pairs[origin][0])
     return [pair for pair in pairs if pair != (None, None)], moved
+
+
+def _pair_rewrapped(pairs, expected: List[Row], actual: List[Row]):
+    """``pairs`` with a removed row and an added row paired when they are one layer or operation whose path only
+    gained or lost a level (a ReLU wrapped into ``Sequential(relu, tanh)``: ``block:relu`` became
+    ``block.2:relu``): same type, shape, settings and parameters. The inserted or removed neighbour then is the one
+    line, not the wrapped row removed and added again."""
+    def what(row: Row) -> str:
+        return json.dumps([row.type, row.shape, row.params, row.settings], sort_keys=True)
+
+    def rewrapped(a: str, b: str) -> bool:  # a's path is b's with a level more, or the other way round
+        (a_layer, _, a_op), (b_layer, _, b_op) = _base(a).partition(":"), _base(b).partition(":")
+        if a_op != b_op or a_layer == b_layer:
+            return False
+        inner, outer = (a_layer, b_layer) if len(a_layer) > len(b_layer) else (b_layer, a_layer)
+        return inner.startswith(outer + ".") if outer else True
+
+    removed: Dict[str, List[int]] = {}
+    for position, (i, j) in enumerate(pairs):
+        if j is None:
+            removed.setdefault(what(expected[i]), []).append(position)
+    for position, (i, j) in enumerate(pairs):
+        if i is not None:
+            continue
+        for origin in removed.get(what(actual[j]), []):
+            if pairs[origin][1] is None and rewrapped(expected[pairs[origin][0]].id, actual[j].id):
+                pairs[origin], pairs[position] = (pairs[origin][0], j), (None, None)
+                break
+    return [pair for pair in pairs if pair != (None, None)]
 
 
 def _attribute_differences(expected: Row, actual: Row, counterpart, by) -> Dict[str, Tuple[object, object]]:
