@@ -108,7 +108,9 @@ def test_diff_command(capsys):
     code, out, _ = run_cli(capsys, "diff", "resnet50", "paddle.vision.models:resnet50")
     assert code == 0 and "compared by path: no structural difference" in out
     code, out, _ = run_cli(capsys, "diff", "resnet50", "resnet50:stride_on=1x1", "--limit", "2")
-    assert code == 1 and "  layer2.0.conv1: stride [1, 1] -> [2, 2]" in out and "... and 10 more rows differ" in out
+    assert code == 1 and "  layer2.0.conv1: stride [1, 1] -> [2, 2]" in out and "... and 4 more rows differ" in out
+    # the bn1 and ReLU after each moved stride only follow from it: one line, not six
+    assert "... and 6 rows after them whose output shape only follows from theirs" in out
     code, out, _ = run_cli(capsys, "diff", "resnet20", "resnet20:shortcut=B", "--format", "markdown")
     assert code == 1 and "| A     | resnet20" in out and "- `layer2.0.downsample`: removed (ZeroPadShortcut" in out
     code, out, _ = run_cli(capsys, "diff", "resnet18", "paddle.vision.models:resnet18:num_classes=10",

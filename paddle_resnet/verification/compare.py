@@ -41,6 +41,8 @@ class LayerDifference:
     attributes: Dict[str, Tuple[object, object]] = field(default_factory=dict)
     expected: Optional[Row] = None
     actual: Optional[Row] = None
+    #: only the output shape differs, because an input's shape does: a consequence of a difference before it
+    follows: bool = False
 
     def describe(self) -> str:
         """One line: ``layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape ...``."""
@@ -101,7 +103,8 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     """
     check_choice("by", by, BY)
     if by == "computation":
-        expected, actual = _data_flow_order([r for r in expected if r.op]), _data_flow_order([r for r in actual if r.op])
+        expected = _data_flow_order([r for r in expected if r.op])
+        actual = _data_flow_order([r for r in actual if r.op])
         expected_keys, actual_keys = _computation_keys(expected), _computation_keys(actual)
         coarse: Callable[[Row], object] = lambda r: r.op
     else:
@@ -111,6 +114,8 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     if by == "path":
         pairs = _pair_rewrapped(pairs, expected, actual)
     counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
+    reshaped = {actual[j].id for i, j in pairs if i is not None and j is not None
+                and actual[j].shape != expected[i].shape}
     differences = []
     for i, j in pairs:
         if j is None:
@@ -123,7 +128,10 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
             # thing: independent branches evaluated in another order are one data flow, not a change.
             if attributes:
                 change = "moved" if i in moved else "changed"
-                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j]))
+                follows = list(attributes) == ["output shape"] and i not in moved and any(
+                    ref in reshaped for ref in actual[j].inputs if isinstance(ref, str))
+                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j],
+                                                   follows))
     return differences
 
 
@@ -267,8 +275,13 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     """Lines describing ``differences`` in forward order: the first ``limit`` (``None``: all), then how many more.
 
     A removed (or added) layer with everything inside it is one line: ``layer3.5: removed (BottleneckBlock,
-    and the 11 rows inside it)``.
+    and the 11 rows inside it)``; the rows whose output shape only follows from a changed shape before them (a
+    stride changed upstream) are one line at the end: ``... and 70 rows after it whose output shape only follows
+    from its``.
     """
+    causes = [d for d in differences if not d.follows]
+    following = len(differences) - len(causes)
+    differences = causes
     lines, index = [], 0
     shown = 0
     while index < len(differences) and (limit is None or shown < limit):
@@ -285,6 +298,10 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     rest = len(differences) - index
     if rest:
         lines.append(f"... and {rest} more row{'s' if rest > 1 else ''} differ{'s' if rest == 1 else ''}")
+    if following:
+        several = len(causes) > 1
+        lines.append(f"... and {following} row{'s' if following > 1 else ''} after {'them' if several else 'it'} "
+                     f"whose output shape only follows from {'theirs' if several else 'its'}")
     return lines
 
 

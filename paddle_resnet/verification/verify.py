@@ -195,10 +195,13 @@ def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row], stopp
     expected = [Row.from_list(r) for r in recorded]
     reached = {row.id for row in partial}
     position = {row.id: index for index, row in enumerate(expected)}
-    last = max((index for index, row in enumerate(expected) if row.id in reached or row.id == stopped_at),
-               default=-1)
-    # a recorded row missing before the row the model stopped at (or the last it reached) is removed (a layer
-    # replaced by Identity); the ones after it were never reached
+    last = max((index for index, row in enumerate(expected) if row.id in reached), default=-1)
+    if stopped_at is not None:  # the first row of the layer it stopped in that it did not reach
+        inside = (stopped_at + ".", stopped_at + ":")
+        last = max(last, min((index for index, row in enumerate(expected) if row.id not in reached
+                              and (row.id == stopped_at or row.id.startswith(inside))), default=-1))
+    # a recorded row missing before the row the model stopped at is removed (a layer replaced by Identity); the
+    # ones after it were never reached
     result.differences = [d for d in compare_rows(expected, partial)
                           if d.change != "removed" or position[d.where] < last]
     for difference in result.differences:
