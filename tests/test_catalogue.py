@@ -12,6 +12,7 @@ from ``python tests/test_catalogue.py``, which runs the whole catalogue and prin
 from __future__ import annotations
 
 import copy
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -38,10 +39,26 @@ MODELS = {
     "inception_v3": (lambda: vision.inception_v3(num_classes=10), [1, 3, 128, 128]),
     "resnet18": (lambda: vision.resnet18(num_classes=10), [1, 3, 64, 64]),
     "resnext50_32x4d": (lambda: vision.resnext50_32x4d(num_classes=10), [1, 3, 64, 64]),
+    # PaddleClas's own implementations (model_zoo / legendary_models of paddleclas 2.6.0)
+    "paddleclas GhostNet_x0_5": (lambda: _clas("model_zoo.ghostnet", "GhostNet_x0_5"), [1, 3, 64, 64]),
+    "paddleclas PPLCNet_x0_25": (lambda: _clas("legendary_models.pp_lcnet", "PPLCNet_x0_25"), [1, 3, 64, 64]),
+    "paddleclas MobileNetV3_small_x0_35": (lambda: _clas("legendary_models.mobilenet_v3", "MobileNetV3_small_x0_35"),
+                                           [1, 3, 64, 64]),
+    "paddleclas ShuffleNetV2_x0_25": (lambda: _clas("model_zoo.shufflenet_v2", "ShuffleNetV2_x0_25"),
+                                      [1, 3, 64, 64]),
+    "paddleclas ResNet50_vd": (lambda: _clas("legendary_models.resnet", "ResNet50_vd"), [1, 3, 64, 64]),
 }
 #: The fast tier's share: one model, one mutation, one variant (the rest with --runslow).
 FAST = ("shufflenet_v2_x0_25", "reversed_channels", "built under LazyGuard")
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Swish, nn.Sigmoid)
+
+
+def _clas(module, builder):
+    from helpers.paddleclas import paddleclas_backbone  # a skip that says why, where paddleclas is not installed
+
+    build = getattr(paddleclas_backbone(module), builder)
+    with paddle.utils.unique_name.guard():  # its parameters have fixed names: a second copy needs a fresh checker
+        return build(class_num=10)
 
 
 def build(name, lazy=True):
@@ -160,8 +177,83 @@ def reversed_channels(model):
     return path
 
 
+def _source(layer) -> str:
+    try:
+        return inspect.getsource(type(layer).forward)
+    except (OSError, TypeError):
+        return ""
+
+
+def _in_forward(function: str, change):
+    """A code-level mutation: inside the middle layer (of the model's own classes) whose forward calls
+    ``function`` (``paddle.<function>`` or a name bound in its module), that call replaced by ``change(call)``
+    while the forward runs; nothing else in the model touched."""
+    def mutation(model):
+        def calls(layer) -> bool:
+            return not type(layer).__module__.startswith("paddle.nn") and f"{function}(" in _source(layer)
+
+        path, layer = _middle(model, nn.Layer, calls)
+        if layer is None:
+            return None
+        module = sys.modules[type(layer).__module__]
+        holder = paddle if f"paddle.{function}(" in _source(layer) else module
+        if not hasattr(holder, function):
+            return None
+        forward = type(layer).forward
+
+        def changed(*args, **kwargs):
+            original = getattr(holder, function)
+            setattr(holder, function, change(original))
+            try:
+                return forward(layer, *args, **kwargs)
+            finally:
+                setattr(holder, function, original)
+
+        layer.forward = changed
+        return path
+
+    mutation.__name__ = change.__name__
+    return mutation
+
+
+def split_order(split):
+    """The outputs of ``split`` in reverse order (ShuffleNetV2's halves swapped)."""
+    return lambda *args, **kwargs: list(reversed(split(*args, **kwargs)))
+
+
+def concat_order(concat):
+    """The tensors given to ``concat`` in reverse order."""
+    def reordered(x, *args, **kwargs):
+        return concat(list(reversed(x)), *args, **kwargs)
+    return reordered
+
+
+def clip_bound(clip):
+    """``clip``'s upper bound 6 instead of what the code says (GhostNet's SE gate ``clip(max=1)``)."""
+    def bounded(x, min=None, max=None, name=None):
+        return clip(x, min, 6.0)
+    return bounded
+
+
+def residual_removed(add):
+    """``paddle.add(x, shortcut)`` returning ``x``: the residual connection gone."""
+    return lambda x, y, name=None: x
+
+
+def se_gate_removed(model):
+    """Code level: the middle squeeze-and-excitation block's forward returns its input (the gate gone)."""
+    path, block = _middle(model, nn.Layer, lambda layer: "SE" in type(layer).__name__.upper().replace("_", "")
+                          and "Sequential" not in type(layer).__name__ and len(layer.sublayers()) > 0)
+    if block is None:
+        return None
+    block.forward = lambda x: x
+    return path
+
+
 MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
-             removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels]
+             removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels,
+             _in_forward("split", split_order), _in_forward("concat", concat_order), _in_forward("clip", clip_bound),
+             _in_forward("add", residual_removed), se_gate_removed]
 
 
 # Variants that keep the computation: each must pass.
