@@ -287,10 +287,16 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     while index < len(differences) and (limit is None or shown < limit):
         size = _group_size(differences, index)
         last = differences[index + size - 1]
+        inside = _common_layer(differences[index:index + _run_length(differences, index)]) if size == 1 else ""
         if size > 1:
             row = last.actual if last.change == "added" else last.expected
             lines.append(f"{last.where}: {last.change} ({row.type} {_text(row.shape)}, and the {size - 1} rows "
                          "inside it)")
+        elif inside:  # the rows inside a layer that itself stays (its forward changed): one line
+            size = _run_length(differences, index)
+            kinds = [(d.actual if d.change == "added" else d.expected).type for d in differences[index:index + size]]
+            lines.append(f"{inside}: {size} rows inside it {differences[index].change} ({', '.join(kinds[:4])}"
+                         + (", ..." if size > 4 else "") + ")")
         else:
             lines.append(differences[index].describe())
         index += size
@@ -303,6 +309,25 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
         lines.append(f"... and {following} row{'s' if following > 1 else ''} after {'them' if several else 'it'} "
                      f"whose output shape only follows from {'theirs' if several else 'its'}")
     return lines
+
+
+def _run_length(differences, start) -> int:
+    """How many added (or removed) rows follow each other from ``start``."""
+    end = start
+    while end < len(differences) and differences[end].change == differences[start].change in ("added", "removed") \
+            and not differences[end].follows:
+        end += 1
+    return max(end - start, 1)
+
+
+def _common_layer(run) -> str:
+    """The innermost layer all rows of ``run`` (two or more) are inside, ``""`` if none."""
+    if len(run) < 2:
+        return ""
+    layer = _base(run[0].where).split(":", 1)[0] if ":" in run[0].where else run[0].where.rpartition(".")[0]
+    while layer and not all(d.where.startswith((layer + ".", layer + ":")) for d in run):
+        layer = layer.rpartition(".")[0]
+    return layer
 
 
 def _group_size(differences, start) -> int:
