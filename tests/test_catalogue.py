@@ -1,11 +1,13 @@
-"""The verifier on models this project did not write: a catalogue of paddle.vision models (and PaddleClas's
-ResNet50_vd), each recorded once, then checked after single mutations (each must be caught, and should be named in
-the report's first line) and after changes that keep the computation (each must pass: no false alarm).
+"""The verifier on models this project did not write: a catalogue of paddle.vision models and PaddleClas backbones,
+each recorded once, then checked after single mutations (each must be caught, and should be named in the report's
+first line) and after changes that keep the computation (each must pass: no false alarm).
 
 The mutations are found by layer type in each model, so every model gets the same kinds: layer settings (stride,
 padding, dilation, BatchNorm epsilon and momentum, pooling kernel), a swapped activation layer, a layer removed
-from or inserted into a ``Sequential``, and two code-level changes no rule describes (a layer's forward replaced
-by one that negates its input, or that reverses its output channels). The figures in docs/verification.md come
+from or inserted into a ``Sequential``, and code-level changes no rule describes (a layer's forward replaced by one
+that negates its input, or that reverses its output channels; in a block's own forward, the outputs of ``split``
+or the operands of ``concat`` reversed, ``clip``'s upper bound changed, the residual ``add`` dropped, the SE gate
+skipped). The figures in docs/verification.md come
 from ``python tests/test_catalogue.py``, which runs the whole catalogue and prints them.
 """
 

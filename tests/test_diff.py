@@ -217,3 +217,23 @@ def test_a_golden_check_passes_a_refactor_that_reorders_branches_and_catches_a_s
     assert result.ok and "another order" in result.report(), result.report()
     swapped = check_structure(_Inception(order=(3, 1, 0, 2), concat=(1, 0, 2, 3)), golden, "inception")
     assert not swapped.ok and swapped.differences[0].where == ":concat", swapped.report()
+
+
+def test_a_layer_removed_before_the_model_stops_is_the_first_line(tmp_path):
+    """A convolution replaced by Identity: the next BatchNorm cannot run; the report names the removed convolution
+    (the cause) before the failure, and not the rows the model never reached."""
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    def net():
+        paddle.seed(0)
+        return paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.ReLU(), paddle.nn.Conv2D(4, 8, 1),
+                                    paddle.nn.BatchNorm2D(8), paddle.nn.Conv2D(8, 2, 1))
+
+    golden = tmp_path / "net.json"
+    record_structure(net(), golden, [1, 3, 8, 8], name="net", mode="eval")
+    model = net()
+    model._sub_layers["2"] = paddle.nn.Identity()
+    result = check_structure(model, golden, "net")
+    assert not result.ok and [(d.where, d.change) for d in result.differences] == [("2", "removed")], \
+        result.report()
+    assert "runs: " in result.report()

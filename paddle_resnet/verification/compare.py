@@ -12,7 +12,10 @@ dilation, groups, channels, epsilon ...). Two ways to align:
   different class and attribute names (ours and PaddleClas's) compare equal when they compute the same network.
 
 In both, an input is compared through the pairing: a row whose input is the counterpart of the other's input has
-the same input, even if its name changed.
+the same input, even if its name changed. The alignment is by data flow, not by the order the forward happened to
+run things in: a row computed at another place, from the counterparts of its inputs, is no difference (independent
+branches computed in another order), while a concat, split or addition given other operands is (its inputs differ).
+By computation, rows are put in an order that depends only on the data flow before they are aligned.
 """
 
 from __future__ import annotations
