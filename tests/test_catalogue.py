@@ -24,6 +24,7 @@ import pytest
 from paddle import nn
 from paddle.vision import models as vision
 
+from paddle_resnet.analysis.trace import trace_graph
 from paddle_resnet.verification.compare import render_differences
 from paddle_resnet.verification.structure import check_structure, record_structure
 
@@ -71,8 +72,22 @@ def build(name, lazy=True):
     return factory()
 
 
+_CALLED: dict = {}  # model name -> the paths of the sublayers its forward calls
+_MUTATING: list = []  # the name of the model a mutation is being applied to
+
+
+def _called(name) -> set:
+    """The paths of the sublayers model ``name``'s forward calls (a layer built but not used, as PaddleClas's
+    ``avg_pool`` of a block not in vd mode, is no place for a mutation): traced once per model."""
+    if name not in _CALLED:
+        _CALLED[name] = {call.name for call in trace_graph(build(name), MODELS[name][1]).calls}
+    return _CALLED[name]
+
+
 def _middle(model, kinds, where=lambda layer: True):
-    found = [(path, layer) for path, layer in model.named_sublayers() if isinstance(layer, kinds) and where(layer)]
+    called = _called(_MUTATING[-1])
+    found = [(path, layer) for path, layer in model.named_sublayers()
+             if isinstance(layer, kinds) and path in called and where(layer)]
     return found[len(found) // 2] if found else (None, None)
 
 
@@ -318,6 +333,7 @@ def localised(report: str, path: str) -> bool:
 
 def run_mutation(name, mutation, golden):
     model = build(name)
+    _MUTATING[:] = [name]
     path = mutation(model)
     if path is None:
         return None
