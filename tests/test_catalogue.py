@@ -377,6 +377,8 @@ def test_every_mutation_is_caught(goldens, name, mutation):
     path, result = outcome
     assert not result.ok, f"{mutation.__name__} at {path} not caught"
     assert len(result.report(limit=5).splitlines()) <= 12, result.report()
+    # one change, one line: at most 5 row lines however many rows follow from it
+    assert len(render_differences(result.differences, limit=None)) <= 5, result.report(limit=None)
 
 
 @pytest.mark.parametrize("name, variant", _cases(list(VARIANTS), list(VARIANTS)))
