@@ -46,6 +46,8 @@ class LayerDifference:
     actual: Optional[Row] = None
     #: only the output shape differs, because an input's shape does: a consequence of a difference before it
     follows: bool = False
+    #: for an added or removed row, the layer it is directly inside if both sides have it (its forward changed)
+    within: str = ""
 
     def describe(self) -> str:
         """One line: ``layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape ...``."""
@@ -120,11 +122,14 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     reshaped = {actual[j].id for i, j in pairs if i is not None and j is not None
                 and actual[j].shape != expected[i].shape}
     differences = []
+    kept = {expected[i].id for i, j in pairs if i is not None and j is not None}
     for i, j in pairs:
         if j is None:
-            differences.append(LayerDifference("removed", expected[i].id, expected=expected[i]))
+            differences.append(LayerDifference("removed", expected[i].id, expected=expected[i],
+                                               within=_kept_layer(expected[i].id, kept)))
         elif i is None:
-            differences.append(LayerDifference("added", actual[j].id, actual=actual[j]))
+            differences.append(LayerDifference("added", actual[j].id, actual=actual[j],
+                                               within=_kept_layer(actual[j].id, kept)))
         else:
             attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
             # A row computed at another place in the order, from the counterparts of its inputs, computes the same
@@ -331,14 +336,16 @@ def _run_length(differences, start) -> int:
     return max(end - start, 1)
 
 
+def _kept_layer(row_id: str, kept) -> str:
+    """The layer ``row_id`` is directly inside (an operation of, or a sublayer of) if both sides have its row,
+    else ``""``."""
+    layer = row_id.split(":", 1)[0] if ":" in row_id else row_id.rpartition(".")[0]
+    return layer if layer in kept else ""
+
+
 def _common_layer(run) -> str:
-    """The innermost layer all rows of ``run`` (two or more) are inside, ``""`` if none."""
-    if len(run) < 2:
-        return ""
-    layer = _base(run[0].where).split(":", 1)[0] if ":" in run[0].where else run[0].where.rpartition(".")[0]
-    while layer and not all(d.where.startswith((layer + ".", layer + ":")) for d in run):
-        layer = layer.rpartition(".")[0]
-    return layer
+    """The layer both sides have that all rows of ``run`` (two or more) are inside, ``""`` if none."""
+    return run[0].within if len(run) > 1 and all(d.within == run[0].within for d in run) else ""
 
 
 def _group_size(differences, start) -> int:
