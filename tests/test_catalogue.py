@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import re
 import sys
 import time
 from pathlib import Path
@@ -53,6 +54,7 @@ MODELS = {
 }
 #: The fast tier's share: one model, one mutation, one variant (the rest with --runslow).
 FAST = ("shufflenet_v2_x0_25", "reversed_channels", "built under LazyGuard")
+BATCH_NORMS = (nn.layer.norm._BatchNormBase, nn.BatchNorm)  # PaddleClas uses the older nn.BatchNorm
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Swish, nn.Sigmoid)
 
 
@@ -130,14 +132,14 @@ def conv_dilation(model):
 
 
 def bn_epsilon(model):
-    path, bn = _middle(model, nn.layer.norm._BatchNormBase)
+    path, bn = _middle(model, BATCH_NORMS)
     if bn is not None:
         bn._epsilon = 1e-2
     return path
 
 
 def bn_momentum(model):
-    path, bn = _middle(model, nn.layer.norm._BatchNormBase)
+    path, bn = _middle(model, BATCH_NORMS)
     if bn is not None:
         bn._momentum = 0.5
     return path
@@ -171,7 +173,7 @@ def removed_from_sequential(model):
 def inserted_into_sequential(model):
     path, act = _middle(model, ACTIVATIONS)
     if act is None:
-        path, act = _middle(model, nn.layer.norm._BatchNormBase)
+        path, act = _middle(model, BATCH_NORMS)
     if act is None or not isinstance(_parent(model, path)[0], nn.Sequential):
         return None
     _set_child(model, path, nn.Sequential(act, nn.Tanh()))
@@ -257,10 +259,21 @@ def residual_removed(add):
     return lambda x, y, name=None: x
 
 
+def doubled_output(model):
+    """Code level: the middle BatchNorm's forward (the middle convolution's in a model without one) returns twice
+    its output."""
+    path, layer = _middle(model, BATCH_NORMS)
+    if layer is None:
+        path, layer = _middle(model, nn.Conv2D)
+    original = type(layer).forward
+    layer.forward = lambda x: original(layer, x) * 2
+    return path
+
+
 def se_gate_removed(model):
     """Code level: the middle squeeze-and-excitation block's forward returns its input (the gate gone)."""
-    path, block = _middle(model, nn.Layer, lambda layer: "SE" in type(layer).__name__.upper().replace("_", "")
-                          and "Sequential" not in type(layer).__name__ and len(layer.sublayers()) > 0)
+    path, block = _middle(model, nn.Layer, lambda layer: len(layer.sublayers()) > 0 and re.fullmatch(
+        r"SE[A-Z_]\w*|\w*SqueezeExcit\w*", type(layer).__name__))
     if block is None:
         return None
     block.forward = lambda x: x
@@ -270,7 +283,7 @@ def se_gate_removed(model):
 MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
              removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels,
              _in_forward("split", split_order), _in_forward("concat", concat_order), _in_forward("clip", clip_bound),
-             _in_forward("add", residual_removed), se_gate_removed]
+             _in_forward("add", residual_removed), se_gate_removed, doubled_output]
 
 
 # Variants that keep the computation: each must pass.

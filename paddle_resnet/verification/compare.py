@@ -123,13 +123,15 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
                 and actual[j].shape != expected[i].shape}
     differences = []
     kept = {expected[i].id for i, j in pairs if i is not None and j is not None}
+    removed = {expected[i].id for i, j in pairs if j is None}
+    added = {actual[j].id for i, j in pairs if i is None}
     for i, j in pairs:
         if j is None:
             differences.append(LayerDifference("removed", expected[i].id, expected=expected[i],
-                                               within=_kept_layer(expected[i].id, kept)))
+                                               within=_kept_layer(expected[i].id, kept, removed)))
         elif i is None:
             differences.append(LayerDifference("added", actual[j].id, actual=actual[j],
-                                               within=_kept_layer(actual[j].id, kept)))
+                                               within=_kept_layer(actual[j].id, kept, added)))
         else:
             attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
             # A row computed at another place in the order, from the counterparts of its inputs, computes the same
@@ -303,16 +305,17 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     while index < len(differences) and (limit is None or shown < limit):
         size = _group_size(differences, index)
         last = differences[index + size - 1]
-        inside = _common_layer(differences[index:index + _run_length(differences, index)]) if size == 1 else ""
-        if size > 1:
-            row = last.actual if last.change == "added" else last.expected
-            lines.append(f"{last.where}: {last.change} ({row.type} {_text(row.shape)}, and the {size - 1} rows "
-                         "inside it)")
-        elif inside:  # the rows inside a layer that itself stays (its forward changed): one line
-            size = _run_length(differences, index)
+        run = _run_length(differences, index)
+        inside = _common_layer(differences[index:index + run]) if run > size else ""
+        if inside:  # the rows inside a layer that itself stays (its forward changed): one line
+            size = run
             kinds = [(d.actual if d.change == "added" else d.expected).type for d in differences[index:index + size]]
             lines.append(f"{inside}: {size} rows inside it {differences[index].change} ({', '.join(kinds[:4])}"
                          + (", ..." if size > 4 else "") + ")")
+        elif size > 1:
+            row = last.actual if last.change == "added" else last.expected
+            lines.append(f"{last.where}: {last.change} ({row.type} {_text(row.shape)}, and the {size - 1} rows "
+                         "inside it)")
         else:
             lines.append(differences[index].describe())
         index += size
@@ -336,10 +339,12 @@ def _run_length(differences, start) -> int:
     return max(end - start, 1)
 
 
-def _kept_layer(row_id: str, kept) -> str:
-    """The layer ``row_id`` is directly inside (an operation of, or a sublayer of) if both sides have its row,
-    else ``""``."""
+def _kept_layer(row_id: str, kept, gone) -> str:
+    """The layer both sides have that ``row_id`` is inside, through layers that are themselves ``gone`` (removed,
+    or added) rows only, else ``""``."""
     layer = row_id.split(":", 1)[0] if ":" in row_id else row_id.rpartition(".")[0]
+    while layer in gone:
+        layer = layer.rpartition(".")[0]
     return layer if layer in kept else ""
 
 
