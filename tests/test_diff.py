@@ -108,7 +108,9 @@ def test_diff_command(capsys):
     code, out, _ = run_cli(capsys, "diff", "resnet50", "paddle.vision.models:resnet50")
     assert code == 0 and "compared by path: no structural difference" in out
     code, out, _ = run_cli(capsys, "diff", "resnet50", "resnet50:stride_on=1x1", "--limit", "2")
-    assert code == 1 and "  layer2.0.conv1: stride [1, 1] -> [2, 2]" in out and "... and 10 more rows differ" in out
+    assert code == 1 and "  layer2.0.conv1: stride [1, 1] -> [2, 2]" in out and "... and 4 more rows differ" in out
+    # the bn1 and ReLU after each moved stride only follow from it: one line, not six
+    assert "... and 6 rows after them whose output shape only follows from theirs" in out
     code, out, _ = run_cli(capsys, "diff", "resnet20", "resnet20:shortcut=B", "--format", "markdown")
     assert code == 1 and "| A     | resnet20" in out and "- `layer2.0.downsample`: removed (ZeroPadShortcut" in out
     code, out, _ = run_cli(capsys, "diff", "resnet18", "paddle.vision.models:resnet18:num_classes=10",
@@ -143,3 +145,95 @@ def test_diff_usage_errors_exit_2(capsys, argv, message):
 def test_diff_refuses_bad_options_before_building_anything(capsys, argv, message):
     code, _, err = run_cli(capsys, "diff", "resnet18", "no.such.module:build", *argv)
     assert code == 2 and message in err and "usage: python -m paddle_resnet diff" in err
+
+
+class _Inception(paddle.nn.Layer):
+    """An Inception-like block: four branches from one input, concatenated. ``order`` is the order the forward
+    computes the branches in (a pure refactor), ``concat`` the order it concatenates them in (a change),
+    ``halves`` the order of the two outputs of a ``paddle.split`` it adds back together after a 1x1 conv
+    (a change: only the first half is convolved), ``shortcut`` the operand added to the last branch."""
+
+    def __init__(self, order=(0, 1, 2, 3), concat=(0, 1, 2, 3), halves=(0, 1), shortcut="branch"):
+        super().__init__()
+        self.order, self.concat, self.halves, self.shortcut = order, concat, halves, shortcut
+        conv, relu = paddle.nn.Conv2D, paddle.nn.ReLU
+        self.b1 = paddle.nn.Sequential(conv(4, 2, 1), relu())
+        self.b2 = paddle.nn.Sequential(conv(4, 2, 1), relu(), conv(2, 2, 3, padding=1), relu())
+        self.b3 = paddle.nn.Sequential(conv(4, 2, 1), relu(), conv(2, 2, 5, padding=2), relu())
+        self.b4 = paddle.nn.Sequential(paddle.nn.MaxPool2D(3, 1, 1), conv(4, 2, 1), relu())
+        self.mix = conv(8, 4, 1)
+
+    def forward(self, x):
+        branches, outputs = [self.b1, self.b2, self.b3, self.b4], [None] * 4
+        for index in self.order:
+            outputs[index] = branches[index](x)
+        outputs[3] = outputs[3] + (outputs[2] if self.shortcut == "branch" else outputs[1])
+        y = paddle.concat([outputs[index] for index in self.concat], axis=1)
+        halves = paddle.split(y, 2, axis=1)
+        first, second = halves[self.halves[0]], halves[self.halves[1]]
+        return self.mix(paddle.concat([first, second * 2], axis=1))
+
+
+def _inception_rows(**kwargs):
+    paddle.seed(0)
+    return trace_graph(_Inception(**kwargs), (1, 4, 8, 8)).rows
+
+
+@pytest.mark.parametrize("by", ["path", "computation"])
+def test_independent_branches_computed_in_another_order_match(by):
+    """Rows are aligned by data flow: a refactor that runs the branches in another order is no difference."""
+    expected = _inception_rows()
+    for order in [(3, 1, 0, 2), (2, 3, 0, 1), (3, 2, 1, 0)]:
+        actual = _inception_rows(order=order)
+        assert [r.id for r in actual] != [r.id for r in expected]  # the forward order did change
+        assert compare_rows(expected, actual, by) == [], order
+
+
+@pytest.mark.parametrize("by", ["path", "computation"])
+@pytest.mark.parametrize("change, where", [
+    (dict(concat=(1, 0, 2, 3)), ":concat"),
+    (dict(halves=(1, 0)), ":multiply"),
+    (dict(shortcut="other"), ":add"),
+])
+def test_a_changed_operand_order_is_still_caught(by, change, where):
+    """Whatever order the branches run in, a changed concat order, split order or addition operand is one line at
+    the row that consumes it."""
+    expected = _inception_rows()
+    for order in [(0, 1, 2, 3), (3, 1, 0, 2)]:
+        differences = compare_rows(expected, _inception_rows(order=order, **change), by)
+        lines = render_differences(differences)
+        assert differences and len(lines) <= 2, lines
+        assert where in differences[0].where and "inputs" in differences[0].attributes, lines
+
+
+def test_a_golden_check_passes_a_refactor_that_reorders_branches_and_catches_a_swapped_concat(tmp_path):
+    """The same through the golden-file check, values included: the reordered forward matches, with a note
+    saying so; the swapped concat is a mismatch named at the concat."""
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    golden = tmp_path / "inception.json"
+    record_structure(_Inception(), golden, [1, 4, 8, 8], name="inception", mode="eval")
+    result = check_structure(_Inception(order=(3, 1, 0, 2)), golden, "inception")
+    assert result.ok and "another order" in result.report(), result.report()
+    swapped = check_structure(_Inception(order=(3, 1, 0, 2), concat=(1, 0, 2, 3)), golden, "inception")
+    assert not swapped.ok and swapped.differences[0].where == ":concat", swapped.report()
+
+
+def test_a_layer_removed_before_the_model_stops_is_the_first_line(tmp_path):
+    """A convolution replaced by Identity: the next BatchNorm cannot run; the report names the removed convolution
+    (the cause) before the failure, and not the rows the model never reached."""
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    def net():
+        paddle.seed(0)
+        return paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3), paddle.nn.ReLU(), paddle.nn.Conv2D(4, 8, 1),
+                                    paddle.nn.BatchNorm2D(8), paddle.nn.Conv2D(8, 2, 1))
+
+    golden = tmp_path / "net.json"
+    record_structure(net(), golden, [1, 3, 8, 8], name="net", mode="eval")
+    model = net()
+    model._sub_layers["2"] = paddle.nn.Identity()
+    result = check_structure(model, golden, "net")
+    assert not result.ok and [(d.where, d.change) for d in result.differences] == [("2", "removed")], \
+        result.report()
+    assert "runs: " in result.report()

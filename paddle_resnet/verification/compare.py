@@ -12,7 +12,10 @@ dilation, groups, channels, epsilon ...). Two ways to align:
   different class and attribute names (ours and PaddleClas's) compare equal when they compute the same network.
 
 In both, an input is compared through the pairing: a row whose input is the counterpart of the other's input has
-the same input, even if its name changed.
+the same input, even if its name changed. The alignment is by data flow, not by the order the forward happened to
+run things in: a row computed at another place, from the counterparts of its inputs, is no difference (independent
+branches computed in another order), while a concat, split or addition given other operands is (its inputs differ).
+By computation, rows are put in an order that depends only on the data flow before they are aligned.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class LayerDifference:
     attributes: Dict[str, Tuple[object, object]] = field(default_factory=dict)
     expected: Optional[Row] = None
     actual: Optional[Row] = None
+    #: only the output shape differs, because an input's shape does: a consequence of a difference before it
+    follows: bool = False
+    #: for an added or removed row, the layer it is directly inside if both sides have it (its forward changed)
+    within: str = ""
 
     def describe(self) -> str:
         """One line: ``layer2.0.conv1: stride [1, 1] -> [2, 2]; output shape ...``."""
@@ -101,40 +108,98 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
     """
     check_choice("by", by, BY)
     if by == "computation":
-        expected, actual = [r for r in expected if r.op], [r for r in actual if r.op]
+        expected = _data_flow_order([r for r in expected if r.op])
+        actual = _data_flow_order([r for r in actual if r.op])
         expected_keys, actual_keys = _computation_keys(expected), _computation_keys(actual)
         coarse: Callable[[Row], object] = lambda r: r.op
     else:
         expected_keys, actual_keys = [_base(r.id) for r in expected], [_base(r.id) for r in actual]
         coarse = _operation_site
     pairs, moved = _align(expected_keys, actual_keys, expected, actual, coarse)
+    if by == "path":
+        pairs = _pair_rewrapped(pairs, expected, actual)
     counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
+    reshaped = {actual[j].id for i, j in pairs if i is not None and j is not None
+                and actual[j].shape != expected[i].shape}
     differences = []
+    kept = {expected[i].id for i, j in pairs if i is not None and j is not None}
+    removed = {expected[i].id for i, j in pairs if j is None}
+    added = {actual[j].id for i, j in pairs if i is None}
     for i, j in pairs:
         if j is None:
-            differences.append(LayerDifference("removed", expected[i].id, expected=expected[i]))
+            differences.append(LayerDifference("removed", expected[i].id, expected=expected[i],
+                                               within=_kept_layer(expected[i].id, kept, removed)))
         elif i is None:
-            differences.append(LayerDifference("added", actual[j].id, actual=actual[j]))
+            differences.append(LayerDifference("added", actual[j].id, actual=actual[j],
+                                               within=_kept_layer(actual[j].id, kept, added)))
         else:
             attributes = _attribute_differences(expected[i], actual[j], counterpart, by)
-            if attributes or i in moved:
+            # A row computed at another place in the order, from the counterparts of its inputs, computes the same
+            # thing: independent branches evaluated in another order are one data flow, not a change.
+            if attributes:
                 change = "moved" if i in moved else "changed"
-                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j]))
+                follows = i not in moved and _only_the_shape(attributes, expected[i], actual[j]) and any(
+                    ref.split("[", 1)[0] in reshaped for ref in actual[j].inputs if isinstance(ref, str))
+                differences.append(LayerDifference(change, expected[i].id, attributes, expected[i], actual[j],
+                                                   follows))
     return differences
 
 
+def _only_the_shape(attributes, expected: Row, actual: Row) -> bool:
+    """Whether the only differences are the output shape and settings that are that shape on both sides (a
+    ``reshape`` to ``x.shape``-derived sizes)."""
+    return "output shape" in attributes and all(
+        name == "output shape" or (expected.settings.get(name) == expected.shape
+                                   and actual.settings.get(name) == actual.shape) for name in attributes)
+
+
+def _data_flow_order(rows: List[Row]) -> List[Row]:
+    """``rows`` in an order that depends only on the data flow, not on the order the forward happened to compute
+    independent branches in: each operation after the operations that produce its inputs, visited from the model's
+    output back through the inputs in operand order (so a concat's first operand's branch comes first, whichever
+    branch ran first). Rows no output depends on follow in their own order."""
+    index = {row.id: position for position, row in enumerate(rows)}
+    keys = dict(zip((row.id for row in rows), _computation_keys(rows)))
+    consumed = {source for row in rows for source in row.sources if isinstance(source, str)}
+    ordered, seen = [], set()
+    for sink in [row for row in rows if row.id not in consumed] + rows:
+        stack = [(sink, False)]
+        while stack:  # post-order without recursion: a deep network's chain is thousands of rows
+            row, expanded = stack.pop()
+            if row.id in seen:
+                continue
+            if expanded:
+                seen.add(row.id)
+                ordered.append(row)
+                continue
+            stack.append((row, True))
+            producers = [rows[index[s]] for s in row.sources if isinstance(s, str) and s in index]
+            if row.op in _COMMUTATIVE:  # the operand order of an addition is not part of what it computes
+                producers.sort(key=lambda producer: keys[producer.id])
+            stack += [(producer, False) for producer in reversed(producers) if producer.id not in seen]
+    return ordered
+
+
 def _computation_keys(rows: List[Row]) -> List[str]:
-    """What each row computes, and from what: its operation, settings, shape and parameters, and the operations
-    and shapes that produce its inputs (so that of two identical BatchNorms the one after the 3x3 convolution pairs
-    with the one after the 3x3 convolution)."""
+    """What each row computes, and from what: its operation, settings, shape and parameters, the same of the
+    operations that produce its inputs, and the operations and shapes that produce theirs (so that of two identical
+    BatchNorms the one after the 3x3 convolution pairs with the one after the 3x3 convolution, and of two ReLUs
+    ending two branches the one after the 1x1 convolution with the one after the 1x1 convolution). Two levels, not
+    the whole history: a change upstream must not make every row after it look new."""
     made = {row.id: row for row in rows}
-    keys = []
-    for row in rows:
-        producers = [[made[s].op, made[s].shape] if s in made else s for s in row.sources]
+
+    def described(source, depth: int):
+        if not isinstance(source, str) or source not in made:
+            return source
+        row = made[source]
+        if depth == 0:
+            return [row.op, row.shape]
+        producers = [described(s, depth - 1) for s in row.sources]
         if row.op in _COMMUTATIVE:
             producers.sort(key=str)
-        keys.append(json.dumps([row.op, row.shape, row.params, row.settings, producers], sort_keys=True))
-    return keys
+        return [row.op, row.shape, row.params, row.settings, producers]
+
+    return [json.dumps(described(row.id, 2), sort_keys=True) for row in rows]
 
 
 def _align(expected_keys, actual_keys, expected, actual, coarse):
@@ -171,6 +236,35 @@ def _align(expected_keys, actual_keys, expected, actual, coarse):
     return [pair for pair in pairs if pair != (None, None)], moved
 
 
+def _pair_rewrapped(pairs, expected: List[Row], actual: List[Row]):
+    """``pairs`` with a removed row and an added row paired when they are one layer or operation whose path only
+    gained or lost a level (a ReLU wrapped into ``Sequential(relu, tanh)``: ``block:relu`` became
+    ``block.2:relu``): same type, shape, settings and parameters. The inserted or removed neighbour then is the one
+    line, not the wrapped row removed and added again."""
+    def what(row: Row) -> str:
+        return json.dumps([row.type, row.shape, row.params, row.settings], sort_keys=True)
+
+    def rewrapped(a: str, b: str) -> bool:  # a's path is b's with a level more, or the other way round
+        (a_layer, _, a_op), (b_layer, _, b_op) = _base(a).partition(":"), _base(b).partition(":")
+        if a_op != b_op or a_layer == b_layer:
+            return False
+        inner, outer = (a_layer, b_layer) if len(a_layer) > len(b_layer) else (b_layer, a_layer)
+        return inner.startswith(outer + ".") if outer else True
+
+    removed: Dict[str, List[int]] = {}
+    for position, (i, j) in enumerate(pairs):
+        if j is None:
+            removed.setdefault(what(expected[i]), []).append(position)
+    for position, (i, j) in enumerate(pairs):
+        if i is not None:
+            continue
+        for origin in removed.get(what(actual[j]), []):
+            if pairs[origin][1] is None and rewrapped(expected[pairs[origin][0]].id, actual[j].id):
+                pairs[origin], pairs[position] = (pairs[origin][0], j), (None, None)
+                break
+    return [pair for pair in pairs if pair != (None, None)]
+
+
 def _attribute_differences(expected: Row, actual: Row, counterpart, by) -> Dict[str, Tuple[object, object]]:
     """The attributes that differ, causes first: the type, the settings, the parameters, the inputs, then the
     output shape (which often only follows from the others)."""
@@ -199,14 +293,26 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     """Lines describing ``differences`` in forward order: the first ``limit`` (``None``: all), then how many more.
 
     A removed (or added) layer with everything inside it is one line: ``layer3.5: removed (BottleneckBlock,
-    and the 11 rows inside it)``.
+    and the 11 rows inside it)``; the rows whose output shape only follows from a changed shape before them (a
+    stride changed upstream) are one line at the end: ``... and 70 rows after it whose output shape only follows
+    from its``.
     """
+    causes = [d for d in differences if not d.follows]
+    following = len(differences) - len(causes)
+    differences = causes
     lines, index = [], 0
     shown = 0
     while index < len(differences) and (limit is None or shown < limit):
         size = _group_size(differences, index)
         last = differences[index + size - 1]
-        if size > 1:
+        run = _run_length(differences, index)
+        inside = _common_layer(differences[index:index + run]) if run > size else ""
+        if inside:  # the rows inside a layer that itself stays (its forward changed): one line
+            size = run
+            kinds = [(d.actual if d.change == "added" else d.expected).type for d in differences[index:index + size]]
+            lines.append(f"{inside}: {size} rows inside it {differences[index].change} ({', '.join(kinds[:4])}"
+                         + (", ..." if size > 4 else "") + ")")
+        elif size > 1:
             row = last.actual if last.change == "added" else last.expected
             lines.append(f"{last.where}: {last.change} ({row.type} {_text(row.shape)}, and the {size - 1} rows "
                          "inside it)")
@@ -217,7 +323,34 @@ def render_differences(differences: List[LayerDifference], limit: Optional[int] 
     rest = len(differences) - index
     if rest:
         lines.append(f"... and {rest} more row{'s' if rest > 1 else ''} differ{'s' if rest == 1 else ''}")
+    if following:
+        several = len(causes) > 1
+        lines.append(f"... and {following} row{'s' if following > 1 else ''} after {'them' if several else 'it'} "
+                     f"whose output shape only follows from {'theirs' if several else 'its'}")
     return lines
+
+
+def _run_length(differences, start) -> int:
+    """How many added (or removed) rows follow each other from ``start``."""
+    end = start
+    while end < len(differences) and differences[end].change == differences[start].change in ("added", "removed") \
+            and not differences[end].follows:
+        end += 1
+    return max(end - start, 1)
+
+
+def _kept_layer(row_id: str, kept, gone) -> str:
+    """The layer both sides have that ``row_id`` is inside, through layers that are themselves ``gone`` (removed,
+    or added) rows only, else ``""``."""
+    layer = row_id.split(":", 1)[0] if ":" in row_id else row_id.rpartition(".")[0]
+    while layer in gone:
+        layer = layer.rpartition(".")[0]
+    return layer if layer in kept else ""
+
+
+def _common_layer(run) -> str:
+    """The layer both sides have that all rows of ``run`` (two or more) are inside, ``""`` if none."""
+    return run[0].within if len(run) > 1 and all(d.within == run[0].within for d in run) else ""
 
 
 def _group_size(differences, start) -> int:
