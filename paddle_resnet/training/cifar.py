@@ -38,7 +38,7 @@ from PIL import Image
 
 from .._errors import PaddleResNetError
 from .data import ImageDataset, ImageFolder, sample_seed, seeded_global_rngs
-from ..weights.pickle_safe import UnsafePickleError, describe, scan
+from ..weights.pickle_safe import UnsafePickleError, AllowedCall, describe, scan
 
 #: Pixels of one image, as stored: 3 colour planes of 32 x 32 (red, green, blue).
 IMAGE_SIZE, IMAGE_BYTES = 32, 3 * 32 * 32
@@ -329,21 +329,6 @@ class _Refused(PaddleResNetError):
     """A global or value the CIFAR unpickler does not allow (turned into ``CifarArchiveError`` naming the file)."""
 
 
-class _Stand:
-    """What the unpickler hands out for an allowed global: made fresh per file; ``BUILD`` on it is refused."""
-
-    __slots__ = ("function", "name")
-
-    def __init__(self, function, name):
-        self.function, self.name = function, name
-
-    def __call__(self, *args):
-        return self.function(*args)
-
-    def __setstate__(self, state):
-        raise _Refused(f"BUILD on {self.name}")
-
-
 class _UInt8Dtype:
     """``numpy.dtype("u1")``: the only dtype a CIFAR batch holds; its ``BUILD`` state is checked."""
 
@@ -406,7 +391,9 @@ _GLOBALS = {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
 class _BatchUnpickler(pickle.Unpickler):
     def __init__(self, file, where: str):
         super().__init__(file, encoding="latin1")  # a Python 2 pickle's str: text, one character per byte
-        self._table = {key: _Stand(function, ".".join(key)) for key, function in _GLOBALS.items()}
+        # pickle_safe's stand-in: made fresh per file, and BUILD on it (setting attributes of a shared function) is
+        # refused, as in every .pdparams
+        self._table = {key: AllowedCall(function, ".".join(key)) for key, function in _GLOBALS.items()}
         self._table[("numpy", "ndarray")] = _NDARRAY
 
     def find_class(self, module, name):

@@ -233,7 +233,7 @@ _ALLOWED: Dict[Tuple[str, str], Callable] = {
 ALLOWED_GLOBALS = tuple(sorted(f"{module}.{name}" for module, name in [*_ALLOWED, ("numpy", "ndarray")]))
 
 
-class _Call:
+class AllowedCall:
     """What ``find_class`` hands the pickle for an allowed function: made fresh for every file, and ``BUILD``
     on it (which could set attributes on a shared function) is refused."""
 
@@ -252,7 +252,7 @@ class _Call:
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file, classes: Mapping[Tuple[str, str], type]):
         super().__init__(file, encoding="latin1")  # as paddle.load
-        self._table = {key: _Call(function, ".".join(key)) for key, function in _ALLOWED.items()}
+        self._table = {key: AllowedCall(function, ".".join(key)) for key, function in _ALLOWED.items()}
         self._table[("numpy", "ndarray")] = _NDARRAY
         self._table.update(classes)
 
