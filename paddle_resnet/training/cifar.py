@@ -38,7 +38,7 @@ from PIL import Image
 
 from .._errors import PaddleResNetError
 from .data import ImageDataset, ImageFolder, sample_seed, seeded_global_rngs
-from ..weights.pickle_safe import UnsafePickleError, AllowedCall, describe, scan
+from ..weights.pickle_safe import AllowedCall, UnsafePickleError, describe, scan
 
 #: Pixels of one image, as stored: 3 colour planes of 32 x 32 (red, green, blue).
 IMAGE_SIZE, IMAGE_BYTES = 32, 3 * 32 * 32
