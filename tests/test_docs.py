@@ -54,7 +54,14 @@ def test_the_docstring_examples_cover_the_main_modules():
         assert name in MODULES
 
 
-@pytest.mark.parametrize("name", MODULES)
+#: Docstring examples that build and check whole ResNets (seconds each): end-to-end, so slow; the functions they show
+#: have fast tests of their own (test_golden, test_structure, test_diff, test_core, test_summary).
+SLOW_EXAMPLES = {"paddle_resnet.verification.verify", "paddle_resnet.verification.structure",
+                 "paddle_resnet.verification.diff", "paddle_resnet.models.network", "paddle_resnet.analysis.counting"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_EXAMPLES else name
+                                  for name in MODULES])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0

@@ -112,7 +112,10 @@ def test_option_a_shortcut_runs_under_onednn(tmp_path):
     assert_same_answer(Predictor(str(tmp_path / "resnet20"), device="cpu", onednn=None)(images), _eager(model, images))
 
 
-@pytest.mark.parametrize("name, options", [("plain20", {}), ("resnet20", {"shortcut": "C"})])
+@pytest.mark.parametrize("name, options", [
+    ("plain20", {}),
+    pytest.param("resnet20", {"shortcut": "C"}, marks=pytest.mark.slow),  # the same export path as plain20's
+])
 def test_plain_nets_and_option_c_export_and_predict_like_eager(tmp_path, name, options):
     """The paper's plain nets (no additions) and option C (a projection on every block) through Paddle
     Inference."""
@@ -147,6 +150,7 @@ def test_multi_output_backbone_keeps_output_order(tmp_path):
 
 
 @needs_onnx
+@pytest.mark.slow  # fast sibling: test_export_command_onnx_with_input_size_and_num_classes (export, run, compare)
 def test_onnx_export_runs_in_onnxruntime_and_matches_eager(tmp_path):
     paddle.seed(2)
     model = create_model("resnet18", num_classes=10)

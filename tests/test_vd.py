@@ -316,8 +316,9 @@ def test_paddleclas_2_0_naming_gives_identical_logits():
 
 
 @needs_paddleclas
-@pytest.mark.parametrize("name, depth, deep_stem", [("resnet101", 101, False), ("resnet200_vd", 200, True),
-                                                    ("resnet18_vd", 18, True)])
+@pytest.mark.parametrize("name, depth, deep_stem", [("resnet101", 101, False),
+                                                    pytest.param("resnet200_vd", 200, True, marks=pytest.mark.slow),
+                                                    ("resnet18_vd", 18, True)])  # resnet18_vd: the deep stem, fast
 def test_paddleclas_2_0_naming_of_every_depth_has_our_keys(name, depth, deep_stem):
     with paddle.LazyGuard():
         theirs = paddleclas.build(name)
