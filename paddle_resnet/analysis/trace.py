@@ -21,7 +21,12 @@ How the rows are named, so that two ways of writing the same model trace alike:
 - an operation (a function call, an operator, or a parameter-free Paddle layer such as ``nn.ReLU``, which is
   the same computation as ``F.relu``) is named by the layer whose ``forward`` performed it and its name:
   ``layer2.0:add``; ``:flatten`` for the model's own ``forward``;
-- a name used again gets ``#2``, ``#3`` ...: ``layer2.0:relu#3`` is the block's third ReLU.
+- a name used again gets ``#2``, ``#3`` ...: ``layer2.0:relu#3`` is the block's third ReLU. They are numbered
+  by data flow, not by the order the forward happened to call them in: a call that needs another's output comes
+  after it, and calls independent of each other (branches) are ordered by what they consume
+  (``block:relu`` of ``block.conv_a`` before ``block:relu#2`` of ``block.conv_b``), then by their settings. A
+  refactor that computes independent branches in another order gives every row the same name; a concat given
+  its operands in another order does not rename them (``_number_by_data_flow``).
 
 Every call of a Paddle function from the model's code is a row: the functions of ``ops.OPS`` with their rules,
 every other public function of Paddle (and math method of ``paddle.Tensor``) by name with its non-tensor
@@ -40,6 +45,7 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import json
 import math
 import sys
 import threading
@@ -355,6 +361,114 @@ def _is_stateful(layer) -> bool:
 
 def _is_paddles(layer) -> bool:
     return type(layer).__module__.split(".")[0] == "paddle"
+
+
+def _base(row_id: str) -> str:
+    """A row's id without the ``#n`` of a name used again."""
+    return row_id.split("#", 1)[0]
+
+
+def _split_ref(ref: str) -> Tuple[str, str]:
+    """``"block:split#2[1]"`` -> ``("block:split#2", "[1]")``: the row, and which of its outputs."""
+    row_id, bracket, rest = ref.partition("[")
+    return row_id, bracket + rest
+
+
+#: How many levels of repeated rows a tie-break looks through (``relu`` of ``max_pool2d`` of ``conv_a``); beyond
+#: that two calls count as alike and keep their call order.
+_KEY_DEPTH = 4
+_COMMUTATIVE = frozenset(op.name for op in OPS if op.commutative)
+
+
+def _number_by_data_flow(rows: List[Row]) -> None:
+    """Renumber, in place, the rows whose name is used more than once (``#2``, ``#3``) by data flow instead of
+    call order (see the module docstring), and every reference to them in other rows' ``inputs`` and
+    ``sources``.
+
+    Within one name, the numbering is a topological order of the calls: a call whose output another one needs
+    (directly or not) comes first, so a chain (a block's ReLUs) keeps its call order. Among calls independent of
+    each other, the one whose inputs come first comes first: inputs are described by the names of the rows that
+    made them (a repeated row by its own description, up to ``_KEY_DEPTH`` levels), then by the call's settings;
+    calls alike in all of that compute the same thing and keep their call order. Nothing here depends on the order
+    independent branches ran in, nor on the order a later row consumes them in (a swapped concat stays visible at
+    the concat)."""
+    groups: Dict[str, List[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(_base(row.id), []).append(index)
+    repeated = {base: members for base, members in groups.items() if len(members) > 1}
+    if not repeated:
+        return
+    position = {row.id: index for index, row in enumerate(rows)}
+    bits = {index: 1 << number for number, index in enumerate(i for members in repeated.values() for i in members)}
+    # the repeated rows each row depends on (through its inputs and, past a block, the operations behind them)
+    ancestors = [0] * len(rows)
+    for index, row in enumerate(rows):
+        mask = 0
+        for ref in [*row.inputs, *row.sources]:
+            producer = position.get(_split_ref(ref)[0]) if isinstance(ref, str) else None
+            if producer is not None and producer != index:
+                mask |= ancestors[producer] | bits.get(producer, 0)
+        ancestors[index] = mask
+
+    described: Dict[Tuple[int, int], str] = {}
+
+    def describe(index: int, depth: int) -> str:
+        """A row by what it consumes: its name if used once, else its name and its inputs' descriptions."""
+        row = rows[index]
+        base = _base(row.id)
+        if base not in repeated:
+            return base
+        if depth == 0:
+            return base + "(...)"
+        if (index, depth) not in described:
+            inputs = [describe_ref(ref, depth - 1) for ref in row.inputs]
+            if row.op in _COMMUTATIVE:
+                inputs.sort()
+            described[index, depth] = f"{base}({', '.join(inputs)})"
+        return described[index, depth]
+
+    def describe_ref(ref, depth: int) -> str:
+        if not isinstance(ref, str):
+            return json.dumps(ref)
+        row_id, output = _split_ref(ref)
+        return describe(position[row_id], depth) + output if row_id in position else ref
+
+    renamed: Dict[str, str] = {}
+    for base, members in repeated.items():
+        group = 0
+        for index in members:
+            group |= bits[index]
+        remaining, done = list(members), 0
+        while remaining:
+            # the earliest remaining call's group ancestors all ran before it, so are numbered: never empty
+            ready = [i for i in remaining if not ancestors[i] & group & ~done]
+            chosen = min(ready, key=lambda i: (describe(i, _KEY_DEPTH),
+                                               json.dumps(rows[i].settings, sort_keys=True, default=str)))
+            number = len(members) - len(remaining) + 1
+            new = base if number == 1 else f"{base}#{number}"
+            if rows[chosen].id != new:
+                renamed[rows[chosen].id] = new
+            remaining.remove(chosen)
+            done |= bits[chosen]
+    if not renamed:
+        return
+
+    def rename(ref):
+        if not isinstance(ref, str):
+            return ref
+        row_id, output = _split_ref(ref)
+        return renamed.get(row_id, row_id) + output if row_id in renamed else ref
+
+    for row in rows:
+        row.id = renamed.get(row.id, row.id)
+        if not any(isinstance(ref, str) and _split_ref(ref)[0] in renamed for ref in [*row.inputs, *row.sources]):
+            continue
+        if row.op in _COMMUTATIVE and len(row.inputs) == len(row.sources):
+            # a + b is b + a: add_row keeps the operands sorted by name; sorted again under the new names
+            pairs = sorted(((rename(r), rename(s)) for r, s in zip(row.inputs, row.sources)), key=lambda p: str(p[0]))
+            row.inputs, row.sources = [r for r, _ in pairs], [s for _, s in pairs]
+        else:
+            row.inputs, row.sources = [rename(r) for r in row.inputs], [rename(s) for s in row.sources]
 
 
 class _Recorder:
@@ -720,6 +834,7 @@ def _run(model, size, symbolic: bool, observe=None, example=None) -> Trace:
                     recorder.label(image, INPUT, INPUT)
                     model(image)
         except TraceError as error:
+            _number_by_data_flow(recorder.rows)
             error.partial = Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")  # what ran
             error.rows = recorder.rows  # the rows up to where it stopped: a check names the first that differs
             raise
@@ -727,8 +842,10 @@ def _run(model, size, symbolic: bool, observe=None, example=None) -> Trace:
             where = f"after layer {recorder.calls[-1].name!r}" if recorder.calls else "before any layer ran"
             if symbolic:  # only the model's own Python ran: it did something to a tensor we have no rule for
                 raise UnsupportedLayer(f"symbolic trace stopped {where}: {error}") from error
+            _number_by_data_flow(recorder.rows)
             failure = TraceError(f"the model does not run on input {size} ({where}): {error}")
             failure.partial = Trace(recorder.calls, recorder.rows, "eager")  # the rows up to the failure
             failure.rows = recorder.rows
             raise failure from error
+    _number_by_data_flow(recorder.rows)
     return Trace(recorder.calls, recorder.rows, "symbolic" if symbolic else "eager")

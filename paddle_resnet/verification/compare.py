@@ -95,8 +95,11 @@ def _operation_site(row: Row):
     return (base.split(":", 1)[0] + ":", str(row.shape)) if ":" in base else (base,)
 
 
-def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> List[LayerDifference]:
+def compare_rows(expected: List[Row], actual: List[Row], by: str = "path",
+                 counterparts: Optional[Dict[str, Optional[str]]] = None) -> List[LayerDifference]:
     """The rows that differ between ``expected`` and ``actual``, in forward order (see the module docstring).
+    ``counterparts``, if given, is filled with the pairing: each actual row's id -> its expected counterpart's id
+    (``None`` for an added row), so that what is keyed by row id (the value digests) can be compared through it.
 
     >>> from paddle_resnet import resnet18
     >>> from paddle_resnet.analysis.trace import trace_graph
@@ -117,8 +120,10 @@ def compare_rows(expected: List[Row], actual: List[Row], by: str = "path") -> Li
         coarse = _operation_site
     pairs, moved = _align(expected_keys, actual_keys, expected, actual, coarse)
     if by == "path":
-        pairs = _pair_rewrapped(pairs, expected, actual)
+        pairs = _pair_by_inputs(_pair_rewrapped(pairs, expected, actual), expected, actual)
     counterpart = {actual[j].id: expected[i].id for i, j in pairs if i is not None and j is not None}
+    if counterparts is not None:
+        counterparts.update({actual[j].id: None if i is None else expected[i].id for i, j in pairs if j is not None})
     reshaped = {actual[j].id for i, j in pairs if i is not None and j is not None
                 and actual[j].shape != expected[i].shape}
     differences = []
@@ -263,6 +268,75 @@ def _pair_rewrapped(pairs, expected: List[Row], actual: List[Row]):
                 pairs[origin], pairs[position] = (pairs[origin][0], j), (None, None)
                 break
     return [pair for pair in pairs if pair != (None, None)]
+
+
+def _pair_by_inputs(pairs, expected: List[Row], actual: List[Row]):
+    """``pairs`` with the operations of one name re-paired by data flow: aligned by their order alone, a
+    block's two ``relu`` calls pair wrongly when the block computes its branches in another order (the first
+    with the second), and so does a ``relu`` left alone when the other branch's became a ``relu6``. In forward
+    order, an operation paired with a row that consumes other inputs (through the pairing) takes instead the row
+    of its name that consumes the counterparts of its inputs, if that row is unpaired or also wrongly paired; its
+    former partner gets the other's."""
+    of_expected = {i: j for i, j in pairs if i is not None}
+    of_actual = {j: i for i, j in pairs if j is not None}
+    counterpart = {actual[j].id: expected[i].id for j, i in of_actual.items() if i is not None}
+    named: Dict[str, List[int]] = {}
+    for j, row in enumerate(actual):
+        if ":" in row.id:
+            named.setdefault(_base(row.id), []).append(j)
+
+    def consistent(i, j) -> bool:
+        want, got = expected[i].inputs, [_mapped(ref, counterpart) for ref in actual[j].inputs]
+        if expected[i].op in _COMMUTATIVE:
+            want, got = sorted(want, key=str), sorted(got, key=str)
+        return list(want) == got
+
+    for i, row in enumerate(expected):
+        j = of_expected.get(i)
+        candidates = named.get(_base(row.id), ()) if ":" in row.id else ()
+        if len(candidates) < 2 and j is not None or (j is not None and consistent(i, j)):
+            continue
+        for other in candidates:
+            partner = of_actual.get(other)
+            if other == j or (partner is not None and consistent(partner, other)) or not consistent(i, other):
+                continue
+            of_expected[i], of_actual[other] = other, i  # i takes other; its former partner takes i's
+            if partner is not None:
+                of_expected[partner] = j
+            if j is not None:
+                of_actual[j] = partner
+            counterpart[actual[other].id] = row.id
+            if j is not None:
+                counterpart.pop(actual[j].id, None)
+                if partner is not None:
+                    counterpart[actual[j].id] = expected[partner].id
+            break
+    # an operation replaced by another in a branch computed at another place: the unpaired rows of one layer's
+    # forward, of one output shape, consuming the same inputs, are that row changed (relu -> relu6)
+    unpaired = [j for j, row in enumerate(actual) if of_actual.get(j) is None and ":" in row.id]
+    for i, row in enumerate(expected):
+        if of_expected.get(i) is None and ":" in row.id:
+            match = next((j for j in unpaired if _operation_site(actual[j]) == _operation_site(row)
+                          and consistent(i, j)), None)
+            if match is not None:
+                unpaired.remove(match)
+                of_expected[i], of_actual[match] = match, i
+                counterpart[actual[match].id] = row.id
+    repaired = []
+    for i, j in pairs:  # the same places in the order; an actual row left without a partner is added there
+        if i is not None:
+            repaired.append((i, of_expected[i]))
+        if j is not None and of_actual[j] is None:
+            repaired.append((None, j))
+    return repaired
+
+
+def _mapped(ref, counterpart):
+    """An actual row's input reference under the expected side's names (``block:split#2[1]`` included)."""
+    if not isinstance(ref, str):
+        return ref
+    row_id, bracket, output = ref.partition("[")
+    return counterpart.get(row_id, row_id) + bracket + output
 
 
 def _attribute_differences(expected: Row, actual: Row, counterpart, by) -> Dict[str, Tuple[object, object]]:

@@ -302,8 +302,10 @@ def _value_pass(model, size, mode, dtype) -> ValuePass:
     digests: Dict[str, Optional[List[float]]] = {}
     random_rows: List[str] = []
     tainted = set()
+    observed: List[Tuple[Row, str]] = []  # each row and its id when it ran (the trace renumbers some at the end)
 
     def observe(row: Row, output) -> None:
+        observed.append((row, row.id))
         tensors = _tensors(output)
         values = [v for t in tensors for v in digest(t.numpy())] if tensors else None
         sources = {str(ref).split("[", 1)[0] for ref in row.inputs if isinstance(ref, str)}
@@ -325,7 +327,9 @@ def _value_pass(model, size, mode, dtype) -> ValuePass:
         digests[INPUT] = digest(example.numpy())
         traced = trace_graph(model, size, "eager", observe=observe, example=example)
     del digests[INPUT]
-    return ValuePass(traced.rows, digests, dtype, mode, size, random_rows)
+    final = {ran_as: row.id for row, ran_as in observed}  # repeated names numbered by data flow (trace.py)
+    digests = {final[row_id]: values for row_id, values in digests.items()}
+    return ValuePass(traced.rows, digests, dtype, mode, size, [final[row_id] for row_id in random_rows])
 
 
 def eager_trace(model, input_size):
@@ -354,16 +358,25 @@ def close(expected: Optional[List[float]], actual: Optional[List[float]], rtol: 
     return True
 
 
-def first_difference(recorded: dict, measured: ValuePass) -> Optional[Tuple[str, list, list, int]]:
+def first_difference(recorded: dict, measured: ValuePass,
+                     counterparts: Optional[Dict[str, Optional[str]]] = None) -> Optional[Tuple[str, list, list, int]]:
     """The first row (in the recorded forward order) whose digest differs from the value pass's, as
     ``(row id, expected, actual, rows differing in all)``; ``None`` if every shared row agrees. Rows on one side
-    only are the structure's business (it reports them)."""
+    only are the structure's business (it reports them).
+
+    ``counterparts`` (``compare.compare_rows``'s) pairs the measured rows with the recorded ones when their
+    structures differ: each measured row is compared with the recorded row it pairs with (an added row with
+    none), not with the recorded row that happens to have its id."""
     rtol = RTOL[recorded["dtype"]]
+    digests = measured.digests
+    if counterparts:
+        digests = {counterparts.get(row_id, row_id): values for row_id, values in digests.items()
+                   if counterparts.get(row_id, row_id) is not None}
     first, count = None, 0
     for row_id, expected in recorded["rows"]:
-        if row_id not in measured.digests:
+        if row_id not in digests:
             continue
-        actual = measured.digests[row_id]
+        actual = digests[row_id]
         if not close(expected, actual, rtol):
             count += 1
             if first is None:

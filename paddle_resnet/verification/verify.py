@@ -144,19 +144,20 @@ def check_entry(model, entry: dict, name: str, input_size=None) -> VerifyResult:
     result = VerifyResult(name, recorded, mode=entry["mode"])
     outputs = entry["outputs"]
     with in_mode(model, entry["mode"]):
-        ran = _check_structure(model, entry, recorded, result)
+        ran, counterparts = _check_structure(model, entry, recorded, result)
         if outputs is None:
             result.unchecked.append("values (the entry records none)")
         elif ran:
-            _check_values(model, outputs, entry["mode"], result)
+            _check_values(model, outputs, entry["mode"], result, counterparts)
         if input_size is not None and normalize_input_size(input_size) != recorded:
             _check_runs_at(model, normalize_input_size(input_size), recorded, result)
     return result
 
 
-def _check_structure(model, entry: dict, size: List[int], result: VerifyResult) -> bool:
-    """The structural metrics and rows; whether the model ran."""
-    ran, rows = True, []
+def _check_structure(model, entry: dict, size: List[int], result: VerifyResult):
+    """The structural metrics and rows; whether the model ran, and how its rows pair with the recorded ones
+    (``compare_rows``'s ``counterparts``; ``None``: by id, the rows being the recorded ones)."""
+    ran, rows, counterparts = True, [], None
     try:
         values, rows = fingerprint_and_rows(model, size)
     except TraceError as error:
@@ -177,13 +178,13 @@ def _check_structure(model, entry: dict, size: List[int], result: VerifyResult) 
     recorded = entry["values"][LAYERS]
     result.compared.append(f"{len(recorded)} structure rows")
     if ran:
-        _check_layers(result, recorded, values[LAYERS], rows)
+        counterparts = _check_layers(result, recorded, values[LAYERS], rows)
     else:
         result.unchecked.append("the rows after the model stopped, and the values (the model does not run)")
     kinds = [key for key in ("params", "macs", "output_shape", "stage_shapes", "layer_counts")
              if key in entry["values"]]
     result.compared += [_METRIC_NAMES[key] for key in kinds]
-    return ran
+    return ran, counterparts
 
 
 def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row], stopped_at: Optional[str] = None) -> None:
@@ -212,7 +213,7 @@ _METRIC_NAMES = {"params": "params", "macs": "MACs", "output_shape": "output sha
                  "layer_counts": "layer counts"}
 
 
-def _check_values(model, outputs: dict, mode: str, result: VerifyResult) -> None:
+def _check_values(model, outputs: dict, mode: str, result: VerifyResult, counterparts=None) -> None:
     try:
         measured = value_pass(model, outputs["input_size"], mode, outputs["dtype"])
     except TraceError as error:
@@ -225,7 +226,7 @@ def _check_values(model, outputs: dict, mode: str, result: VerifyResult) -> None
     if random_rows:
         result.unchecked.append(f"the values of {random_rows} rows at or after a random layer (dropout; compared "
                                 "by their settings)")
-    found = first_difference(outputs, measured)
+    found = first_difference(outputs, measured, counterparts)
     result.checks.append((VALUES, f"{len(recorded)} value rows", "agree" if found is None else "differ",
                           found is None))
     if found is not None:
@@ -251,16 +252,19 @@ def _check_runs_at(model, size: List[int], recorded: List[int], result: VerifyRe
         result.mismatches.append(("runs", f"runs at {size}", str(error)))
 
 
-def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List[Row]) -> None:
+def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List[Row]):
+    """Compare the rows; return how they pair (actual id -> recorded id, ``None`` for an added row), or ``None``
+    when they are the recorded rows."""
     if recorded == traced:  # the usual case, and fast: no alignment needed
         result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows", True))
-        return
-    result.differences = compare_rows([Row.from_list(r) for r in recorded], rows)
+        return None
+    counterparts: dict = {}
+    result.differences = compare_rows([Row.from_list(r) for r in recorded], rows, counterparts=counterparts)
     if not result.differences:  # every row paired, each computing the same from its inputs' counterparts
         result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows", True))
         result.notes.append("the layer rows are computed in another order than recorded (independent branches "
                             "reordered); the data flow is the same")
-        return
+        return counterparts
     result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows, {len(result.differences)} differ",
                           False))
     for difference in result.differences:
@@ -274,3 +278,4 @@ def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List
                 result.mismatches.append((f"{where} moved", None, None))
             result.mismatches += [(f"{where} {attribute}", e, a) for attribute, (e, a) in
                                   difference.attributes.items()]
+    return counterparts
