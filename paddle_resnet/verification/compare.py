@@ -285,20 +285,23 @@ def _pair_by_inputs(pairs, expected: List[Row], actual: List[Row]):
         if ":" in row.id:
             named.setdefault(_base(row.id), []).append(j)
 
-    def consistent(i, j) -> bool:
+    def consistent(i, j) -> bool:  # the same inputs, through the pairing
         want, got = expected[i].inputs, [_mapped(ref, counterpart) for ref in actual[j].inputs]
         if expected[i].op in _COMMUTATIVE:
             want, got = sorted(want, key=str), sorted(got, key=str)
         return list(want) == got
 
+    def same(i, j) -> bool:  # the same computation: inputs, settings, type, parameters, shape
+        return consistent(i, j) and not _attribute_differences(expected[i], actual[j], counterpart, "path")
+
     for i, row in enumerate(expected):
         j = of_expected.get(i)
         candidates = named.get(_base(row.id), ()) if ":" in row.id else ()
-        if len(candidates) < 2 and j is not None or (j is not None and consistent(i, j)):
+        if len(candidates) < 2 and j is not None or (j is not None and same(i, j)):
             continue
-        for other in candidates:
+        for other in sorted(candidates, key=lambda c: actual[c].id != row.id):  # the same name first
             partner = of_actual.get(other)
-            if other == j or (partner is not None and consistent(partner, other)) or not consistent(i, other):
+            if other == j or (partner is not None and same(partner, other)) or not same(i, other):
                 continue
             of_expected[i], of_actual[other] = other, i  # i takes other; its former partner takes i's
             if partner is not None:
