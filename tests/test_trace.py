@@ -4,6 +4,7 @@ are recorded alike in both modes, and tracing leaves no trace."""
 from __future__ import annotations
 
 import importlib
+import json
 import importlib.util
 
 import numpy as np
@@ -15,7 +16,7 @@ from paddle.vision import models as vision_models
 from paddle.vision.models import resnet as vision
 
 from helpers.paddleclas import paddleclas_backbone, paddleclas_reference
-from helpers.user_models import Detector, GroupNormNet
+from helpers.user_models import Detector, FunctionalInception, GroupNormNet
 from paddle_resnet import ResNetConfig, ResNet, count_macs, create_model
 from paddle_resnet._checks import normalize_input_size
 from paddle_resnet.analysis.trace import TraceError, UnsupportedLayer, trace, trace_graph
@@ -103,6 +104,34 @@ def test_the_residual_addition_and_the_relus_are_rows_of_their_block():
     assert rows["layer2.1.conv1"].sources == ["layer2.0:relu#2"]  # ... and comes from its last ReLU
     assert rows[":flatten"].settings == {"start_axis": 1, "stop_axis": 3}
 
+
+
+@pytest.mark.parametrize("mode", ["symbolic", "eager"])
+def test_a_name_used_again_is_numbered_by_data_flow_not_by_call_order(mode):
+    """``block:relu#2`` is the same call whatever order the forward computes independent branches in (and however
+    it orders a commutative add's operands): every row comes out the same, only their order differs. Calls that
+    depend on each other keep their order (branch b's second ReLU after its first), and calls with the same input
+    are told apart by their settings (the two max_pool2d of the stem's output)."""
+    def rows(**options):
+        return trace_graph(FunctionalInception(**options), (1, 3, 8, 8), mode).rows
+
+    def described(traced):
+        return sorted(json.dumps(row.as_list()) for row in traced)
+
+    original = rows()
+    by_id = {row.id: row for row in original}
+    assert by_id["block:relu"].inputs == ["block.conv_a"] and by_id["block:relu#3"].inputs == ["block.conv_b2"]
+    assert by_id["block:relu#2"].inputs == ["block.conv_b1"] and by_id["block:relu#4"].inputs == ["block.conv_c"]
+    assert by_id["block:max_pool2d"].settings["kernel"] == [3, 3]
+    for order in ["edcba", "cebad", "bdeac"]:
+        reordered = rows(order=order, add="ca")
+        assert [row.id for row in reordered] != [row.id for row in original]  # the calls did run in another order
+        assert described(reordered) == described(original), order
+    # a concat given its operands in another order renames nothing: the change is at the concat
+    swapped = {row.id: row for row in rows(concat="bstf")}
+    assert {i: r.inputs for i, r in swapped.items() if i != "block:concat"} == \
+        {i: r.inputs for i, r in by_id.items() if i != "block:concat"}
+    assert swapped["block:concat"].inputs[:2] == ["block:relu#3", "block:add"]
 
 def test_option_a_zero_padding_is_traced_inside_the_shortcut():
     """The zero channels are appended after the input's: the concatenation's inputs say in which order."""
