@@ -13,7 +13,7 @@ from helpers import run_cli
 from helpers.paddleclas import paddleclas_reference
 from paddle_resnet import create_model, diff_models, resnet18, resnet50, resnext50_32x4d
 from paddle_resnet.analysis.trace import trace_graph
-from paddle_resnet.verification.compare import compare_rows, render_differences
+from paddle_resnet.verification.compare import BY, compare_rows, render_differences
 
 
 def lazily(build, *args, **kwargs):
@@ -218,6 +218,21 @@ def test_a_golden_check_passes_a_refactor_that_reorders_branches_and_catches_a_s
     swapped = check_structure(_Inception(order=(3, 1, 0, 2), concat=(1, 0, 2, 3)), golden, "inception")
     assert not swapped.ok and swapped.differences[0].where == ":concat", swapped.report()
 
+
+
+def test_diff_of_a_refactor_reordering_functional_branches_is_empty_and_a_swapped_concat_is_one_line():
+    """``diff_models`` on a block that calls ``F.relu``/``F.max_pool2d``/``paddle.add`` in its own forward: its
+    repeated calls are named by data flow, so computing the branches in another order is no difference by path
+    or by computation; concatenating them in another order is one line, at the concat, both ways."""
+    from helpers.user_models import FunctionalInception
+
+    size = (1, 3, 8, 8)
+    for by in BY:
+        same = diff_models(FunctionalInception(), FunctionalInception(order="edcba", add="ca"), size, by=by)
+        assert same.same and same.same_computation, same.render()
+        swapped = diff_models(FunctionalInception(), FunctionalInception(order="edcba", concat="sbft"), size, by=by)
+        lines = render_differences(swapped.differences)
+        assert len(lines) == 1 and lines[0].startswith("block:concat: inputs"), lines
 
 def test_a_layer_removed_before_the_model_stops_is_the_first_line(tmp_path):
     """A convolution replaced by Identity: the next BatchNorm cannot run; the report names the removed convolution

@@ -404,10 +404,11 @@ def _number_by_data_flow(rows: List[Row]) -> None:
     ancestors = [0] * len(rows)
     for index, row in enumerate(rows):
         mask = 0
-        for ref in [*row.inputs, *row.sources]:
-            producer = position.get(_split_ref(ref)[0]) if isinstance(ref, str) else None
-            if producer is not None and producer != index:
-                mask |= ancestors[producer] | bits.get(producer, 0)
+        for ref in set(row.inputs + row.sources) if row.sources != row.inputs else row.inputs:
+            if isinstance(ref, str):
+                producer = position.get(_split_ref(ref)[0] if "[" in ref else ref)
+                if producer is not None and producer != index:
+                    mask |= ancestors[producer] | bits.get(producer, 0)
         ancestors[index] = mask
 
     described: Dict[Tuple[int, int], str] = {}
@@ -442,8 +443,8 @@ def _number_by_data_flow(rows: List[Row]) -> None:
         while remaining:
             # the earliest remaining call's group ancestors all ran before it, so are numbered: never empty
             ready = [i for i in remaining if not ancestors[i] & group & ~done]
-            chosen = min(ready, key=lambda i: (describe(i, _KEY_DEPTH),
-                                               json.dumps(rows[i].settings, sort_keys=True, default=str)))
+            chosen = ready[0] if len(ready) == 1 else min(ready, key=lambda i: (
+                describe(i, _KEY_DEPTH), json.dumps(rows[i].settings, sort_keys=True, default=str)))
             number = len(members) - len(remaining) + 1
             new = base if number == 1 else f"{base}#{number}"
             if rows[chosen].id != new:
