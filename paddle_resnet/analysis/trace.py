@@ -389,7 +389,7 @@ def _number_by_data_flow(rows: List[Row]) -> None:
     (directly or not) comes first, so a chain (a block's ReLUs) keeps its call order. Among calls independent of
     each other, the one whose inputs come first comes first: inputs are described by the names of the rows that
     made them (a repeated row by its own description, up to ``_KEY_DEPTH`` levels), then by the call's settings;
-    calls alike in all of that compute the same thing and keep their call order. Nothing here depends on the order
+    calls alike in all of that keep their call order (``compare.py`` still pairs them by data flow). Nothing here depends on the order
     independent branches ran in, nor on the order a later row consumes them in (a swapped concat stays visible at
     the concat)."""
     groups: Dict[str, List[int]] = {}
@@ -425,7 +425,8 @@ def _number_by_data_flow(rows: List[Row]) -> None:
             inputs = [describe_ref(ref, depth - 1) for ref in row.inputs]
             if row.op in _COMMUTATIVE:
                 inputs.sort()
-            described[index, depth] = f"{base}({', '.join(inputs)})"
+            settings = json.dumps(row.settings, sort_keys=True, default=str) if row.settings else ""
+            described[index, depth] = f"{base}({', '.join(inputs)}){settings}"
         return described[index, depth]
 
     def describe_ref(ref, depth: int) -> str:
@@ -443,8 +444,7 @@ def _number_by_data_flow(rows: List[Row]) -> None:
         while remaining:
             # the earliest remaining call's group ancestors all ran before it, so are numbered: never empty
             ready = [i for i in remaining if not ancestors[i] & group & ~done]
-            chosen = ready[0] if len(ready) == 1 else min(ready, key=lambda i: (
-                describe(i, _KEY_DEPTH), json.dumps(rows[i].settings, sort_keys=True, default=str)))
+            chosen = ready[0] if len(ready) == 1 else min(ready, key=lambda i: describe(i, _KEY_DEPTH))
             number = len(members) - len(remaining) + 1
             new = base if number == 1 else f"{base}#{number}"
             if rows[chosen].id != new:
