@@ -252,3 +252,26 @@ def test_a_layer_removed_before_the_model_stops_is_the_first_line(tmp_path):
     assert not result.ok and [(d.where, d.change) for d in result.differences] == [("2", "removed")], \
         result.report()
     assert "runs: " in result.report()
+
+
+def test_a_golden_file_numbering_repeated_calls_otherwise_checks_the_same(tmp_path):
+    """A golden file whose repeated functional calls are numbered otherwise (as one recorded before they were
+    numbered by data flow: by call order) pairs its rows with the model's by data flow, structure and values:
+    no false alarm, and a swapped concat is still the one line."""
+    from helpers.user_models import FunctionalInception
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    golden = tmp_path / "functional.json"
+    record_structure(FunctionalInception(), golden, [1, 3, 8, 8], name="functional", mode="eval")
+    text = golden.read_text()
+    assert '"block:relu"' in text and '"block:relu#4"' in text
+    golden.write_text(text.replace('"block:relu"', '"swap"').replace('"block:relu#4"', '"block:relu"')
+                      .replace('"swap"', '"block:relu#4"'))
+    for order in ["abcde", "edcba"]:
+        result = check_structure(FunctionalInception(order=order), golden, "functional")
+        assert result.ok and "value rows" in result.report(), result.report()
+        swapped = check_structure(FunctionalInception(order=order, concat="bstf"), golden, "functional")
+        assert not swapped.ok and render_differences(swapped.differences) == [
+            'block:concat: inputs ["block:add", "block:relu#3", "block:subtract", "block:split[1]"] -> '
+            '["block:relu#3", "block:add", "block:subtract", "block:split[1]"]'], swapped.report()
+        assert "values differ is block:concat" in swapped.report(), swapped.report()
