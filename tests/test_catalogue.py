@@ -306,8 +306,8 @@ def se_gate_removed(model):
 MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
              removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels,
              _in_forward("split", split_order), _in_forward("concat", concat_order), _in_forward("clip", clip_bound),
-             _in_forward("add", residual_removed), _in_forward("relu", relu6_in_one_branch, at_least=2), se_gate_removed,
-             doubled_output]
+             _in_forward("add", residual_removed), _in_forward("relu", relu6_in_one_branch, at_least=2),
+             se_gate_removed, doubled_output]
 
 
 # Variants that keep the computation: each must pass.

@@ -389,9 +389,9 @@ def _number_by_data_flow(rows: List[Row]) -> None:
     (directly or not) comes first, so a chain (a block's ReLUs) keeps its call order. Among calls independent of
     each other, the one whose inputs come first comes first: inputs are described by the names of the rows that
     made them (a repeated row by its own description, up to ``_KEY_DEPTH`` levels), then by the call's settings;
-    calls alike in all of that keep their call order (``compare.py`` still pairs them by data flow). Nothing here depends on the order
-    independent branches ran in, nor on the order a later row consumes them in (a swapped concat stays visible at
-    the concat)."""
+    calls alike in all of that keep their call order (``compare.py`` still pairs them by data flow). Nothing here
+    depends on the order independent branches ran in, nor on the order a later row consumes them in (a swapped
+    concat stays visible at the concat)."""
     groups: Dict[str, List[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault(_base(row.id), []).append(index)
