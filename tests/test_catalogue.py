@@ -464,13 +464,15 @@ def _values_line_row(report: str) -> str:
 
 @pytest.mark.parametrize("order", ["abcde", "edcba"])
 @pytest.mark.parametrize("change, first_line, first_values", [
-    (dict(concat="bstf"), "block:concat: inputs", "block:concat"),  # the concat's operands swapped
-    (dict(relu6="c"), "block:relu#4 (block:relu6): type relu -> relu6", "block:relu#4"),  # one branch's ReLU
-    (dict(relu6="a"), "block:relu (block:relu6): type relu -> relu6", "block:relu"),
-    (dict(halves="fe"), "block:subtract: inputs", "block:subtract"),  # the split's outputs swapped
-    (dict(subtract="ed"), "block:subtract: inputs", "block:subtract"),  # a non-commutative operation's operands
-    (dict(without_relu="a"), "block:relu: removed", "block:add"),  # a functional call removed
-    (dict(extra_relu="d"), "block:relu#5: added", "block:subtract"),  # ... and one inserted
+    pytest.param(dict(concat="bstf"), "block:concat: inputs", "block:concat", id="concat operands swapped"),
+    pytest.param(dict(relu6="c"), "block:relu#4 (block:relu6): type relu -> relu6", "block:relu#4",
+                 id="relu6 in branch c"),
+    pytest.param(dict(relu6="a"), "block:relu (block:relu6): type relu -> relu6", "block:relu",
+                 id="relu6 in branch a"),
+    pytest.param(dict(halves="fe"), "block:subtract: inputs", "block:subtract", id="split outputs swapped"),
+    pytest.param(dict(subtract="ed"), "block:subtract: inputs", "block:subtract", id="subtract operands swapped"),
+    pytest.param(dict(without_relu="a"), "block:relu: removed", "block:add", id="F.relu removed"),
+    pytest.param(dict(extra_relu="d"), "block:relu#5: added", "block:subtract", id="F.relu inserted"),
 ])
 def test_a_change_among_functional_branches_is_named_in_the_first_line_whatever_their_order(
         goldens, order, change, first_line, first_values):
