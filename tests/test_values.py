@@ -234,6 +234,6 @@ def test_a_hostile_golden_file_is_refused_quickly(tmp_path, monkeypatch):
         load_golden(deep)
     monkeypatch.setattr(golden_module, "MAX_BYTES", 1000)
     big = tmp_path / "big.json"
-    big.write_text(json.dumps({"format": 3, "architectures": {}, "about": "x" * 2000}))
+    big.write_text(json.dumps({"format": 4, "architectures": {}, "about": "x" * 2000}))
     with pytest.raises(GoldenFileError, match=r"is larger than"):
         load_golden(big)
