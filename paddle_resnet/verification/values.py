@@ -29,6 +29,7 @@ many rows that is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ def _kind(name: str, shape: List[int], dtype: str) -> Tuple[str, int]:
     return "centred", 0
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _offset(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"offset {name}".encode()).digest()[:8], "little") % SPREAD
 
@@ -136,18 +138,20 @@ class _Windows:
             sequence = np.empty(length, self.dtype)
             sequence[:len(old)] = old
             new = sequence[len(old):]
-            if self.dtype == "float64":
-                generator.random(out=new)  # in place: no second array of this size to allocate and copy
-            else:  # the same numbers as in float64, rounded
-                new[:] = generator.random(len(new))
+            # drawn and scaled in float64 (in place when the sequence is float64: no second array of its size),
+            # so that a float32 sequence holds the float64 numbers rounded
+            numbers = new if self.dtype == "float64" else np.empty(len(new))
+            generator.random(out=numbers)
             if kind[0] == "weight":  # uniform in [-bound, bound), He's initialisation
                 bound = math.sqrt(6.0 / max(kind[1], 1))
-                new *= 2 * bound
-                new -= bound
+                numbers *= 2 * bound
+                numbers -= bound
             elif kind[0] == "integer":
-                np.floor(new * 4, out=new)
+                np.floor(numbers * 4, out=numbers)
             else:
-                new += 0.5 if kind[0] == "positive" else -0.5
+                numbers += 0.5 if kind[0] == "positive" else -0.5
+            if numbers is not new:
+                new[:] = numbers
             self.sequences[kind] = sequence
 
 
@@ -292,51 +296,60 @@ def _named_state(model) -> Dict[int, str]:
     return names
 
 
+class _Seeded:
+    """What ``_seeded_state`` put in place: ``shared`` are the parameters that are views of ``windows``."""
+
+    def __init__(self, windows: _Windows):
+        self.windows, self.shared = windows, []
+
+    @property
+    def written(self) -> bool:
+        """Whether the forward wrote a shared parameter in place (and so its neighbours in the sequence)."""
+        return any(tensor._inplace_version() for tensor in self.shared)
+
+
 @contextlib.contextmanager
 def _seeded_state(model, dtype: str, share: bool = True):
     """Every parameter and buffer of ``model`` replaced by its ``seeded_value`` for the block; the originals
     (never read, never written: a LazyGuard model's have no values) are put back afterwards. With ``share``, the
-    floating parameters are views of the seeded sequences (see ``_Windows``) and the state yielded lists them: a
-    forward that writes one in place (and so its neighbours) must be run again without sharing. Buffers (which
-    BatchNorm writes in train mode) are always copies."""
+    floating parameters are views of the seeded sequences (see ``_Windows``): if the block wrote one in place,
+    the sequences are dropped (never used again, kept or not) and ``written`` says so, for the caller to run
+    again without sharing. Buffers (which BatchNorm writes in train mode) are always copies."""
     import paddle
     from paddle.base.framework import EagerParamBase
 
     names = _named_state(model)
-    windows = _windows(dtype)
+    seeded = _Seeded(_windows(dtype))
     made: Dict[int, object] = {}
-    replaced, shared = [], []
+    replaced = []
     tables = [(table, key, tensor) for layer in model.sublayers(include_self=True)
               for table in (layer._parameters, layer._buffers) for key, tensor in list(table.items())
               if tensor is not None and id(tensor) in names]
-    plans = {}  # id(tensor) -> (name, shape, dtype, kind)
+    plans = {}  # id(tensor) -> (name, shape, its dtype in the pass, kind)
     for _, _, tensor in tables:
         kind = str(tensor.dtype).rsplit(".", 1)[-1]
         own = dtype if kind.startswith(("float", "bfloat")) else kind
         shape = [int(d) for d in tensor.shape]
         plans[id(tensor)] = (names[id(tensor)], shape, own, _kind(names[id(tensor)], shape, own))
-        windows.reserve(*plans[id(tensor)][:2], plans[id(tensor)][3])
+        seeded.windows.reserve(names[id(tensor)], shape, plans[id(tensor)][3])
     try:
         for table, key, tensor in tables:
             if id(tensor) not in made:
                 name, shape, own, kind = plans[id(tensor)]
-                window = windows.window(name, shape, kind)
+                window = seeded.windows.window(name, shape, kind)
                 if share and own == dtype and isinstance(tensor, EagerParamBase):
                     made[id(tensor)] = _like(tensor, _shared(window))
-                    shared.append(made[id(tensor)])
+                    seeded.shared.append(made[id(tensor)])
                 else:
                     made[id(tensor)] = _like(tensor, paddle.to_tensor(window.astype(own)))
             replaced.append((table, key, tensor))
             table[key] = made[id(tensor)]
-        yield shared
+        yield seeded
     finally:
         for table, key, tensor in reversed(replaced):
             table[key] = tensor
-
-
-def _written(tensors) -> bool:
-    """Whether the forward wrote any of ``tensors`` in place."""
-    return any(tensor._inplace_version() for tensor in tensors)
+        if seeded.written and _KEPT.get(dtype) is seeded.windows:
+            del _KEPT[dtype]
 
 
 def _like(original, value):
@@ -423,13 +436,12 @@ def _value_pass(model, size, mode, dtype, share: bool = True) -> ValuePass:
 
     # batchnorm_note_silenced: Paddle warns that a BatchNorm in train mode tracks its statistics; a train-mode
     # entry is checked on purpose, and the note would reach the user's own warnings (a test's, a CI log).
-    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype, share) as shared, \
+    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype, share) as seeded, \
             batchnorm_note_silenced():
         example = paddle.to_tensor(value_input(size, dtype))
         digests[INPUT] = digest(example.numpy())
         traced = trace_graph(model, size, "eager", observe=observe, example=example)
-        written = _written(shared)
-    if written:  # the weights sharing the written one's memory changed under the forward: their own copies
+    if seeded.written:  # the weights sharing the written one's memory changed under the forward: their own copies
         return _value_pass(model, size, mode, dtype, share=False)
     del digests[INPUT]
     return ValuePass(traced.rows, digests, dtype, mode, size, random_rows)
@@ -442,7 +454,7 @@ def eager_trace(model, input_size):
     import paddle
 
     size = [int(d) for d in input_size]
-    with _seeded_state(model, "float32"), batchnorm_note_silenced():  # a weight written in place: only shapes
+    with _seeded_state(model, "float32"), batchnorm_note_silenced():  # a weight written in place: shapes stay
         return trace_graph(model, size, "eager", observe=lambda row, output: None,
                            example=paddle.to_tensor(value_input(size, "float32")))
 
