@@ -240,10 +240,14 @@ def test_a_golden_file_of_the_old_format_gets_a_clear_error(tmp_path):
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"format": 1, "architectures": {"resnet18": {"input_size": [1, 3, 224, 224],
                                                                           "values": {}, "sources": {}}}}))
-    with pytest.raises(GoldenFileError, match=r"has format 1, and this version of paddle_resnet reads format 3.*"
+    with pytest.raises(GoldenFileError, match=r"has format 1, and this version of paddle_resnet reads format 4.*"
                                               r"make_golden.py.*--update"):
         load_golden(old)
     old.write_text(json.dumps({"format": 2, "architectures": {}}))
-    with pytest.raises(GoldenFileError, match=r"has format 2, and this version of paddle_resnet reads format 3 "
+    with pytest.raises(GoldenFileError, match=r"has format 2, and this version of paddle_resnet reads format 4 "
                                               r"\(format 2 recorded neither the mode"):
+        load_golden(old)
+    old.write_text(json.dumps({"format": 3, "architectures": {}}))
+    with pytest.raises(GoldenFileError, match=r"has format 3, .* \(format 3's value digests were computed with "
+                                              r"weights seeded another way"):
         load_golden(old)

@@ -4,7 +4,7 @@ The package's own file lives in ``tests/golden/architectures.json`` (where revie
 the package as ``paddle_resnet/golden/`` so that verification works from an installed copy too. Users keep files
 of the same format for their own models (``record_structure``). See ``docs/verification.md``.
 
-Format 3 (this version): ``{"format": 3, "about": ..., "architectures": {name: {"input_size", "mode", "values",
+Format 4 (this version): ``{"format": 4, "about": ..., "architectures": {name: {"input_size", "mode", "values",
 "outputs", "sources"}}}``. ``values`` holds the structural fingerprint (``fingerprint.py``), ``layers`` included,
 one row per line, so that a change to one layer changes a few lines of a diff; ``mode`` is the mode (``eval`` or
 ``train``) the model is checked in; ``outputs`` the value digests of every row (``values.py``), ``null`` where
@@ -29,10 +29,11 @@ from .fingerprint import LAYERS, flatten_metrics, measure
 from .values import DIGEST_SIZE, MODES, RTOL
 from .._errors import PaddleResNetError
 
-FORMAT = 3
+FORMAT = 4
 #: What each format changed, for the error an old file gets.
 _FORMATS = {1: "format 1 kept a digest of the layers instead of the rows that locate a change",
-            2: "format 2 recorded neither the mode (train or eval) nor what the model computes (the value digests)"}
+            2: "format 2 recorded neither the mode (train or eval) nor what the model computes (the value digests)",
+            3: "format 3's value digests were computed with weights seeded another way, so they cannot be compared"}
 
 
 class GoldenFileError(PaddleResNetError):

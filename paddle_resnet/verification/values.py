@@ -29,6 +29,7 @@ many rows that is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 from dataclasses import dataclass, field
@@ -58,53 +59,140 @@ def _seed(text: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int.from_bytes(digest[:16], "little"))))
 
 
-#: Length of the seeded block a parameter's values repeat (a prime: no channel or kernel stride is a multiple of
-#: it, so every output channel of a convolution gets different weights). Drawing every number of a 60-million
-#: parameter model would take longer than the rest of a check.
-BLOCK = 65537
+#: Every tensor of a value pass is a window of a seeded sequence of its kind (weights of one fan-in, norm scales,
+#: ...), starting at an offset below ``SPREAD`` seeded by its name. A window of a parameter is a view, not a copy:
+#: the value pass of a 60-million parameter model draws a few sequences instead of writing every weight. The
+#: offsets make two tensors of one kind different (their windows shifted), unless their names seed the same
+#: offset (one chance in 65,537 per pair: then they are equal, which only hides their being swapped).
+SPREAD = 65537
 
 
 def seeded_value(name: str, shape, dtype: str = "float64") -> np.ndarray:
-    """The value a parameter or buffer called ``name`` gets in a value pass: uniform numbers seeded by the name
-    (``BLOCK`` of them, repeated to fill the shape), scaled so that activations stay of a moderate size through
-    the depth (He's scale for weights of two or more dimensions; around 1 for norm scales and variances, which
-    must be positive; around 0 for the rest). Integer buffers get small non-negative integers.
+    """The value a parameter or buffer called ``name`` gets in a value pass: the window at an offset seeded by
+    the name of a seeded sequence of uniform numbers, scaled by kind so that activations stay of a moderate size
+    through the depth (``_kind``): a weight of two or more dimensions by He's bound for its fan-in; norm scales
+    and variances (which must be positive) around 1; other tensors around 0; integer buffers small non-negative
+    integers.
 
     >>> seeded_value("fc.bias", [3]).round(6).tolist()
-    [-0.311816, -0.066191, -0.278137]
+    [-0.166112, 0.071807, 0.343621]
+    >>> seeded_value("conv.weight", [4, 2, 1, 1]).shape
+    (4, 2, 1, 1)
     """
     shape = [int(d) for d in shape]
-    return np.resize(_seeded_block(name, shape, dtype), math.prod(shape)).reshape(shape)
+    return _windows(_sequence_dtype(dtype)).window(name, shape, _kind(name, shape, dtype)).astype(dtype)
 
 
-def _seeded_block(name: str, shape: List[int], dtype: str) -> np.ndarray:
-    """The first ``BLOCK`` (at most) numbers of ``seeded_value``, already scaled: what is repeated to fill it."""
-    size = math.prod(shape)
-    block = _seed(name).random(min(size, BLOCK))
-    if np.dtype(dtype).kind in "iub":
-        return np.floor(block * 4).astype(dtype)
-    leaf = name.rsplit(".", 1)[-1].lower()
+def _sequence_dtype(dtype: str) -> str:
+    """The precision of the sequences a tensor of ``dtype`` is a window of (integers are drawn as floats)."""
+    return dtype if np.dtype(dtype).kind == "f" else "float64"
+
+
+def _kind(name: str, shape: List[int], dtype: str) -> Tuple[str, int]:
+    """Which sequence a tensor is a window of: ``("weight", fan-in)``, ``("positive", 0)`` for norm scales and
+    variances, ``("integer", 0)``, else ``("centred", 0)``."""
+    if np.dtype(dtype).kind != "f":
+        return "integer", 0
     if len(shape) >= 2:
-        fan_in = math.prod(shape[1:]) if len(shape) > 2 else shape[0]  # conv [out, in, kh, kw]; Linear [in, out]
-        bound = math.sqrt(6.0 / max(fan_in, 1))
-        block = block * (2 * bound) - bound
-    elif "var" in leaf or leaf in ("weight", "scale", "gamma", "alpha"):
-        block = block + 0.5
-    else:
-        block = block - 0.5
-    return block.astype(dtype, copy=False)
+        return "weight", math.prod(shape[1:]) if len(shape) > 2 else shape[0]  # conv [out, in, ...]; Linear [in, out]
+    leaf = name.rsplit(".", 1)[-1].lower()
+    if "var" in leaf or leaf in ("weight", "scale", "gamma", "alpha"):
+        return "positive", 0
+    return "centred", 0
 
 
-def _seeded_tensor(name: str, shape, dtype: str):
-    """``seeded_value`` as a Paddle tensor, repeated by Paddle (one copy instead of NumPy's and then Paddle's)."""
-    import paddle
+@functools.lru_cache(maxsize=1 << 16)
+def _offset(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"offset {name}".encode()).digest()[:8], "little") % SPREAD
 
-    shape = [int(d) for d in shape]
-    size = math.prod(shape)
-    block = paddle.to_tensor(_seeded_block(name, shape, dtype))
-    if size > BLOCK:
-        block = paddle.tile(block, [-(-size // BLOCK)])[:size]
-    return block.reshape(shape)
+
+class _Windows:
+    """The seeded sequences tensors are windows of, one per kind, each drawn from its own seeded generator (as
+    long as the longest window ``reserve``d on it, or asked for) and kept while this object lives. A sequence
+    that must grow only draws its new numbers: a window's values never depend on which other tensors, or which
+    other models (``seeded_weights_kept``), share its sequence."""
+
+    def __init__(self, dtype: str):
+        self.dtype = dtype
+        self.lengths: Dict[Tuple[str, int], int] = {}
+        self.sequences: Dict[Tuple[str, int], np.ndarray] = {}
+        self.generators: Dict[Tuple[str, int], np.random.Generator] = {}
+
+    def reserve(self, name: str, shape: List[int], kind: Tuple[str, int]) -> None:
+        self.lengths[kind] = max(self.lengths.get(kind, 0), _offset(name) + math.prod(shape))
+
+    def window(self, name: str, shape: List[int], kind: Tuple[str, int]) -> np.ndarray:
+        self.reserve(name, shape, kind)
+        if len(self.sequences.get(kind, ())) < self.lengths[kind]:
+            self._draw()
+        start = _offset(name)
+        return self.sequences[kind][start:start + math.prod(shape)].reshape(shape)
+
+    def _draw(self) -> None:
+        """Lengthen every sequence shorter than its reserved length."""
+        for kind, length in self.lengths.items():
+            old = self.sequences.get(kind, np.empty(0, self.dtype))
+            if len(old) >= length:
+                continue
+            generator = self.generators.setdefault(kind, _seed(f"values {kind[0]} {kind[1]}"))
+            sequence = np.empty(length, self.dtype)
+            sequence[:len(old)] = old
+            new = sequence[len(old):]
+            # drawn and scaled in float64 (in place when the sequence is float64: no second array of its size),
+            # so that a float32 sequence holds the float64 numbers rounded
+            numbers = new if self.dtype == "float64" else np.empty(len(new))
+            generator.random(out=numbers)
+            if kind[0] == "weight":  # uniform in [-bound, bound), He's initialisation
+                bound = math.sqrt(6.0 / max(kind[1], 1))
+                numbers *= 2 * bound
+                numbers -= bound
+            elif kind[0] == "integer":
+                np.floor(numbers * 4, out=numbers)
+            else:
+                numbers += 0.5 if kind[0] == "positive" else -0.5
+            if numbers is not new:
+                new[:] = numbers
+            self.sequences[kind] = sequence
+
+
+#: The sequences kept by ``seeded_weights_kept``, by dtype, while it is active.
+_KEPT: Dict[str, _Windows] = {}
+_KEEPING = [0]
+
+
+@contextlib.contextmanager
+def seeded_weights_kept():
+    """Value passes in the block share their seeded sequences (``_Windows``) instead of drawing their own:
+    checking a family of models (``verify`` over every architecture) draws each sequence once. They hold as much
+    memory as the largest weights of each fan-in (about 180 MB for the 13 ResNets with values) until the block
+    ends; the values are the same either way.
+
+    >>> with seeded_weights_kept():
+    ...     a = seeded_value("conv.weight", [4, 2, 3, 3])
+    >>> bool((a == seeded_value("conv.weight", [4, 2, 3, 3])).all())
+    True
+    """
+    _KEEPING[0] += 1
+    try:
+        yield
+    finally:
+        _KEEPING[0] -= 1
+        if not _KEEPING[0]:
+            _KEPT.clear()
+
+
+def _windows(dtype: str) -> "_Windows":
+    """The sequences a value pass takes its tensors from: its own, or the kept ones."""
+    if not _KEEPING[0]:
+        return _Windows(dtype)
+    return _KEPT.setdefault(dtype, _Windows(dtype))
+
+
+def _shared(array: np.ndarray):
+    """A Paddle tensor on ``array``'s memory (Paddle 3; Paddle 2.6 copies it), which it keeps alive."""
+    from paddle.utils.dlpack import from_dlpack
+
+    return from_dlpack(array.__dlpack__())
 
 
 def value_input(size, dtype: str = "float64") -> np.ndarray:
@@ -208,32 +296,60 @@ def _named_state(model) -> Dict[int, str]:
     return names
 
 
+class _Seeded:
+    """What ``_seeded_state`` put in place: ``shared`` are the parameters that are views of ``windows``."""
+
+    def __init__(self, windows: _Windows):
+        self.windows, self.shared = windows, []
+
+    @property
+    def written(self) -> bool:
+        """Whether the forward wrote a shared parameter in place (and so its neighbours in the sequence)."""
+        return any(tensor._inplace_version() for tensor in self.shared)
+
+
 @contextlib.contextmanager
-def _seeded_state(model, dtype: str):
+def _seeded_state(model, dtype: str, share: bool = True):
     """Every parameter and buffer of ``model`` replaced by its ``seeded_value`` for the block; the originals
-    (never read, never written: a LazyGuard model's have no values) are put back afterwards."""
+    (never read, never written: a LazyGuard model's have no values) are put back afterwards. With ``share``, the
+    floating parameters are views of the seeded sequences (see ``_Windows``): if the block wrote one in place,
+    the sequences are dropped (never used again, kept or not) and ``written`` says so, for the caller to run
+    again without sharing. Buffers (which BatchNorm writes in train mode) are always copies."""
     import paddle
+    from paddle.base.framework import EagerParamBase
 
     names = _named_state(model)
+    seeded = _Seeded(_windows(dtype))
     made: Dict[int, object] = {}
     replaced = []
+    tables = [(table, key, tensor) for layer in model.sublayers(include_self=True)
+              for table in (layer._parameters, layer._buffers) for key, tensor in list(table.items())
+              if tensor is not None and id(tensor) in names]
+    plans = {}  # id(tensor) -> (name, shape, its dtype in the pass, kind)
+    for _, _, tensor in tables:
+        kind = str(tensor.dtype).rsplit(".", 1)[-1]
+        own = dtype if kind.startswith(("float", "bfloat")) else kind
+        shape = [int(d) for d in tensor.shape]
+        plans[id(tensor)] = (names[id(tensor)], shape, own, _kind(names[id(tensor)], shape, own))
+        seeded.windows.reserve(names[id(tensor)], shape, plans[id(tensor)][3])
     try:
-        for layer in model.sublayers(include_self=True):
-            for table in (layer._parameters, layer._buffers):
-                for key, tensor in list(table.items()):
-                    if tensor is None or id(tensor) not in names:
-                        continue
-                    if id(tensor) not in made:
-                        kind = str(tensor.dtype).rsplit(".", 1)[-1]
-                        floating = kind.startswith(("float", "bfloat"))
-                        made[id(tensor)] = _like(tensor, _seeded_tensor(names[id(tensor)], tensor.shape,
-                                                                        dtype if floating else kind))
-                    replaced.append((table, key, tensor))
-                    table[key] = made[id(tensor)]
-        yield
+        for table, key, tensor in tables:
+            if id(tensor) not in made:
+                name, shape, own, kind = plans[id(tensor)]
+                window = seeded.windows.window(name, shape, kind)
+                if share and own == dtype and isinstance(tensor, EagerParamBase):
+                    made[id(tensor)] = _like(tensor, _shared(window))
+                    seeded.shared.append(made[id(tensor)])
+                else:
+                    made[id(tensor)] = _like(tensor, paddle.to_tensor(window.astype(own)))
+            replaced.append((table, key, tensor))
+            table[key] = made[id(tensor)]
+        yield seeded
     finally:
         for table, key, tensor in reversed(replaced):
             table[key] = tensor
+        if seeded.written and _KEPT.get(dtype) is seeded.windows:
+            del _KEPT[dtype]
 
 
 def _like(original, value):
@@ -296,7 +412,7 @@ def value_pass(model, input_size, mode: str = "eval", dtype: Optional[str] = Non
         return _value_pass(model, size, mode, "float32")
 
 
-def _value_pass(model, size, mode, dtype) -> ValuePass:
+def _value_pass(model, size, mode, dtype, share: bool = True) -> ValuePass:
     import paddle
 
     digests: Dict[str, Optional[List[float]]] = {}
@@ -322,10 +438,13 @@ def _value_pass(model, size, mode, dtype) -> ValuePass:
 
     # batchnorm_note_silenced: Paddle warns that a BatchNorm in train mode tracks its statistics; a train-mode
     # entry is checked on purpose, and the note would reach the user's own warnings (a test's, a CI log).
-    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype), batchnorm_note_silenced():
+    with in_mode(model, mode), _default_dtype(dtype), _seeded_state(model, dtype, share) as seeded, \
+            batchnorm_note_silenced():
         example = paddle.to_tensor(value_input(size, dtype))
         digests[INPUT] = digest(example.numpy())
         traced = trace_graph(model, size, "eager", observe=observe, example=example)
+    if seeded.written:  # the weights sharing the written one's memory changed under the forward: their own copies
+        return _value_pass(model, size, mode, dtype, share=False)
     del digests[INPUT]
     final = {ran_as: row.id for row, ran_as in observed}  # repeated names numbered by data flow (trace.py)
     digests = {final[row_id]: values for row_id, values in digests.items()}
@@ -339,7 +458,7 @@ def eager_trace(model, input_size):
     import paddle
 
     size = [int(d) for d in input_size]
-    with _seeded_state(model, "float32"), batchnorm_note_silenced():
+    with _seeded_state(model, "float32"), batchnorm_note_silenced():  # a weight written in place: shapes stay
         return trace_graph(model, size, "eager", observe=lambda row, output: None,
                            example=paddle.to_tensor(value_input(size, "float32")))
 
