@@ -6,10 +6,12 @@ function bound by name in a helper module, a layer whose overridden ``forward`` 
 the numbers. So a value pass runs the model once, eagerly, under conditions every machine reproduces:
 
 - every parameter and buffer is *replaced for the pass* (the user's tensors are never touched: the pass puts
-  other tensors in their places and puts the originals back afterwards) by values drawn from NumPy's PCG64
-  generator seeded by a hash of the parameter's name (``layer1.0.conv1.weight``), scaled by its shape like a
-  He initialisation. They do not depend on ``paddle.seed``, the machine, or the Paddle version, and a model
-  built under ``paddle.LazyGuard`` (no weights at all) gets the same values as a normally built one;
+  other tensors in their places and puts the originals back afterwards) by a window of a seeded sequence of
+  uniform numbers (NumPy's PCG64), one sequence per kind of tensor (weights of one fan-in, scaled like a He
+  initialisation; norm scales; other vectors), at an offset seeded by a hash of the tensor's name
+  (``layer1.0.conv1.weight``): see ``seeded_value``. They do not depend on ``paddle.seed``, the machine, or the
+  Paddle version, and a model built under ``paddle.LazyGuard`` (no weights at all) gets the same values as a
+  normally built one;
 - the input is drawn the same way (seeded by ``"input"``);
 - the forward runs in float64 where the kernels allow it (float32 otherwise, and the golden file says which);
 - the model runs in the mode the golden entry records (``eval`` or ``train``: BatchNorm on batch statistics),
