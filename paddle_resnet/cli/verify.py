@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import json
 import sys
 import time
@@ -12,6 +11,7 @@ import time
 from tabulate import tabulate
 
 from ..analysis.summary import FORMATS
+from .._process import frozen_gc
 from ..builders import create_model
 from ..models.table import did_you_mean, list_models
 from ..verification.compare import render_differences
@@ -153,10 +153,7 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     rows, failed, located = [], [], {}
-    # The collector would scan the loaded golden file (hundreds of thousands of objects) at every full collection
-    # while the models are built; it lives until the process ends, so it is moved out of the collector's sight.
-    gc.freeze()
-    with seeded_weights_kept():
+    with frozen_gc(), seeded_weights_kept():
         results = [(name, check_entry(_build(name), entries[name], name)) for name in names]
     for name, result in results:
         if not result.ok:
