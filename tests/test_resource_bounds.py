@@ -338,8 +338,22 @@ def _endless(connection, stop):
         pass
 
 
+def _trickle(connection, stop):
+    """One byte every 20 ms: each read comes well within the timeout, the whole file never would."""
+    try:
+        while not stop.wait(0.02):
+            connection.sendall(b"\0")
+    except OSError:
+        pass
+
+
+_TRICKLED = r"bytes received in [\d.]+ s, slower than the accepted minimum average of 1000 bytes/s after the first 0.5"
+
+
 @pytest.mark.parametrize("headers, body, problem", [
     (b"Content-Length: 1000\r\n", _stall, "timed out"),
+    (b"Content-Length: 100000\r\n", _trickle, _TRICKLED),
+    (b"", _trickle, _TRICKLED),
     (b"", _endless, r"more than 1048576 bytes \(MAX_DOWNLOAD_BYTES; the server declares no size\)"),
     (b"Content-Length: 99999999999\r\n", _endless, r"the server declares 99999999999 bytes; accepted: at most"),
 ])
@@ -352,6 +366,8 @@ def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, 
     monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT", 0.5)
     monkeypatch.setattr(official, "MAX_DOWNLOAD_BYTES", 2 ** 20)
+    monkeypatch.setattr(official, "MIN_DOWNLOAD_RATE", 1000)  # the trickle's 50 bytes/s is cut off after ~0.5 s
+    monkeypatch.delenv(official.MIN_RATE_ENV, raising=False)
     server = _HostileServer(headers, body)
     try:
         with pytest.raises(official.WeightsDownloadError, match=problem) as error:
@@ -360,6 +376,24 @@ def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, 
         server.close()
     assert server.url in str(error.value)
     assert not list((tmp_path / "cache").rglob("*.safetensors*"))  # nothing half-written is left
+
+
+def test_the_minimum_download_rate_is_read_from_the_environment(tmp_path, monkeypatch):
+    from paddle_resnet.weights import official
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT", 0.5)
+    monkeypatch.setenv(official.MIN_RATE_ENV, "800")
+    server = _HostileServer(b"Content-Length: 100000\r\n", _trickle)
+    try:
+        with pytest.raises(official.WeightsDownloadError, match="minimum average of 800 bytes/s"):
+            official.fetch(server.url, str(tmp_path / "w.safetensors"))
+    finally:
+        server.close()
+    for setting in ("fast", "0", "-5", "inf"):
+        monkeypatch.setenv(official.MIN_RATE_ENV, setting)
+        with pytest.raises(ValueError, match=f"{official.MIN_RATE_ENV}='{setting}': expected a positive number"):
+            official.fetch("http://127.0.0.1:9/w.safetensors", str(tmp_path / "w.safetensors"))
 
 
 # ------------------------------------------------------------------------------------ runs always continue
