@@ -234,6 +234,43 @@ def test_one_stray_pytorch_key_in_paddle_weights_is_refused_not_guessed():
 
 # ------------------------------------------------------------------------------ images, settings, flags
 
+def _png_header(width: int, height: int) -> bytes:
+    """A 65-byte 1-bit grayscale PNG whose header declares ``width`` x ``height`` pixels (its data is empty)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns above the same count
+@pytest.mark.parametrize("draft", [None, (64, 64)])
+def test_a_huge_image_is_refused_from_its_header_before_any_pixel_is_decoded(tmp_path, monkeypatch, draft):
+    from PIL import ImageFile
+
+    from paddle_resnet.deploy.preprocess import MAX_IMAGE_PIXELS, ImageFileError, read_image
+    from paddle_resnet.training.data import check_image
+
+    assert MAX_IMAGE_PIXELS == 89_478_485  # Pillow's DecompressionBombWarning threshold (Image.MAX_IMAGE_PIXELS)
+
+    def decoded(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)  # any decoding (and its allocation) fails the test
+    (tmp_path / "huge.png").write_bytes(_png_header(9500, 9500))  # 90,250,000 pixels, 65 bytes on disk
+    with pytest.raises(ImageFileError, match=r"^9500 x 9500 pixels \(90,250,000\): more than the 89,478,485 "
+                                             r"accepted \(MAX_IMAGE_PIXELS\)"):
+        read_image(str(tmp_path / "huge.png"), draft=draft)
+    assert check_image(str(tmp_path / "huge.png")).startswith("9500 x 9500 pixels")
+    # Just within the limit (9459 x 9459 = 89,472,681): the header passes, and decoding starts.
+    (tmp_path / "large.png").write_bytes(_png_header(9459, 9459))
+    with pytest.raises(AssertionError, match="pixels were decoded"):
+        read_image(str(tmp_path / "large.png"), draft=draft)
+
+
 def test_the_image_reader_applies_the_exif_orientation(tmp_path):
     from PIL import Image, ImageOps
 
