@@ -88,7 +88,8 @@ def test_seeded_values_depend_on_the_name_and_shape_only():
     bound = np.sqrt(6 / (64 * 9))  # He's bound for the fan-in
     assert np.abs(channels).max() <= bound and np.abs(channels).max() > 0.9 * bound
     # float32 values are the float64 ones rounded, so a float32 pass computes what a float64 pass does
-    assert np.array_equal(seeded_value("fc.weight", [8, 3], "float32"), seeded_value("fc.weight", [8, 3]).astype(np.float32))
+    assert np.array_equal(seeded_value("fc.weight", [8, 3], "float32"),
+                          seeded_value("fc.weight", [8, 3]).astype(np.float32))
 
 
 def test_seeded_values_do_not_depend_on_what_else_draws_from_their_sequence():
