@@ -334,7 +334,8 @@ def test_a_files_split_does_not_depend_on_the_other_files():
 # --------------------------------------------------------------------------------------------- downloads
 
 class _HostileServer:
-    """An HTTP server on 127.0.0.1 that sends headers and then ``body`` (a callable writing to the socket)."""
+    """An HTTP server on 127.0.0.1 that sends headers and then ``body`` (a callable writing to the socket); with
+    ``headers=None``, only ``body``."""
 
     def __init__(self, headers: bytes, body):
         import socket
@@ -350,7 +351,8 @@ class _HostileServer:
             connection, _ = self.listener.accept()
             with connection:
                 connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n")
+                if headers is not None:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n")
                 body(connection, self.stop)
 
         self.thread = threading.Thread(target=serve, daemon=True)
@@ -384,6 +386,21 @@ def _trickle(connection, stop):
         pass
 
 
+def _trickled_headers(connection, stop):
+    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    _trickle(connection, stop)
+
+
+def _continue_for_ever(connection, stop):
+    """``100 Continue`` responses, which Python's http.client skips one after another without a limit."""
+    try:
+        while not stop.wait(0.01):
+            connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    except OSError:
+        pass
+
+
+_NO_HEADERS = r"no complete response \(status line and headers\) within 1 s \(twice DOWNLOAD_TIMEOUT\)"
 _TRICKLED = r"bytes received in [\d.]+ s, slower than the accepted minimum average of 1000 bytes/s after the first 0.5"
 
 
@@ -391,6 +408,8 @@ _TRICKLED = r"bytes received in [\d.]+ s, slower than the accepted minimum avera
     (b"Content-Length: 1000\r\n", _stall, "timed out"),
     (b"Content-Length: 100000\r\n", _trickle, _TRICKLED),
     (b"", _trickle, _TRICKLED),
+    (None, _trickled_headers, _NO_HEADERS),
+    (None, _continue_for_ever, _NO_HEADERS),
     (b"", _endless, r"more than 1048576 bytes \(MAX_DOWNLOAD_BYTES; the server declares no size\)"),
     (b"Content-Length: 99999999999\r\n", _endless, r"the server declares 99999999999 bytes; accepted: at most"),
 ])

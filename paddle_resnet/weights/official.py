@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from .._files import atomic_path, atomic_write_text
@@ -231,7 +233,8 @@ def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optio
     """Download ``url`` to ``path`` (atomically: a failed download leaves nothing there) and return ``path``.
 
     Bounded in time and size: ``timeout`` (default ``DOWNLOAD_TIMEOUT``) seconds for the connection and for
-    each read, an average of at least ``min_rate`` bytes per second after the first ``timeout`` seconds
+    each read, ``2 * timeout`` for the response's status line and headers (redirects included), an average of at
+    least ``min_rate`` bytes per second of the body after its first ``timeout`` seconds
     (default ``MIN_DOWNLOAD_RATE``, or ``$PADDLE_RESNET_MIN_DOWNLOAD_RATE``), ``max_bytes`` (default
     ``MAX_DOWNLOAD_BYTES``) at most, and exactly the ``Content-Length`` the server declares when it declares
     one. Raises ``OSError`` (``WeightsDownloadError`` for a bound) otherwise.
@@ -243,7 +246,7 @@ def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optio
     min_rate = _min_download_rate() if min_rate is None else min_rate
     request = urllib.request.Request(url, headers={"User-Agent": "paddle_resnet"})
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)  # where the error says to put the file by hand
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _open(request, timeout) as response:
         declared = response.headers.get("Content-Length")
         if declared is not None:
             if not declared.strip().isdigit() or int(declared) > limit:
@@ -284,6 +287,84 @@ def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optio
             raise
         progress.close()
     return path
+
+
+def _open(request, timeout: float):
+    """``urlopen(request, timeout=timeout)``, given up when the status line and headers (of every redirect) have
+    not all arrived ``2 * timeout`` seconds after the start: Python's ``http.client`` reads them with a timeout
+    per read only, so a server could trickle them, or send ``100 Continue`` responses, for ever."""
+    import urllib.request
+
+    watchdog = _Watchdog(2 * timeout)
+
+    def watched(handler):
+        class Watched(handler):
+            def do_open(self, http_class, req, **kwargs):
+                class Connection(http_class):
+                    def connect(self):
+                        super().connect()
+                        watchdog.watch(self.sock)
+
+                return super().do_open(Connection, req, **kwargs)
+
+        return Watched()
+
+    handlers = [watched(urllib.request.HTTPHandler)]
+    if hasattr(urllib.request, "HTTPSHandler"):  # absent when Python has no ssl module
+        handlers.append(watched(urllib.request.HTTPSHandler))
+    try:
+        response = urllib.request.build_opener(*handlers).open(request, timeout=timeout)
+    except Exception as error:
+        if watchdog.stop():
+            raise WeightsDownloadError(f"{request.full_url}: no complete response (status line and headers) "
+                                       f"within {2 * timeout:g} s (twice DOWNLOAD_TIMEOUT)") from error
+        raise
+    if watchdog.stop():  # it fired just as the headers came: the connection is shut
+        response.close()
+        raise WeightsDownloadError(f"{request.full_url}: no complete response (status line and headers) within "
+                                   f"{2 * timeout:g} s (twice DOWNLOAD_TIMEOUT)")
+    return response
+
+
+class _Watchdog:
+    """Shuts down the sockets it watches ``seconds`` after it starts, unless stopped first: a read blocked on
+    them then returns at once."""
+
+    def __init__(self, seconds: float):
+        self.sockets: list = []
+        self.fired = self.stopped = False
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.fired:
+                self._shut(sock)
+
+    def stop(self) -> bool:
+        """Stop watching; whether it had fired."""
+        with self.lock:
+            self.stopped = True
+            self.timer.cancel()
+            return self.fired
+
+    def _fire(self) -> None:
+        with self.lock:
+            if self.stopped:
+                return
+            self.fired = True
+            for sock in self.sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        try:  # the plain socket's shutdown, also under TLS: the blocked read sees the end, the TLS state is not touched
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
 
 
 def _min_download_rate() -> float:
