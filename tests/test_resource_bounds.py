@@ -377,27 +377,27 @@ def _endless(connection, stop):
         pass
 
 
-def _trickle(connection, stop):
-    """One byte every 20 ms: each read comes well within the timeout, the whole file never would."""
-    try:
-        while not stop.wait(0.02):
-            connection.sendall(b"\0")
-    except OSError:
-        pass
+def _every(seconds: float, data: bytes):
+    """A body sending ``data`` every ``seconds`` until the test ends."""
+    def body(connection, stop):
+        try:
+            while not stop.wait(seconds):
+                connection.sendall(data)
+        except OSError:
+            pass
+
+    return body
+
+
+#: One byte every 20 ms: each read comes well within the timeout, the whole file never would.
+_trickle = _every(0.02, b"\0")
+#: ``100 Continue`` responses, which Python's http.client skips one after another without a limit.
+_continue_for_ever = _every(0.01, b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
 def _trickled_headers(connection, stop):
     connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
     _trickle(connection, stop)
-
-
-def _continue_for_ever(connection, stop):
-    """``100 Continue`` responses, which Python's http.client skips one after another without a limit."""
-    try:
-        while not stop.wait(0.01):
-            connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-    except OSError:
-        pass
 
 
 _NO_HEADERS = r"no complete response \(status line and headers\) within 1 s \(twice DOWNLOAD_TIMEOUT\)"
