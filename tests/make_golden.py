@@ -137,7 +137,8 @@ def build():
             values, outputs, sources = closed_form_entry(name)
         architectures[name] = {"input_size": size, "mode": "eval", "values": values, "outputs": outputs,
                                "sources": sources}
-        print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  ({sources['params'][:40]}...)")
+        print(f"{name:<18} {values['params']['total']:>12,} params  {values['macs']:>15,} MACs  "
+              f"({sources['params'][:40]}...)")
     return {"format": FORMAT, "about": ABOUT, "architectures": architectures, "blocks": block_entries()}
 
 

@@ -275,3 +275,22 @@ def test_a_golden_file_numbering_repeated_calls_otherwise_checks_the_same(tmp_pa
             'block:concat: inputs ["block:add", "block:relu#3", "block:subtract", "block:split[1]"] -> '
             '["block:relu#3", "block:add", "block:subtract", "block:split[1]"]'], swapped.report()
         assert "values differ is block:concat" in swapped.report(), swapped.report()
+
+
+def test_the_verdict_counts_one_differing_row_in_the_singular():
+    def tiny(stride=1, activation=paddle.nn.ReLU):
+        return paddle.nn.Sequential(paddle.nn.Conv2D(3, 4, 3, stride=stride), activation())
+
+    one = diff_models(tiny(), tiny(activation=paddle.nn.ReLU6), (1, 3, 8, 8))
+    assert [d.where for d in one.differences] == [":relu"]  # the activation row: ReLU -> ReLU6
+    assert one.verdict() == "compared by path: 1 row differs (2 and 2 rows)"
+    two = diff_models(tiny(), tiny(stride=2), (1, 3, 8, 8))  # the ReLU's output shape follows the stride
+    assert two.verdict() == "compared by path: 2 rows differ (2 and 2 rows)"
+
+
+def test_a_golden_entry_of_one_value_row_is_described_in_the_singular():
+    from paddle_resnet.verification.golden import _describe_outputs
+
+    outputs = {"rows": [[0, [0.5, 1.0]]], "dtype": "float32", "input_size": [1, 3, 8, 8]}
+    assert _describe_outputs(outputs) == "1 value row (float32, at [1, 3, 8, 8])"
+    assert _describe_outputs({**outputs, "rows": outputs["rows"] * 2}).startswith("2 value rows")

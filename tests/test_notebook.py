@@ -46,7 +46,7 @@ def test_a_diff_shows_as_tables():
     assert diff._repr_markdown_() == diff.render("markdown")
     html = diff._repr_html_()
     assert html.startswith("<table>") and "resnet20 &lt;3 classes&gt;" in html and "<3 classes>" not in html
-    assert "compared by path: 1 rows differ" in html and "<li>fc: features [64, 10] -&gt; [64, 3]" in html
+    assert "compared by path: 1 row differs" in html and "<li>fc: features [64, 10] -&gt; [64, 3]" in html
 
 
 def test_list_models_by_pattern_and_published_weights():

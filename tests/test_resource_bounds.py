@@ -234,6 +234,43 @@ def test_one_stray_pytorch_key_in_paddle_weights_is_refused_not_guessed():
 
 # ------------------------------------------------------------------------------ images, settings, flags
 
+def _png_header(width: int, height: int) -> bytes:
+    """A 65-byte 1-bit grayscale PNG whose header declares ``width`` x ``height`` pixels (its data is empty)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # Pillow warns above the same count
+@pytest.mark.parametrize("draft", [None, (64, 64)])
+def test_a_huge_image_is_refused_from_its_header_before_any_pixel_is_decoded(tmp_path, monkeypatch, draft):
+    from PIL import ImageFile
+
+    from paddle_resnet.deploy.preprocess import MAX_IMAGE_PIXELS, ImageFileError, read_image
+    from paddle_resnet.training.data import check_image
+
+    assert MAX_IMAGE_PIXELS == 89_478_485  # Pillow's DecompressionBombWarning threshold (Image.MAX_IMAGE_PIXELS)
+
+    def decoded(self):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decoded)  # any decoding (and its allocation) fails the test
+    (tmp_path / "huge.png").write_bytes(_png_header(9500, 9500))  # 90,250,000 pixels, 65 bytes on disk
+    with pytest.raises(ImageFileError, match=r"^9500 x 9500 pixels \(90,250,000\): more than the 89,478,485 "
+                                             r"accepted \(MAX_IMAGE_PIXELS\)"):
+        read_image(str(tmp_path / "huge.png"), draft=draft)
+    assert check_image(str(tmp_path / "huge.png")).startswith("9500 x 9500 pixels")
+    # Just within the limit (9459 x 9459 = 89,472,681): the header passes, and decoding starts.
+    (tmp_path / "large.png").write_bytes(_png_header(9459, 9459))
+    with pytest.raises(AssertionError, match="pixels were decoded"):
+        read_image(str(tmp_path / "large.png"), draft=draft)
+
+
 def test_the_image_reader_applies_the_exif_orientation(tmp_path):
     from PIL import Image, ImageOps
 
@@ -297,7 +334,8 @@ def test_a_files_split_does_not_depend_on_the_other_files():
 # --------------------------------------------------------------------------------------------- downloads
 
 class _HostileServer:
-    """An HTTP server on 127.0.0.1 that sends headers and then ``body`` (a callable writing to the socket)."""
+    """An HTTP server on 127.0.0.1 that sends headers and then ``body`` (a callable writing to the socket); with
+    ``headers=None``, only ``body``."""
 
     def __init__(self, headers: bytes, body):
         import socket
@@ -313,7 +351,8 @@ class _HostileServer:
             connection, _ = self.listener.accept()
             with connection:
                 connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n")
+                if headers is not None:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\n" + headers + b"\r\n")
                 body(connection, self.stop)
 
         self.thread = threading.Thread(target=serve, daemon=True)
@@ -338,8 +377,39 @@ def _endless(connection, stop):
         pass
 
 
+def _every(seconds: float, data: bytes):
+    """A body sending ``data`` every ``seconds`` until the test ends."""
+    def body(connection, stop):
+        try:
+            while not stop.wait(seconds):
+                connection.sendall(data)
+        except OSError:
+            pass
+
+    return body
+
+
+#: One byte every 20 ms: each read comes well within the timeout, the whole file never would.
+_trickle = _every(0.02, b"\0")
+#: ``100 Continue`` responses, which Python's http.client skips one after another without a limit.
+_continue_for_ever = _every(0.01, b"HTTP/1.1 100 Continue\r\n\r\n")
+
+
+def _trickled_headers(connection, stop):
+    connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    _trickle(connection, stop)
+
+
+_NO_HEADERS = r"no complete response \(status line and headers\) within 1 s \(twice DOWNLOAD_TIMEOUT\)"
+_TRICKLED = r"bytes received in [\d.]+ s, slower than the accepted minimum average of 1000 bytes/s after the first 0.5"
+
+
 @pytest.mark.parametrize("headers, body, problem", [
     (b"Content-Length: 1000\r\n", _stall, "timed out"),
+    (b"Content-Length: 100000\r\n", _trickle, _TRICKLED),
+    (b"", _trickle, _TRICKLED),
+    (None, _trickled_headers, _NO_HEADERS),
+    (None, _continue_for_ever, _NO_HEADERS),
     (b"", _endless, r"more than 1048576 bytes \(MAX_DOWNLOAD_BYTES; the server declares no size\)"),
     (b"Content-Length: 99999999999\r\n", _endless, r"the server declares 99999999999 bytes; accepted: at most"),
 ])
@@ -352,6 +422,8 @@ def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, 
     monkeypatch.setattr(download, "WEIGHTS_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT", 0.5)
     monkeypatch.setattr(official, "MAX_DOWNLOAD_BYTES", 2 ** 20)
+    monkeypatch.setattr(official, "MIN_DOWNLOAD_RATE", 1000)  # the trickle's 50 bytes/s is cut off after ~0.5 s
+    monkeypatch.delenv(official.MIN_RATE_ENV, raising=False)
     server = _HostileServer(headers, body)
     try:
         with pytest.raises(official.WeightsDownloadError, match=problem) as error:
@@ -360,6 +432,24 @@ def test_a_download_is_bounded_in_time_and_size(tmp_path, monkeypatch, headers, 
         server.close()
     assert server.url in str(error.value)
     assert not list((tmp_path / "cache").rglob("*.safetensors*"))  # nothing half-written is left
+
+
+def test_the_minimum_download_rate_is_read_from_the_environment(tmp_path, monkeypatch):
+    from paddle_resnet.weights import official
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setattr(official, "DOWNLOAD_TIMEOUT", 0.5)
+    monkeypatch.setenv(official.MIN_RATE_ENV, "800")
+    server = _HostileServer(b"Content-Length: 100000\r\n", _trickle)
+    try:
+        with pytest.raises(official.WeightsDownloadError, match="minimum average of 800 bytes/s"):
+            official.fetch(server.url, str(tmp_path / "w.safetensors"))
+    finally:
+        server.close()
+    for setting in ("fast", "0", "-5", "inf"):
+        monkeypatch.setenv(official.MIN_RATE_ENV, setting)
+        with pytest.raises(ValueError, match=f"{official.MIN_RATE_ENV}='{setting}': expected a positive number"):
+            official.fetch("http://127.0.0.1:9/w.safetensors", str(tmp_path / "w.safetensors"))
 
 
 # ------------------------------------------------------------------------------------ runs always continue

@@ -60,8 +60,9 @@ def rows_and_footer(text):
     """The layer rows (input, output, params) and the footer lines; our rows of operations between layers (their
     module path is ``owner:op``) are none of paddle.summary's."""
     rows = [m.groups()[1:4] for m in map(ROW.match, text.splitlines()) if m and ":" not in (m.group(6) or "")]
-    footer = [line for line in text.splitlines() if re.match(r"^(Total params|Trainable params|Non-trainable|Input size|"
-                                                             r"Forward/backward|Params size|Estimated)", line)]
+    footer = [line for line in text.splitlines()
+              if re.match(r"^(Total params|Trainable params|Non-trainable|Input size|Forward/backward|Params size|"
+                          r"Estimated)", line)]
     return rows, footer
 
 

@@ -6,10 +6,10 @@ columns)`` turns it into text (``paddle.summary``'s fixed-width layout: for the 
 characters of every line are exactly paddle.summary's, then a Mult-Adds column and each row's module path such
 as ``layer1.0.conv1``), markdown or JSON.
 
-- Rows (``layer_rows``): every layer call in the order they finish (as ``paddle.summary`` lists them: a block after its layers),
-  parameter-free layers (``ReLU``) included, a layer called twice as two rows, and the operations between
-  layers (``x + identity``, ``paddle.concat`` ...) as rows of their own, labelled ``add-1`` and placed where
-  they ran (``kind="op"``: their Mult-Adds, not counted, show as ``--`` and add 0 to the totals).
+- Rows (``layer_rows``): every layer call in the order they finish (as ``paddle.summary`` lists them: a block
+  after its layers), parameter-free layers (``ReLU``) included, a layer called twice as two rows, and the
+  operations between layers (``x + identity``, ``paddle.concat`` ...) as rows of their own, labelled ``add-1``
+  and placed where they ran (``kind="op"``: their Mult-Adds, not counted, show as ``--`` and add 0 to the totals).
 - ``columns``: any of ``COLUMNS`` (torchinfo's ``col_names``): input size, output size, parameters, kernel size,
   Mult-Adds, trainable parameters. They are shown in that order.
 - ``depth`` folds rows, as torchinfo's ``depth``: a whole number ``d`` keeps the module paths of at most ``d``

@@ -67,6 +67,13 @@ class ImageFileError(PaddleResNetError, ValueError):
     range of values. The message says why (``read_image`` adds no path: its callers name the file)."""
 
 
+#: The most pixels an image file may have: Pillow's own ``Image.MAX_IMAGE_PIXELS`` (1024^3 / 4 / 3, about 89
+#: million; an RGB copy takes 268 MB), above which Pillow only warns (it refuses twice as many). Checked on the
+#: size the file's header declares, before any pixel is decoded or allocated. Not ``MAX_IMAGE_SIDE``: that
+#: bounds the model's input, and photos (6000 x 4000) are larger; they are resized before they reach the model.
+MAX_IMAGE_PIXELS = 1024 ** 3 // 4 // 3
+
+
 def read_image(path: str, draft: Optional[Tuple[int, int]] = None):
     """The image file at ``path`` as an 8-bit RGB ``PIL.Image``: the one reader of image files, used by training,
     validation, ``predict`` and ``Predictor.classify``, so all accept the same files and see the same pixels.
@@ -78,9 +85,11 @@ def read_image(path: str, draft: Optional[Tuple[int, int]] = None):
       and are refused (``ImageFileError``).
     * The EXIF orientation is applied, so a photo taken upright is upright whatever the camera stored.
     * ``draft``: decode a JPEG at reduced scale (enough to check that every byte decodes, much faster).
+    * An image of more than ``MAX_IMAGE_PIXELS`` pixels is refused from the size its header declares, before any
+      pixel is decoded (``ImageFileError``).
 
-    Pillow's errors (not an image, truncated) pass through; Pillow refuses images of more than about 179
-    million pixels (``DecompressionBombError``).
+    Pillow's errors (not an image, truncated) pass through; Pillow itself refuses, when the file is opened,
+    images of more than twice ``MAX_IMAGE_PIXELS`` (``DecompressionBombError``).
     """
     import stat
 
@@ -88,7 +97,11 @@ def read_image(path: str, draft: Optional[Tuple[int, int]] = None):
 
     if not stat.S_ISREG(os.stat(path).st_mode):  # a missing file: FileNotFoundError, as Pillow would raise
         raise ImageFileError("not a regular file (a directory, pipe, socket or device)")
-    with Image.open(path) as image:
+    with Image.open(path) as image:  # reads the header only: the size is known, no pixel is decoded yet
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise ImageFileError(f"{width} x {height} pixels ({width * height:,}): more than the {MAX_IMAGE_PIXELS:,} "
+                                 "accepted (MAX_IMAGE_PIXELS); reduce the image first")
         if draft is not None:
             image.draft("RGB", draft)
         image.load()

@@ -500,7 +500,8 @@ def _describe(config: TrainConfig, train_set: ImageFolder, val_set: ImageFolder,
                                                 if config.milestones else "")
     schedule += (f", lr {config.warmup_lr:g} until the training error is below {config.warmup_until_error:.0%}"
                  if config.warmup_lr is not None else f", {counted(config.warmup_epochs, 'warm-up epoch')}")
-    length = counted(config.epochs, "epoch") if config.max_steps is None else f"{steps} steps ({counted(epochs, 'epoch')})"
+    length = (counted(config.epochs, "epoch") if config.max_steps is None else
+              f"{steps} steps ({counted(epochs, 'epoch')})")
     cpu = f" ({threads} CPU thread{'s' if threads > 1 else ''} each)" if threads else ""
     data = "" if (config.augment, config.normalize) == ("imagenet", "imagenet") else \
         f"; {config.augment} augmentation, {config.normalize} normalisation"

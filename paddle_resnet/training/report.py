@@ -8,7 +8,8 @@ from typing import List, Optional
 from .._files import atomic_path
 from .._progress import Progress as _TaskProgress
 
-#: Columns of ``metrics.csv``, one row per epoch (``step``: optimizer steps done after it); accuracies are fractions, ``val_*`` empty without validation.
+#: Columns of ``metrics.csv``, one row per epoch (``step``: optimizer steps done after it); accuracies are
+#: fractions, ``val_*`` empty without validation.
 METRIC_COLUMNS = ("epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_sec", "seconds")
 
 

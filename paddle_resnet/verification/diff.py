@@ -15,6 +15,7 @@ from typing import List, Optional
 from tabulate import tabulate
 
 from .._checks import check_choice, normalize_input_size
+from .._progress import counted
 from ..analysis.trace import Row
 from .compare import BY, LayerDifference, compare_rows, render_differences
 from .fingerprint import fingerprint_and_rows
@@ -55,7 +56,8 @@ class ModelDiff:
         if self.same:
             extra = "; the same computation" if self.by == "path" else " (names ignored)"
             return f"compared by {self.by}: no structural difference ({rows}){extra}"
-        text = f"compared by {self.by}: {len(self.differences)} rows differ ({rows})"
+        differ = "differs" if len(self.differences) == 1 else "differ"
+        text = f"compared by {self.by}: {counted(len(self.differences), 'row')} {differ} ({rows})"
         if self.by == "path" and self.same_computation:
             text += ("; by computation they are equivalent: the same operations in the same order, only the "
                      "names differ")

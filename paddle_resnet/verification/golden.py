@@ -23,6 +23,7 @@ from typing import List, Optional, Tuple
 
 from .._checks import is_int, normalize_input_size
 from .._files import atomic_write_text
+from .._progress import counted
 from ..analysis.trace import Row, paused_gc
 from .compare import compare_rows, summarize_row
 from .fingerprint import LAYERS, flatten_metrics, measure
@@ -295,7 +296,7 @@ VALUES_OFF = "values switched off for this entry (recorded with values=False): i
 def _describe_outputs(outputs) -> str:
     if outputs is None:
         return "values off"
-    return f"{len(outputs['rows'])} value rows ({outputs['dtype']}, at {outputs['input_size']})"
+    return f"{counted(len(outputs['rows']), 'value row')} ({outputs['dtype']}, at {outputs['input_size']})"
 
 
 def _sides(difference) -> Tuple[str, str]:

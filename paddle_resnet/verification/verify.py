@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from .._checks import normalize_input_size
+from .._progress import counted
 from ..analysis.counting import count_params
 from ..analysis.trace import Row, TraceError
 from .compare import LayerDifference, _shown, compare_rows, render_differences
@@ -176,7 +177,7 @@ def _check_structure(model, entry: dict, size: List[int], result: VerifyResult):
         if not matches:
             result.mismatches.append((metric, want, got))
     recorded = entry["values"][LAYERS]
-    result.compared.append(f"{len(recorded)} structure rows")
+    result.compared.append(counted(len(recorded), "structure row"))
     if ran:
         counterparts = _check_layers(result, recorded, values[LAYERS], rows)
     else:
@@ -221,13 +222,13 @@ def _check_values(model, outputs: dict, mode: str, result: VerifyResult, counter
         return
     recorded = outputs["rows"]
     random_rows = sum(1 for _, value in recorded if value is None)
-    result.compared.insert(1, f"{len(recorded) - random_rows} value rows ({outputs['dtype']} at "
+    result.compared.insert(1, f"{counted(len(recorded) - random_rows, 'value row')} ({outputs['dtype']} at "
                               f"{outputs['input_size']})")
     if random_rows:
-        result.unchecked.append(f"the values of {random_rows} rows at or after a random layer (dropout; compared "
-                                "by their settings)")
+        result.unchecked.append(f"the values of {counted(random_rows, 'row')} at or after a random layer (dropout; "
+                                "compared by their settings)")
     found = first_difference(outputs, measured, counterparts)
-    result.checks.append((VALUES, f"{len(recorded)} value rows", "agree" if found is None else "differ",
+    result.checks.append((VALUES, counted(len(recorded), "value row"), "agree" if found is None else "differ",
                           found is None))
     if found is not None:
         row_id, expected, actual, count = found
@@ -256,17 +257,18 @@ def _check_layers(result: VerifyResult, recorded: list, traced: list, rows: List
     """Compare the rows; return how they pair (actual id -> recorded id, ``None`` for an added row), or ``None``
     when they are the recorded rows."""
     if recorded == traced:  # the usual case, and fast: no alignment needed
-        result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows", True))
+        result.checks.append((LAYERS, counted(len(recorded), "row"), counted(len(traced), "row"), True))
         return None
     counterparts: dict = {}
     result.differences = compare_rows([Row.from_list(r) for r in recorded], rows, counterparts=counterparts)
     if not result.differences:  # every row paired, each computing the same from its inputs' counterparts
-        result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows", True))
+        result.checks.append((LAYERS, counted(len(recorded), "row"), counted(len(traced), "row"), True))
         result.notes.append("the layer rows are computed in another order than recorded (independent branches "
                             "reordered); the data flow is the same")
         return counterparts
-    result.checks.append((LAYERS, f"{len(recorded)} rows", f"{len(traced)} rows, {len(result.differences)} differ",
-                          False))
+    differ = "differs" if len(result.differences) == 1 else "differ"
+    result.checks.append((LAYERS, counted(len(recorded), "row"),
+                          f"{counted(len(traced), 'row')}, {len(result.differences)} {differ}", False))
     for difference in result.differences:
         where = f"{LAYERS}: {difference.where}"
         if difference.change == "removed":

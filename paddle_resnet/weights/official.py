@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Tuple, Union
 
 from .._files import atomic_path, atomic_write_text
@@ -216,22 +218,35 @@ DOWNLOAD_TIMEOUT = 60
 #: The most bytes a download may bring (the largest published ResNet weights are about 300 MB): a server that
 #: sends no ``Content-Length``, or declares more, is not read beyond it.
 MAX_DOWNLOAD_BYTES = 2 * 2 ** 30
+#: The slowest average a download may keep, in bytes per second, after its first ``DOWNLOAD_TIMEOUT`` seconds:
+#: a server sending a byte now and then (each read within the timeout) is given up once the file has taken
+#: longer than ``DOWNLOAD_TIMEOUT + received / MIN_DOWNLOAD_RATE`` seconds, so no download lasts longer than
+#: ``DOWNLOAD_TIMEOUT + size / MIN_DOWNLOAD_RATE`` (plus one read timeout). 64 KiB/s: ResNet-50's 100 MB file
+#: may take 27 minutes. The environment variable ``PADDLE_RESNET_MIN_DOWNLOAD_RATE`` (bytes per second)
+#: overrides it for a slower connection.
+MIN_DOWNLOAD_RATE = 64 * 1024
+MIN_RATE_ENV = "PADDLE_RESNET_MIN_DOWNLOAD_RATE"
 
 
-def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None) -> str:
+def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optional[int] = None,
+          min_rate: Optional[float] = None) -> str:
     """Download ``url`` to ``path`` (atomically: a failed download leaves nothing there) and return ``path``.
 
     Bounded in time and size: ``timeout`` (default ``DOWNLOAD_TIMEOUT``) seconds for the connection and for
-    each read, ``max_bytes`` (default ``MAX_DOWNLOAD_BYTES``) at most, and exactly the ``Content-Length`` the
-    server declares when it declares one. Raises ``OSError`` (``WeightsDownloadError`` for a bound) otherwise.
+    each read, ``2 * timeout`` for the response's status line and headers (redirects included), an average of at
+    least ``min_rate`` bytes per second of the body after its first ``timeout`` seconds
+    (default ``MIN_DOWNLOAD_RATE``, or ``$PADDLE_RESNET_MIN_DOWNLOAD_RATE``), ``max_bytes`` (default
+    ``MAX_DOWNLOAD_BYTES``) at most, and exactly the ``Content-Length`` the server declares when it declares
+    one. Raises ``OSError`` (``WeightsDownloadError`` for a bound) otherwise.
     """
     import urllib.request
 
     timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
     limit = MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes
+    min_rate = _min_download_rate() if min_rate is None else min_rate
     request = urllib.request.Request(url, headers={"User-Agent": "paddle_resnet"})
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)  # where the error says to put the file by hand
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _open(request, timeout) as response:
         declared = response.headers.get("Content-Length")
         if declared is not None:
             if not declared.strip().isdigit() or int(declared) > limit:
@@ -244,17 +259,25 @@ def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optio
         try:
             with atomic_path(path) as temporary, open(temporary, "wb") as file:
                 while True:
-                    chunk = response.read(1 << 20)  # each read waits at most `timeout` seconds
+                    # read1: whatever one read of the socket brings (read() would wait for the whole MiB, a
+                    # byte at a time from a trickling server); each read waits at most `timeout` seconds.
+                    chunk = response.read1(1 << 20)
                     if not chunk:
                         break
                     received += len(chunk)
+                    now = progress.clock()
+                    elapsed = now - progress.start
+                    if elapsed > timeout + received / min_rate:
+                        raise WeightsDownloadError(
+                            f"{url}: {received} bytes received in {elapsed:.1f} s, slower than the accepted "
+                            f"minimum average of {min_rate:g} bytes/s after the first {timeout:g} s "
+                            f"(MIN_DOWNLOAD_RATE; set {MIN_RATE_ENV} for a slower connection)")
                     if received > limit:
                         raise WeightsDownloadError(
                             f"{url}: more than {limit} bytes " + ("(its declared Content-Length)" if declared else
                                                                   "(MAX_DOWNLOAD_BYTES; the server declares no size)"))
                     file.write(chunk)
-                    now = progress.clock()
-                    rate = received / 2 ** 20 / max(now - progress.start, 1e-9)
+                    rate = received / 2 ** 20 / max(elapsed, 1e-9)
                     progress.update(received, f"{rate:.1f} MiB/s", now=now)
                 if declared is not None and received != limit:
                     raise WeightsDownloadError(f"{url}: the connection closed after {received} of the {limit} "
@@ -264,6 +287,99 @@ def fetch(url: str, path: str, timeout: Optional[float] = None, max_bytes: Optio
             raise
         progress.close()
     return path
+
+
+def _open(request, timeout: float):
+    """``urlopen(request, timeout=timeout)``, given up when the status line and headers (of every redirect) have
+    not all arrived ``2 * timeout`` seconds after the start: Python's ``http.client`` reads them with a timeout
+    per read only, so a server could trickle them, or send ``100 Continue`` responses, for ever."""
+    import urllib.request
+
+    watchdog = _Watchdog(2 * timeout)
+
+    def watched(handler):
+        class Watched(handler):
+            def do_open(self, http_class, req, **kwargs):
+                class Connection(http_class):
+                    def connect(self):
+                        super().connect()
+                        watchdog.watch(self.sock)
+
+                return super().do_open(Connection, req, **kwargs)
+
+        return Watched()
+
+    handlers = [watched(urllib.request.HTTPHandler)]
+    if hasattr(urllib.request, "HTTPSHandler"):  # absent when Python has no ssl module
+        handlers.append(watched(urllib.request.HTTPSHandler))
+    try:
+        response = urllib.request.build_opener(*handlers).open(request, timeout=timeout)
+    except Exception as error:
+        if watchdog.stop():
+            raise WeightsDownloadError(f"{request.full_url}: no complete response (status line and headers) "
+                                       f"within {2 * timeout:g} s (twice DOWNLOAD_TIMEOUT)") from error
+        raise
+    if watchdog.stop():  # it fired just as the headers came: the connection is shut
+        response.close()
+        raise WeightsDownloadError(f"{request.full_url}: no complete response (status line and headers) within "
+                                   f"{2 * timeout:g} s (twice DOWNLOAD_TIMEOUT)")
+    return response
+
+
+class _Watchdog:
+    """Shuts down the sockets it watches ``seconds`` after it starts, unless stopped first: a read blocked on
+    them then returns at once."""
+
+    def __init__(self, seconds: float):
+        self.sockets: list = []
+        self.fired = self.stopped = False
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def watch(self, sock) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.fired:
+                self._shut(sock)
+
+    def stop(self) -> bool:
+        """Stop watching; whether it had fired."""
+        with self.lock:
+            self.stopped = True
+            self.timer.cancel()
+            return self.fired
+
+    def _fire(self) -> None:
+        with self.lock:
+            if self.stopped:
+                return
+            self.fired = True
+            for sock in self.sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        try:  # the plain socket's shutdown, also under TLS: the blocked read sees the end, the TLS state is not touched
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+def _min_download_rate() -> float:
+    """``MIN_DOWNLOAD_RATE``, or the positive number of bytes per second in ``$PADDLE_RESNET_MIN_DOWNLOAD_RATE``."""
+    setting = os.environ.get(MIN_RATE_ENV, "").strip()
+    if not setting:
+        return MIN_DOWNLOAD_RATE
+    try:
+        rate = float(setting)
+    except ValueError:
+        rate = float("nan")
+    if not 0 < rate < float("inf"):
+        raise ValueError(f"{MIN_RATE_ENV}={setting[:40]!r}: expected a positive number of bytes per second "
+                         f"(default {MIN_DOWNLOAD_RATE})")
+    return rate
 
 
 def _mebibytes(done: int, total: int) -> str:
