@@ -59,6 +59,9 @@ MODELS = {
     "paddleclas ShuffleNetV2_x0_25": (lambda: _clas("model_zoo.shufflenet_v2", "ShuffleNetV2_x0_25"),
                                       [1, 3, 64, 64]),
     "paddleclas ResNet50_vd": (lambda: _clas("legendary_models.resnet", "ResNet50_vd"), [1, 3, 64, 64]),
+    "paddleclas Res2Net50_26w_4s": (lambda: _clas("model_zoo.res2net", "Res2Net50_26w_4s"), [1, 3, 64, 64]),
+    "paddleclas SE_ResNeXt50_32x4d": (lambda: _clas("model_zoo.se_resnext", "SE_ResNeXt50_32x4d"), [1, 3, 64, 64]),
+    "paddleclas HRNet_W18_C": (lambda: _clas("legendary_models.hrnet", "HRNet_W18_C"), [1, 3, 64, 64]),
 }
 #: The fast tier's share (model, mutation or variant): the rest run with --runslow.
 FAST = {("shufflenet_v2_x0_25", "reversed_channels"), ("shufflenet_v2_x0_25", "built under LazyGuard"),
@@ -486,15 +489,21 @@ def test_a_change_among_functional_branches_is_named_in_the_first_line_whatever_
     assert _values_line_row(result.report()) == first_values, result.report()
 
 
-def main() -> int:
-    """Run the whole catalogue and print caught / localised in the first line / false alarms / time."""
+def main(names=()) -> int:
+    """Run the whole catalogue (or the models ``names``) and print caught / localised in the first line / false
+    alarms / time."""
     import tempfile
+
+    unknown = [name for name in names if name not in MODELS]
+    if unknown:
+        print(f"unknown model(s) {unknown}; the catalogue's models are {list(MODELS)}", file=sys.stderr)
+        return 2
 
     folder = Path(tempfile.mkdtemp())
     caught = located = total = alarms = variants = 0
     missed, unlocated, lines = [], [], []
     start = time.perf_counter()
-    for name in MODELS:
+    for name in names or MODELS:
         model_start = time.perf_counter()
         golden = record(name, folder)
         for mutation in MUTATIONS:
@@ -522,7 +531,7 @@ def main() -> int:
                 print("FALSE ALARM", name, variant)
         print(f"{name}: {time.perf_counter() - model_start:.1f} s", flush=True)
     seconds = time.perf_counter() - start
-    print(f"{len(MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
+    print(f"{len(names or MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
           f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
     print(f"row lines in a report: at most {max(lines)[0]} ({max(lines)[1]}), "
           f"{sum(1 for count, _ in lines if count <= 5)} of {len(lines)} at most 5")
@@ -534,4 +543,4 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.path[:0] = [str(Path(__file__).parent)]
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
