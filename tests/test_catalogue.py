@@ -105,7 +105,8 @@ NO_PLACE = {name: set(names.split()) for name, names in {
 #: The fast tier's share (model, mutation or variant): the rest run with --runslow.
 FAST = {("shufflenet_v2_x0_25", "reversed_channels"), ("shufflenet_v2_x0_25", "built under LazyGuard"),
         ("functional_inception", "concat_order"), ("functional_inception", "relu6_in_one_branch"),
-        ("functional_inception", "branches computed in another order")}
+        ("functional_inception", "branches computed in another order"),
+        ("paddleclas SE_ResNeXt50_32x4d", "se_gate_removed")}
 BATCH_NORMS = (nn.layer.norm._BatchNormBase, nn.BatchNorm)  # PaddleClas uses the older nn.BatchNorm
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Swish, nn.Sigmoid)
 
