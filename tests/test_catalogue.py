@@ -6,10 +6,12 @@ The mutations are found by layer type in each model, so every model gets the sam
 padding, dilation, BatchNorm epsilon and momentum, pooling kernel), a swapped activation layer, a layer removed
 from or inserted into a ``Sequential``, and code-level changes no rule describes (a layer's forward replaced by one
 that negates its input, or that reverses its output channels; in a block's own forward, the outputs of ``split``
-or the operands of ``concat`` reversed, ``clip``'s upper bound changed, the residual ``add`` dropped, the SE gate
-skipped, one branch's ``F.relu`` made a ``relu6``). The variants include refactors that compute independent branches
-in another order (for the models with such branches: paddle.vision's InceptionV3, and a tiny block calling
-``F.relu``, ``F.max_pool2d``, ``paddle.add`` directly in its forward). The figures in docs/verification.md come
+or the operands of ``concat`` reversed, ``clip``'s upper bound changed, the residual ``add`` dropped, a name-bound
+``upsample``'s mode changed, the SE gate skipped, one branch's ``F.relu`` made a ``relu6``). A model gets a case
+only for the kinds that have a place in it (``NO_PLACE`` lists the others, and is checked both ways). The
+variants include refactors that compute independent branches in another order (for the models with such
+branches: paddle.vision's InceptionV3, and a tiny block calling ``F.relu``, ``F.max_pool2d``, ``paddle.add``
+directly in its forward). The figures in docs/verification.md come
 from ``python tests/test_catalogue.py``, which runs the whole catalogue and prints them.
 """
 
