@@ -280,7 +280,7 @@ def _in_forward(function: str, change, at_least: int = 1, last_only: bool = Fals
             return None
         forward = type(layer).forward
         lines, first = inspect.getsourcelines(forward)
-        site = first + max(n for n, line in enumerate(lines) if f"{function}(" in line)
+        site = first + max(n for n, line in enumerate(lines) if f"{function}(" in line)  # its last call's line
 
         def at_site(original):
             replaced = change(original)
@@ -374,8 +374,8 @@ def se_gate_removed(model):
 MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
              removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels,
              _in_forward("split", split_order), _in_forward("concat", concat_order), _in_forward("clip", clip_bound),
-             _in_forward("add", residual_removed, last_only=True),
-             _in_forward("upsample", upsample_mode), _in_forward("relu", relu6_in_one_branch, at_least=2),
+             _in_forward("add", residual_removed, last_only=True), _in_forward("upsample", upsample_mode),
+             _in_forward("relu", relu6_in_one_branch, at_least=2),
              se_gate_removed, doubled_output]
 
 
