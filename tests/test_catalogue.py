@@ -6,10 +6,12 @@ The mutations are found by layer type in each model, so every model gets the sam
 padding, dilation, BatchNorm epsilon and momentum, pooling kernel), a swapped activation layer, a layer removed
 from or inserted into a ``Sequential``, and code-level changes no rule describes (a layer's forward replaced by one
 that negates its input, or that reverses its output channels; in a block's own forward, the outputs of ``split``
-or the operands of ``concat`` reversed, ``clip``'s upper bound changed, the residual ``add`` dropped, the SE gate
-skipped, one branch's ``F.relu`` made a ``relu6``). The variants include refactors that compute independent branches
-in another order (for the models with such branches: paddle.vision's InceptionV3, and a tiny block calling
-``F.relu``, ``F.max_pool2d``, ``paddle.add`` directly in its forward). The figures in docs/verification.md come
+or the operands of ``concat`` reversed, ``clip``'s upper bound changed, the residual ``add`` dropped, a name-bound
+``upsample``'s mode changed, the SE gate skipped, one branch's ``F.relu`` made a ``relu6``). A model gets a case
+only for the kinds that have a place in it (``NO_PLACE`` lists the others, and is checked both ways). The
+variants include refactors that compute independent branches in another order (for the models with such
+branches: paddle.vision's InceptionV3, and a tiny block calling ``F.relu``, ``F.max_pool2d``, ``paddle.add``
+directly in its forward). The figures in docs/verification.md come
 from ``python tests/test_catalogue.py``, which runs the whole catalogue and prints them.
 """
 
@@ -59,11 +61,54 @@ MODELS = {
     "paddleclas ShuffleNetV2_x0_25": (lambda: _clas("model_zoo.shufflenet_v2", "ShuffleNetV2_x0_25"),
                                       [1, 3, 64, 64]),
     "paddleclas ResNet50_vd": (lambda: _clas("legendary_models.resnet", "ResNet50_vd"), [1, 3, 64, 64]),
+    "paddleclas Res2Net50_26w_4s": (lambda: _clas("model_zoo.res2net", "Res2Net50_26w_4s"), [1, 3, 64, 64]),
+    "paddleclas SE_ResNeXt50_32x4d": (lambda: _clas("model_zoo.se_resnext", "SE_ResNeXt50_32x4d"), [1, 3, 64, 64]),
+    "paddleclas HRNet_W18_C": (lambda: _clas("legendary_models.hrnet", "HRNet_W18_C"), [1, 3, 64, 64]),
 }
+#: The mutations each model has no place for (no layer of the kind among the layers its forward calls; no call of
+#: the function in a forward of its own classes): no case is generated for them. Kept true both ways: a generated
+#: case fails if its mutation finds no place, and the slow test_the_mutations_left_out_have_no_place applies each
+#: left-out one and requires it to find none.
+_NO_BLOCK_CODE = "split_order concat_order clip_bound residual_removed upsample_mode relu6_in_one_branch"
+NO_PLACE = {name: set(names.split()) for name, names in {
+    "mobilenet_v1": f"pool_kernel {_NO_BLOCK_CODE} se_gate_removed",
+    "mobilenet_v2": f"pool_kernel {_NO_BLOCK_CODE} se_gate_removed",
+    "mobilenet_v3_small": "pool_kernel split_order concat_order clip_bound upsample_mode relu6_in_one_branch",
+    "mobilenet_v3_large": "pool_kernel split_order concat_order clip_bound upsample_mode relu6_in_one_branch",
+    "shufflenet_v2_x0_25": "clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "shufflenet_v2_swish": "clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "squeezenet1_1": "bn_epsilon bn_momentum activation_swapped removed_from_sequential inserted_into_sequential "
+                     "split_order clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "densenet121": "activation_swapped removed_from_sequential inserted_into_sequential split_order clip_bound "
+                   "residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "squeezenet1_0": "bn_epsilon bn_momentum activation_swapped removed_from_sequential inserted_into_sequential "
+                     "split_order clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "inception_v3": "split_order clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "resnet18": f"removed_from_sequential inserted_into_sequential {_NO_BLOCK_CODE} se_gate_removed",
+    "resnext50_32x4d": f"removed_from_sequential inserted_into_sequential {_NO_BLOCK_CODE} se_gate_removed",
+    "functional_inception": "bn_epsilon bn_momentum pool_kernel activation_swapped removed_from_sequential "
+                            "inserted_into_sequential clip_bound upsample_mode se_gate_removed",
+    "paddleclas GhostNet_x0_5": "pool_kernel activation_swapped removed_from_sequential inserted_into_sequential "
+                                "split_order upsample_mode relu6_in_one_branch",
+    "paddleclas PPLCNet_x0_25": f"pool_kernel removed_from_sequential inserted_into_sequential {_NO_BLOCK_CODE}",
+    "paddleclas MobileNetV3_small_x0_35": "pool_kernel removed_from_sequential inserted_into_sequential "
+                                          "split_order concat_order clip_bound upsample_mode relu6_in_one_branch",
+    "paddleclas ShuffleNetV2_x0_25": "activation_swapped removed_from_sequential inserted_into_sequential "
+                                     "clip_bound residual_removed upsample_mode relu6_in_one_branch se_gate_removed",
+    "paddleclas ResNet50_vd": "removed_from_sequential inserted_into_sequential split_order concat_order "
+                              "clip_bound upsample_mode relu6_in_one_branch se_gate_removed",
+    "paddleclas Res2Net50_26w_4s": "activation_swapped removed_from_sequential inserted_into_sequential "
+                                   "clip_bound upsample_mode relu6_in_one_branch se_gate_removed",
+    "paddleclas SE_ResNeXt50_32x4d": "removed_from_sequential inserted_into_sequential split_order concat_order "
+                                     "clip_bound upsample_mode relu6_in_one_branch",
+    "paddleclas HRNet_W18_C": "pool_kernel removed_from_sequential inserted_into_sequential split_order "
+                              "concat_order clip_bound relu6_in_one_branch se_gate_removed",
+}.items()}
 #: The fast tier's share (model, mutation or variant): the rest run with --runslow.
 FAST = {("shufflenet_v2_x0_25", "reversed_channels"), ("shufflenet_v2_x0_25", "built under LazyGuard"),
         ("functional_inception", "concat_order"), ("functional_inception", "relu6_in_one_branch"),
-        ("functional_inception", "branches computed in another order")}
+        ("functional_inception", "branches computed in another order"),
+        ("paddleclas SE_ResNeXt50_32x4d", "se_gate_removed")}
 BATCH_NORMS = (nn.layer.norm._BatchNormBase, nn.BatchNorm)  # PaddleClas uses the older nn.BatchNorm
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Swish, nn.Sigmoid)
 
@@ -213,11 +258,13 @@ def _source(layer) -> str:
         return ""
 
 
-def _in_forward(function: str, change, at_least: int = 1):
+def _in_forward(function: str, change, at_least: int = 1, last_only: bool = False):
     """A code-level mutation: inside the middle layer (of the model's own classes) whose forward calls
     ``function`` (``paddle.<function>``, ``F.<function>`` or a name bound in its module; ``at_least`` times in
-    its source), that call replaced by ``change(call)`` while the forward runs; nothing else in the model
-    touched."""
+    its source), that call replaced by ``change(call)`` while the forward runs (``last_only``: only the calls
+    made from the last place in the source that calls it, so that one change is one change where a forward calls
+    it from several places, as Res2Net's block, whose hierarchical additions precede its residual one); nothing
+    else in the model touched."""
     def mutation(model):
         def calls(layer) -> bool:
             return not type(layer).__module__.startswith("paddle.nn") and \
@@ -232,10 +279,23 @@ def _in_forward(function: str, change, at_least: int = 1):
         if not hasattr(holder, function):
             return None
         forward = type(layer).forward
+        lines, first = inspect.getsourcelines(forward)
+        site = first + max(n for n, line in enumerate(lines) if f"{function}(" in line)  # its last call's line
+
+        def at_site(original):
+            replaced = change(original)
+            if not last_only:
+                return replaced
+
+            def call(*args, **kwargs):  # the caller is the forward: is it at the last place that calls it?
+                caller = sys._getframe(1)
+                there = caller.f_code is forward.__code__ and caller.f_lineno >= site
+                return (replaced if there else original)(*args, **kwargs)
+            return call
 
         def changed(*args, **kwargs):
             original = getattr(holder, function)
-            setattr(holder, function, change(original))
+            setattr(holder, function, at_site(original))
             try:
                 return forward(layer, *args, **kwargs)
             finally:
@@ -267,6 +327,14 @@ def clip_bound(clip):
     return bounded
 
 
+def upsample_mode(upsample):
+    """``upsample`` bilinear instead of what the code says (HRNet's fuse layers: nearest), called through the
+    name the model's module bound (``from paddle.nn.functional import upsample``)."""
+    def bilinear(x, *args, **kwargs):
+        return upsample(x, *args, **{**kwargs, "mode": "bilinear"})
+    return bilinear
+
+
 def relu6_in_one_branch(relu):
     """The second ``F.relu`` call of the forward a ``relu6`` (one branch's activation changed, the others not)."""
     calls = []
@@ -278,7 +346,7 @@ def relu6_in_one_branch(relu):
 
 
 def residual_removed(add):
-    """``paddle.add(x, shortcut)`` returning ``x``: the residual connection gone."""
+    """The block's residual ``paddle.add(x, y)`` (its last) returning ``x``: the residual addition gone."""
     return lambda x, y, name=None: x
 
 
@@ -306,7 +374,8 @@ def se_gate_removed(model):
 MUTATIONS = [conv_stride, conv_padding, conv_dilation, bn_epsilon, bn_momentum, pool_kernel, activation_swapped,
              removed_from_sequential, inserted_into_sequential, negated_input, reversed_channels,
              _in_forward("split", split_order), _in_forward("concat", concat_order), _in_forward("clip", clip_bound),
-             _in_forward("add", residual_removed), _in_forward("relu", relu6_in_one_branch, at_least=2),
+             _in_forward("add", residual_removed, last_only=True), _in_forward("upsample", upsample_mode),
+             _in_forward("relu", relu6_in_one_branch, at_least=2),
              se_gate_removed, doubled_output]
 
 
@@ -343,7 +412,7 @@ def _inception_e_reordered(self, x):
 
 def _branches_reordered(name):
     """A refactor that computes independent branches in another order, for the models that have a block with
-    such branches (``None`` for the others)."""
+    such branches (``ONLY_FOR``)."""
     if name == "functional_inception":  # the branches in reverse order, the add's operands swapped
         with paddle.LazyGuard():
             return FunctionalInception(classes=10, order="edcba", add="ca")
@@ -353,9 +422,12 @@ def _branches_reordered(name):
             if isinstance(layer, inceptionv3.InceptionE):
                 layer.forward = _inception_e_reordered.__get__(layer)
         return model
-    return None
+    raise ValueError(f"{name!r} has no block with independent branches to reorder; those that have: "
+                     f"{sorted(ONLY_FOR['branches computed in another order'])}")
 
 
+#: The variants only some models have (a refactor of a block of theirs), and those models.
+ONLY_FOR = {"branches computed in another order": {"inception_v3", "functional_inception"}}
 VARIANTS = {
     "built under LazyGuard": (lambda name: build(name), None),
     "weights from another seed": (_weights_from_another_seed, None),
@@ -395,32 +467,42 @@ def localised(report: str, path: str) -> bool:
     return any(name == path or name.startswith((path + ":", path + ".")) for name in names)
 
 
-def run_mutation(name, mutation, golden):
+def mutations_of(name) -> list:
+    """The mutations that have a place in model ``name``, in catalogue order."""
+    return [mutation for mutation in MUTATIONS if mutation.__name__ not in NO_PLACE[name]]
+
+
+def variants_of(name) -> list:
+    return [variant for variant in VARIANTS if name in ONLY_FOR.get(variant, {name})]
+
+
+def apply(name, mutation):
+    """Model ``name`` (built under LazyGuard) with ``mutation`` applied, and the path it changed (``None``: the
+    mutation found no place in it)."""
     model = build(name)
     _MUTATING[:] = [name]
-    path = mutation(model)
+    return model, mutation(model)
+
+
+def run_mutation(name, mutation, golden):
+    """The mutated path and the check's result; a mutation the catalogue gives this model must find its place."""
+    model, path = apply(name, mutation)
     if path is None:
-        return None
-    result = check_structure(model, golden, name)
-    return path, result
+        raise AssertionError(f"{mutation.__name__} found no place in {name}: add it to NO_PLACE[{name!r}]")
+    return path, check_structure(model, golden, name)
 
 
 def run_variant(name, variant, golden):
-    """The check of the variant, ``None`` if the model has no such variant."""
     make, how = VARIANTS[variant]
     model = make(name)
-    if model is None:
-        return None
     if how == "batch 2":
         return check_structure(model, golden, name, input_size=[2, *MODELS[name][1][1:]])
     result = check_structure(model, golden, name)
     return check_structure(model, golden, name) if how == "twice" and result.ok else result
 
 
-def _cases(kinds, ids):
-    return [pytest.param(name, kind, id=f"{name}-{label}",
-                         marks=() if (name, label) in FAST else pytest.mark.slow)
-            for name in MODELS for kind, label in zip(kinds, ids)]
+def _case(name, kind, label):
+    return pytest.param(name, kind, id=f"{name}-{label}", marks=() if (name, label) in FAST else pytest.mark.slow)
 
 
 @pytest.fixture(scope="module")
@@ -436,24 +518,35 @@ def golden_of(goldens, name):
     return cache[name]
 
 
-@pytest.mark.parametrize("name, mutation", _cases(MUTATIONS, [m.__name__ for m in MUTATIONS]))
+@pytest.mark.parametrize("name, mutation", [_case(name, mutation, mutation.__name__)
+                                            for name in MODELS for mutation in mutations_of(name)])
 def test_every_mutation_is_caught(goldens, name, mutation):
-    outcome = run_mutation(name, mutation, golden_of(goldens, name))
-    if outcome is None:
-        pytest.skip(f"{name} has no layer for {mutation.__name__}")
-    path, result = outcome
+    path, result = run_mutation(name, mutation, golden_of(goldens, name))
     assert not result.ok, f"{mutation.__name__} at {path} not caught"
+    assert localised(result.report(), path), f"{mutation.__name__} at {path}: {result.report()}"
     assert len(result.report(limit=5).splitlines()) <= 12, result.report()
     # one change, one line: at most 5 row lines however many rows follow from it
     assert len(render_differences(result.differences, limit=None)) <= 5, result.report(limit=None)
 
 
-@pytest.mark.parametrize("name, variant", _cases(list(VARIANTS), list(VARIANTS)))
+@pytest.mark.parametrize("name, variant", [_case(name, variant, variant)
+                                           for name in MODELS for variant in variants_of(name)])
 def test_no_false_alarm_on_a_variant_that_keeps_the_computation(goldens, name, variant):
     result = run_variant(name, variant, golden_of(goldens, name))
-    if result is None:
-        pytest.skip(f"{name} has no variant {variant!r}")
     assert result.ok, result.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_the_mutations_left_out_have_no_place(name):
+    """``NO_PLACE`` is what the mutations find: each left-out one, applied, finds no place in the model (so no
+    case is missing from the catalogue)."""
+    assert set(NO_PLACE) == set(MODELS)
+    names = {mutation.__name__ for mutation in MUTATIONS}
+    assert NO_PLACE[name] <= names, NO_PLACE[name] - names
+    found = {mutation.__name__: path for mutation in MUTATIONS if mutation.__name__ in NO_PLACE[name]
+             for path in [apply(name, mutation)[1]] if path is not None}
+    assert not found, f"{name}: these mutations have a place after all (remove them from NO_PLACE): {found}"
 
 
 
@@ -486,22 +579,31 @@ def test_a_change_among_functional_branches_is_named_in_the_first_line_whatever_
     assert _values_line_row(result.report()) == first_values, result.report()
 
 
-def main() -> int:
-    """Run the whole catalogue and print caught / localised in the first line / false alarms / time."""
+def main(names=()) -> int:
+    """Run the whole catalogue (or the models ``names``) and print, per model, the mutations that have a place in
+    it, then caught / localised in the first line / false alarms / time. Exit 1 if a mutation is missed or not
+    localised, a variant raises an alarm, or ``NO_PLACE`` is wrong."""
     import tempfile
 
+    unknown = [name for name in names if name not in MODELS]
+    if unknown:
+        print(f"unknown model(s) {unknown}; the catalogue's models are {list(MODELS)}", file=sys.stderr)
+        return 2
     folder = Path(tempfile.mkdtemp())
     caught = located = total = alarms = variants = 0
-    missed, unlocated, lines = [], [], []
+    missed, unlocated, lines, misplaced = [], [], [], []
     start = time.perf_counter()
-    for name in MODELS:
+    for name in names or MODELS:
         model_start = time.perf_counter()
         golden = record(name, folder)
-        for mutation in MUTATIONS:
-            outcome = run_mutation(name, mutation, golden)
-            if outcome is None:
+        misplaced += [f"{name} {mutation.__name__}" for mutation in MUTATIONS
+                      if mutation.__name__ in NO_PLACE[name] and apply(name, mutation)[1] is not None]
+        for mutation in mutations_of(name):
+            try:
+                path, result = run_mutation(name, mutation, golden)
+            except AssertionError as error:  # no place after all: NO_PLACE is wrong
+                misplaced.append(str(error))
                 continue
-            path, result = outcome
             total += 1
             if result.ok:
                 missed.append(f"{name} {mutation.__name__} {path}")
@@ -512,26 +614,27 @@ def main() -> int:
                 located += 1
             else:
                 unlocated.append(f"{name} {mutation.__name__} {path}: first row {first_named_row(result.report())}")
-        for variant in VARIANTS:
-            result = run_variant(name, variant, golden)
-            if result is None:
-                continue
+        for variant in variants_of(name):
             variants += 1
-            if not result.ok:
+            if not run_variant(name, variant, golden).ok:
                 alarms += 1
                 print("FALSE ALARM", name, variant)
-        print(f"{name}: {time.perf_counter() - model_start:.1f} s", flush=True)
+        print(f"{name}: {len(mutations_of(name))} mutations, {len(variants_of(name))} variants, "
+              f"{time.perf_counter() - model_start:.1f} s; no place for {', '.join(sorted(NO_PLACE[name]))}",
+              flush=True)
     seconds = time.perf_counter() - start
-    print(f"{len(MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first line; "
-          f"{variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
+    print(f"{len(names or MODELS)} models, {total} mutations: {caught} caught, {located} localised in the first "
+          f"line; {variants} computation-preserving variants: {alarms} false alarms; {seconds:.0f} s")
     print(f"row lines in a report: at most {max(lines)[0]} ({max(lines)[1]}), "
           f"{sum(1 for count, _ in lines if count <= 5)} of {len(lines)} at most 5")
-    print("more than 5 row lines:", *[f"{label}: {count}" for count, label in lines if count > 5], sep="\n  ")
-    print("missed:", *missed, sep="\n  ")
-    print("not localised in the first line:", *unlocated, sep="\n  ")
-    return 0
+    for title, found in [("more than 5 row lines", [f"{label}: {count}" for count, label in lines if count > 5]),
+                         ("missed", missed), ("not localised in the first line", unlocated),
+                         ("NO_PLACE wrong", misplaced)]:
+        print(f"{title}:", *found or ["none"], sep="\n  ")
+    bad = missed or unlocated or misplaced or alarms or any(count > 5 for count, _ in lines)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
     sys.path[:0] = [str(Path(__file__).parent)]
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

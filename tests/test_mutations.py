@@ -276,3 +276,33 @@ def test_a_stride_that_breaks_a_later_addition_is_reported_at_its_convolution():
     runs = [line for line in lines if line.startswith("  runs: ")]
     assert len(runs) == 1 and "layer2.1: cannot add tensors of shapes" in runs[0]
     assert lines.index(runs[0]) > 2
+
+
+class _ThreeSums(nn.Layer):
+    """Three independent additions in one forward, called in the order z, m + p, b: numbered by data flow, the
+    call order's first (``z``'s) is ``add#2`` of the whole forward but ``add`` of a forward that stops at the
+    second (the data-flow numbering of a repeated name depends on which calls ran, as in HRNet's fuse layers)."""
+
+    def __init__(self):
+        super().__init__()
+        self.z, self.m, self.p, self.b = (nn.Conv2D(4, 4, 3, padding=1) for _ in range(4))
+
+    def forward(self, x):
+        z = paddle.add(self.z(x), x)
+        mp = paddle.add(self.m(x), self.p(x))
+        b = paddle.add(self.b(x), x)
+        return paddle.concat([z, mp, b], axis=1)
+
+
+def test_a_model_that_stops_reports_no_row_it_did_not_reach_as_removed(tmp_path):
+    """The rows a stopped model reached are found through the pairing, not by id: the recorded ``add`` (here the
+    call after the one that fails) is not reached because the partial trace also has a row named ``add``."""
+    from paddle_resnet.verification.structure import check_structure, record_structure
+
+    model = nn.Sequential(_ThreeSums())
+    record_structure(model, tmp_path / "g.json", [1, 4, 8, 8], name="sums")
+    model[0].p._updated_padding = model[0].p._padding = [2, 2]  # m + p then fails: 8x8 + 10x10
+    result = check_structure(model, tmp_path / "g.json", "sums")
+    lines = result.report(limit=None).splitlines()
+    assert not result.ok and lines[2].startswith("    0.p: padding [1, 1, 1, 1] -> [2, 2, 2, 2]"), result.report()
+    assert not [d for d in result.differences if d.change == "removed"], result.report()

@@ -195,7 +195,11 @@ def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row], stopp
     if not partial:
         return
     expected = [Row.from_list(r) for r in recorded]
-    reached = {row.id for row in partial}
+    # reached through the pairing, not by id: a repeated name is numbered by the data flow of the rows that ran,
+    # so the partial trace's ``add#3`` can be the recorded ``add#5``
+    counterparts: dict = {}
+    differences = compare_rows(expected, partial, counterparts=counterparts)
+    reached = {row_id for row_id in counterparts.values() if row_id is not None}
     position = {row.id: index for index, row in enumerate(expected)}
     last = max((index for index, row in enumerate(expected) if row.id in reached), default=-1)
     if stopped_at is not None:  # the first row of the layer it stopped in that it did not reach
@@ -204,8 +208,7 @@ def _locate_stop(result: VerifyResult, recorded: list, partial: List[Row], stopp
                               and (row.id == stopped_at or row.id.startswith(inside))), default=-1))
     # a recorded row missing before the row the model stopped at is removed (a layer replaced by Identity); the
     # ones after it were never reached
-    result.differences = [d for d in compare_rows(expected, partial)
-                          if d.change != "removed" or position[d.where] < last]
+    result.differences = [d for d in differences if d.change != "removed" or position[d.where] < last]
     for difference in result.differences:
         result.mismatches.append((f"{LAYERS}: {difference.where} {difference.change}", None, None))
 
