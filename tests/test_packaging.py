@@ -65,7 +65,7 @@ ALLOWED_IMPORTS = {
     "analysis": {"models"},
     "weights": {"models"},
     "deploy": set(),
-    "verification": {"analysis", "models", "specs"},  # specs: only verification/models.py, its old name's alias
+    "verification": {"analysis", "models", "specs"},  # specs: building our architectures by name; models.py aliases it
     "builders": {"models", "weights"},
     "specs": {"analysis", "models"},
     "catalog": {"models", "weights"},

@@ -11,16 +11,13 @@ import time
 from tabulate import tabulate
 
 from ..analysis.summary import FORMATS
-from .._process import frozen_gc
-from ..builders import create_model
 from ..models.table import did_you_mean, list_models
 from ..verification.compare import render_differences
-from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, golden_entry, load_golden,
+from ..verification.golden import (GoldenFileError, default_golden_path, entry_problem, load_golden,
                                    update_entry, write_golden)
-from ..specs import ModelSpecError, build_traceable, default_input_size, parse_model_spec
+from ..specs import ModelSpecError, build_model, build_traceable, default_input_size, parse_model_spec
 from ..verification.structure import check_structure, record_structure
-from ..verification.values import seeded_weights_kept
-from ..verification.verify import REPORT_LIMIT, check_entry
+from ..verification.verify import REPORT_LIMIT, verify_architectures
 from ._args import parse_limit, parse_input_size, parse_kwargs, parser_for, program
 from ._output import output_problem, write_output
 
@@ -70,13 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _build(name):
-    import paddle
-
-    with paddle.LazyGuard():  # structure only: shapes without allocating or initialising weights
-        return create_model(name)
-
-
 def _fail(message) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
@@ -102,7 +92,7 @@ def _update(names, golden, path) -> int:
         source = (f"paddle_resnet's own {name} model, recorded by `verify.py --update {name}` on {stamp}; "
                   "tests/test_golden.py checks it against the independent references")
         damaged = name in golden["architectures"] and entry_problem(golden["architectures"][name])
-        changes = update_entry(golden, name, _build(name), source, mode="eval")
+        changes = update_entry(golden, name, build_model(parse_model_spec(name)), source, mode="eval")
         if damaged:
             print(f"{name}: replaced a damaged entry ({damaged})")
         else:
@@ -146,15 +136,12 @@ def main(argv=None) -> int:
     if missing:
         return _fail(f"the golden file {path} has no entry for {', '.join(missing)}; record one deliberately "
                      f"with `{program()} verify --update {' '.join(missing)}` (see docs/verification.md)")
+    start = time.perf_counter()
     try:  # a damaged entry is a problem with the file (exit 2), not a mismatch of the model (exit 1)
-        entries = {name: golden_entry(name, golden) for name in names}
+        results = verify_architectures(names, golden)
     except GoldenFileError as error:
         return _fail(error)
-
-    start = time.perf_counter()
     rows, failed, located = [], [], {}
-    with frozen_gc(), seeded_weights_kept():
-        results = [(name, check_entry(_build(name), entries[name], name)) for name in names]
     for name, result in results:
         if not result.ok:
             failed.append(name)

@@ -10,8 +10,8 @@ from .compare import LayerDifference, compare_rows
 from .diff import ModelDiff, diff_models
 from .golden import GoldenFileError, default_golden_path, load_golden, write_golden
 from .structure import assert_structure, check_structure, record_structure
-from .verify import VerifyResult, verify_model
+from .verify import VerifyResult, verify_architectures, verify_model
 
 __all__ = ["GoldenFileError", "LayerDifference", "ModelDiff", "VerifyResult", "assert_structure", "check_structure",
-           "compare_rows", "default_golden_path", "diff_models", "load_golden", "record_structure", "verify_model",
-           "write_golden"]
+           "compare_rows", "default_golden_path", "diff_models", "load_golden", "record_structure",
+           "verify_architectures", "verify_model", "write_golden"]

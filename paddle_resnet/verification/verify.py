@@ -7,13 +7,16 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from .._checks import normalize_input_size
+from .._process import frozen_gc
 from .._progress import counted
 from ..analysis.counting import count_params
 from ..analysis.trace import Row, TraceError
+from ..models.table import list_models
+from ..specs import build_model, parse_model_spec
 from .compare import LayerDifference, _shown, compare_rows, render_differences
 from .fingerprint import LAYERS, fingerprint_and_rows, flatten_metrics
-from .golden import golden_entry
-from .values import first_difference, in_mode, value_pass
+from .golden import golden_entry, load_golden
+from .values import first_difference, in_mode, seeded_weights_kept, value_pass
 
 #: Differing rows a report shows before saying how many more there are.
 REPORT_LIMIT = 10
@@ -136,6 +139,24 @@ def verify_model(model, name: str, input_size=None, golden: Optional[dict] = Non
     ['fc: features [2048, 1000] -> [2048, 10]; params 2049000 -> 20490; output shape [1, 1000] -> [1, 10]']
     """
     return check_entry(model, golden_entry(name, golden), name, input_size)
+
+
+def verify_architectures(names: Optional[List[str]] = None,
+                         golden: Optional[dict] = None) -> List[Tuple[str, VerifyResult]]:
+    """Check architectures of our table (default: every one) against their golden entries, each built without
+    weights (``paddle.LazyGuard``): what ``python -m paddle_resnet verify`` runs. Every entry is validated before
+    a model is built (``GoldenFileError`` for a missing or damaged one); the value passes draw their seeded
+    sequences once for all models, and the garbage collector leaves what existed before alone while the models
+    are built (docs/verification.md says what that saves).
+
+    >>> [(name, result.ok) for name, result in verify_architectures(["resnet20", "resnet32"])]
+    [('resnet20', True), ('resnet32', True)]
+    """
+    golden = golden if golden is not None else load_golden()
+    names = list_models() if names is None else list(names)
+    entries = {name: golden_entry(name, golden) for name in names}
+    with frozen_gc(), seeded_weights_kept():
+        return [(name, check_entry(build_model(parse_model_spec(name)), entries[name], name)) for name in names]
 
 
 def check_entry(model, entry: dict, name: str, input_size=None) -> VerifyResult:
