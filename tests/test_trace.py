@@ -565,3 +565,22 @@ def test_paddle_calls_made_while_a_row_is_made_are_not_rows(monkeypatch):
     expected = [row.id for row in trace_graph(Unruled(), (1, 2, 3, 3), "eager").rows]
     monkeypatch.setattr(tracer._Recorder, "label", reading)
     assert [row.id for row in trace_graph(Unruled(), (1, 2, 3, 3), "eager").rows] == expected
+
+
+class NineByNine(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 2, 9)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_the_eager_trace_never_runs_a_window_larger_than_its_input():
+    """Paddle's convolution returns a negative shape for a window larger than its input (and corrupts memory):
+    the eager trace refuses it from the layer's rule, before the kernel, as the symbolic trace does."""
+    from paddle_resnet.analysis.shape_rules import WindowTooLarge
+
+    assert trace_graph(NineByNine(), (1, 3, 9, 9), "eager").rows[-1].shape == [1, 2, 1, 1]
+    with pytest.raises(WindowTooLarge, match="a window of 9 .* does not fit an input of size 8"):
+        trace_graph(NineByNine(), (1, 3, 8, 8), "eager")

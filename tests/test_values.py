@@ -13,6 +13,7 @@ from paddle import nn
 from paddle.nn import functional as F
 
 from paddle_resnet import resnet18
+from paddle_resnet.verification import fingerprint as fingerprint_module
 from paddle_resnet.verification import golden as golden_module
 from paddle_resnet.verification import values as values_module
 from paddle_resnet.verification.golden import GoldenFileError, load_golden
@@ -197,6 +198,70 @@ def test_random_layers_are_compared_by_settings_and_the_report_says_so(tmp_path)
     assert "NOT checked: the values of 2 rows at or after a random layer" in result.report()
     result = check_structure(PoolNet(dropout=False), path)
     assert not result.ok  # the dropout's row is gone: the structure says so
+
+
+class Downscaled(nn.Layer):
+    """A dropout that scales by ``1 - p`` in inference instead of in training (paddle.vision's Inception v3)."""
+
+    def __init__(self, p=0.2):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, 3)
+        self.dropout = nn.Dropout(p, mode="downscale_in_infer")
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.dropout(self.conv(x).mean(axis=[2, 3])))
+
+
+def test_a_dropout_that_only_scales_in_inference_is_compared_by_value():
+    assert value_pass(Downscaled(), SIZE, "eval").random_rows == []  # x * 0.8: no noise, its values are checked
+    assert value_pass(Downscaled(), SIZE, "train").random_rows == [":dropout"]
+    eval_pass = value_pass(Downscaled(), SIZE, "eval")
+    assert eval_pass.digests[":dropout"] != value_pass(Downscaled(p=0.5), SIZE, "eval").digests[":dropout"]
+
+
+class NeedsForty(nn.Layer):
+    """A convolution with a 40x40 kernel (``kernel``): at the default value size (32x32) it has no output."""
+
+    def __init__(self, kernel=40):
+        super().__init__()
+        self.conv = nn.Conv2D(3, 4, kernel)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean(axis=[2, 3]))
+
+
+@pytest.mark.parametrize("model, size", [(NeedsForty, [1, 3, 48, 48]), (PoolNet, [1, 3, 48, 48])])
+def test_the_value_pass_runs_at_the_small_size_only_where_the_shapes_allow_it(monkeypatch, model, size):
+    """Where the shapes (a symbolic trace, no kernel) show a model cannot run at the small value size, or leaves
+    a row empty there, the pass runs at the model's own size directly: kernels on empty tensors are never run
+    (MKL prints errors of its own for a convolution without output pixels)."""
+    sizes = []
+    real = fingerprint_module.value_pass
+    monkeypatch.setattr(fingerprint_module, "value_pass", lambda m, at, *a: sizes.append(list(at)) or real(m, at, *a))
+    measured = fingerprint_module.measure(model(), size, "eval")
+    expected = size if model is NeedsForty else fingerprint_module.default_value_size(size)
+    assert sizes == [expected] and measured.outputs.input_size == expected
+
+
+def test_a_window_grown_past_the_value_size_is_a_mismatch_not_a_crash(tmp_path, monkeypatch):
+    """Recorded with a 3x3 kernel (values at 32x32), checked with a 40x40 one: the structure runs at 48x48, the
+    values cannot run at 32x32. Paddle's kernel is never called on it (it would return a negative shape and
+    corrupt memory): the report says the values do not run there."""
+    path = tmp_path / "golden.json"
+    record_structure(NeedsForty(kernel=3), path, [1, 3, 48, 48], name="net", mode="eval")
+    real = nn.Conv2D.forward
+
+    def guarded(layer, x):
+        assert x.shape[2] >= layer._kernel_size[0], "Paddle's conv ran on an input smaller than its window"
+        return real(layer, x)
+
+    monkeypatch.setattr(nn.Conv2D, "forward", guarded)
+    result = check_structure(NeedsForty(kernel=40), path)
+    assert not result.ok
+    assert any(metric == "values" and "does not fit an input of size 32" in str(actual)
+               for metric, _, actual in result.mismatches), result.report()
 
 
 def test_values_can_be_switched_off_and_the_report_says_they_were_not_checked(tmp_path):

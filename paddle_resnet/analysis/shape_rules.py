@@ -35,6 +35,11 @@ class UnsupportedLayer(TraceError):
     """The symbolic trace met a layer or an operation it has no shape rule for."""
 
 
+class WindowTooLarge(TraceError):
+    """A convolution's or pooling's window does not fit its (padded) input. Refused before Paddle's kernel runs,
+    in the eager trace too: Paddle 3.3 then returns a tensor of negative shape and corrupts memory."""
+
+
 # ------------------------------------------------------------------------------------------- shared helpers
 
 
@@ -71,7 +76,7 @@ def window_out(size, kernel, stride, pad_before, pad_after, dilation=1, ceil_mod
     span = size + pad_before + pad_after - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)
     out = (span // stride if span >= 0 else -(-span // stride)) + 1
     if out < 1:
-        raise TraceError(f"a window of {kernel} (dilation {dilation}) does not fit an input of size {size}")
+        raise WindowTooLarge(f"a window of {kernel} (dilation {dilation}) does not fit an input of size {size}")
     return out
 
 

@@ -60,7 +60,7 @@ from paddle import nn
 from .._checks import normalize_input_size
 from .._process import paused_gc  # noqa: F401  (also imported from here by verification/golden.py)
 from .ops import OPERATORS, OPS, Applied, Op, SymbolicTensor, call_settings, is_tensor, unruled
-from .shape_rules import TraceError, UnsupportedLayer, has_own_rule, rule_for
+from .shape_rules import TraceError, UnsupportedLayer, WindowTooLarge, has_own_rule, rule_for
 
 MODES = ("auto", "symbolic", "eager")
 INPUT = "input"  # the reference of the model's input in a row's inputs
@@ -472,6 +472,18 @@ def _number_by_data_flow(rows: List[Row]) -> None:
             row.inputs, row.sources = [rename(r) for r in row.inputs], [rename(s) for s in row.sources]
 
 
+def _before_the_kernel(rule):
+    """In the eager trace, a rule's result computed before Paddle's kernel runs, or ``None`` where the rule
+    cannot say (the kernel may still run: an argument the rule does not know). A window that does not fit its
+    input (``WindowTooLarge``) is raised: the kernel is never run on it."""
+    try:
+        return rule()
+    except WindowTooLarge:
+        raise
+    except Exception:  # noqa: BLE001  the rule's limits are not the kernel's
+        return None
+
+
 class _Recorder:
     """The state of one trace: the calls and rows so far, the layers being run, and the names of the values."""
 
@@ -556,10 +568,9 @@ class _Recorder:
                     raise UnsupportedLayer(f"no rule for {op.name} called with these arguments ({error})") from None
                 output = [ShapeOnly(shape) for shape in applied.shape] if op.several else ShapeOnly(applied.shape)
             else:
+                applied = _before_the_kernel(lambda: op.rule(*args, **kwargs))
                 output = original(*args, **kwargs)
-                try:
-                    applied = op.rule(*args, **kwargs)
-                except Exception:  # noqa: BLE001  it ran; record what it consumed, without settings
+                if applied is None:  # it ran; record what it consumed, without settings
                     applied = Applied([v for v in _flat([args, kwargs]) if is_tensor(v)], {}, None)
         finally:
             self.quiet -= 1
@@ -651,6 +662,7 @@ class _Recorder:
                 if self.symbolic:
                     output = ShapeOnly(rule.shape(layer, shapes[0], settings))
                 else:
+                    _before_the_kernel(lambda: rule.shape(layer, shapes[0], settings))
                     output = self.run_quietly(original, inputs, kwargs)
                 macs = rule.macs(layer, shapes[0], output.shape)
             shape = _shape_of(output)

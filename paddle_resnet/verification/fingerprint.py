@@ -112,6 +112,8 @@ def measure(model, input_size, mode: str, values=True, value_size=None, dtype=No
         outputs = None
         if values:
             at = normalize_input_size(value_size) if value_size is not None else default_value_size(size)
+            if value_size is None and at != size and _too_small(model, at):
+                at = size
             try:
                 outputs = value_pass(model, at, mode, dtype)
             except TraceError:
@@ -121,6 +123,19 @@ def measure(model, input_size, mode: str, values=True, value_size=None, dtype=No
             if value_size is None and at != size and (outputs is None or _has_empty_row(outputs.rows)):
                 outputs = value_pass(model, size, mode, dtype)  # too small for it: at its own size
     return Measurement(mode, size, fingerprint_values, rows, outputs)
+
+
+def _too_small(model, size: List[int]) -> bool:
+    """Whether the shapes alone (a symbolic trace: no kernel runs) show that ``model`` does not run at ``size``, or
+    that some row's output is empty there. Running kernels on empty tensors is not only pointless: some print
+    errors of their own (MKL's ``cblas_dgemm`` on a convolution with no output pixel). ``False`` when the shapes
+    cannot tell (a model the symbolic trace cannot follow): the value pass then finds out."""
+    try:
+        return _has_empty_row(trace_graph(model, size, mode="symbolic").rows)
+    except UnsupportedLayer:
+        return False
+    except TraceError:
+        return True
 
 
 def _has_empty_row(rows: List[Row]) -> bool:

@@ -432,7 +432,7 @@ def _value_pass(model, size, mode, dtype, share: bool = True) -> ValuePass:
             values = None
         elif row.op in RANDOM_OPS and values is not None:
             source = str(row.inputs[0]).split("[", 1)[0] if row.inputs else None
-            if source not in digests or digests.get(source) != values:  # not the identity: it drew noise
+            if not _inactive(digests.get(source), values, row.settings.get("p"), RTOL[dtype]):  # it drew noise
                 random_rows.append(row.id)
                 tainted.add(row.id)
                 values = None
@@ -451,6 +451,17 @@ def _value_pass(model, size, mode, dtype, share: bool = True) -> ValuePass:
     final = {ran_as: row.id for row, ran_as in observed}  # repeated names numbered by data flow (trace.py)
     digests = {final[row_id]: values for row_id, values in digests.items()}
     return ValuePass(traced.rows, digests, dtype, mode, size, [final[row_id] for row_id in random_rows])
+
+
+def _inactive(before: Optional[List[float]], after: List[float], p, rtol: float) -> bool:
+    """Whether a dropout row computed no noise: its output is its input (inactive), or its input times ``1 - p``
+    (``mode="downscale_in_infer"`` in inference), which scales every number of the digest by ``1 - p``."""
+    if before is None:
+        return False
+    if after == before:
+        return True
+    return isinstance(p, (int, float)) and not isinstance(p, bool) and close([v * (1 - p) for v in before], after,
+                                                                            rtol)
 
 
 def eager_trace(model, input_size):
