@@ -129,7 +129,8 @@ def _too_small(model, size: List[int]) -> bool:
     """Whether the shapes alone (a symbolic trace: no kernel runs) show that ``model`` does not run at ``size``, or
     that some row's output is empty there. Running kernels on empty tensors is not only pointless: some print
     errors of their own (MKL's ``cblas_dgemm`` on a convolution with no output pixel). ``False`` when the shapes
-    cannot tell (a model the symbolic trace cannot follow): the value pass then finds out."""
+    cannot tell (a model the symbolic trace cannot follow): the value pass then finds out, its eager trace
+    refusing a window that does not fit before the kernel (``WindowTooLarge``)."""
     try:
         return _has_empty_row(trace_graph(model, size, mode="symbolic").rows)
     except UnsupportedLayer:
